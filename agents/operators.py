@@ -1,0 +1,98 @@
+"""Operators: the firms that own the vehicles, in four size bands.
+
+Each firm is a mesa.Agent. Its numbers live in arrays held by `OperatorArrays` (one entry per
+firm), so that a rule can treat every firm at once; the agent reads them through properties.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+from fleetsim.scenarios import SIZE_BANDS, Scenario
+
+
+class Operator(mesa.Agent):
+    """A carrier: hombre-camion, small, medium or large fleet. Replacement of its vehicles
+    follows the market for now; choosing comes with the agents-that-decide issue."""
+
+    def __init__(self, model: mesa.Model, index: int):
+        super().__init__(model)
+        self.index = index
+
+    @property
+    def band(self) -> str:
+        return SIZE_BANDS[self.model.operator_arrays.band[self.index]]
+
+    @property
+    def region(self) -> str:
+        return self.model.operator_arrays.region_names[self.model.operator_arrays.region[self.index]]
+
+    @property
+    def fleet_size(self) -> int:
+        """Vehicles this firm owns now (scaled to a sample, as a count of simulated rows)."""
+        return int(self.model.fleet_sizes()[self.index])
+
+
+class OperatorArrays:
+    """Per-firm numbers: size band, region and starting fleet size."""
+
+    def __init__(self, band: np.ndarray, region: np.ndarray, initial_size: np.ndarray,
+                 region_names: list[str]):
+        self.band = band
+        self.region = region
+        self.initial_size = initial_size
+        self.region_names = region_names
+
+    def __len__(self) -> int:
+        return len(self.band)
+
+
+def allocate(total: int, shares: np.ndarray) -> np.ndarray:
+    """Split an integer total by shares, largest remainder first, so the parts add up."""
+    raw = total * shares / shares.sum()
+    base = np.floor(raw).astype(np.int64)
+    rest = total - base.sum()
+    base[np.argsort(-(raw - base), kind="stable")[:rest]] += 1
+    return base
+
+
+def band_fleet_sizes(firms: int, units: int, lo: int, hi: int | None, sigma: float,
+                     rng: np.random.Generator) -> np.ndarray:
+    """Fleet sizes of `firms` firms holding `units` vehicles, each within [lo, hi]."""
+    if firms == 0:
+        return np.zeros(0, np.int64)
+    sizes = np.full(firms, lo, np.int64)
+    weights = np.exp(sigma * rng.standard_normal(firms))
+    sizes += rng.multinomial(units - lo * firms, weights / weights.sum())
+    if hi is not None:
+        # move the excess of firms over the cap to firms under it, in a few passes
+        for _ in range(100):
+            excess = np.clip(sizes - hi, 0, None)
+            if excess.sum() == 0:
+                break
+            sizes -= excess
+            room = hi - sizes
+            sizes += rng.multinomial(excess.sum(), room / room.sum())
+    return sizes
+
+
+def build_operators(spec: Scenario, n_vehicles: int, sample_fraction: float,
+                    rng: np.random.Generator) -> OperatorArrays:
+    """Firms of each band, scaled to the sample, holding n_vehicles between them."""
+    bands = [spec.operators.bands[b] for b in SIZE_BANDS]
+    units = allocate(n_vehicles, np.array([b.power_unit_share for b in bands]))
+    band_idx, sizes = [], []
+    for i, (band, u) in enumerate(zip(bands, units, strict=True)):
+        firms = int(round(band.firms * sample_fraction))
+        firms = min(max(firms, 1 if u > 0 else 0), u // band.min_units)
+        if band.max_units is not None and firms * band.max_units < u:
+            firms = -(-u // band.max_units)  # a tiny sample needs enough firms to hold the units
+        s = band_fleet_sizes(firms, int(u), band.min_units, band.max_units,
+                             band.fleet_size_sigma, rng)
+        band_idx.append(np.full(len(s), i, np.int8))
+        sizes.append(s)
+    band_arr = np.concatenate(band_idx)
+    regions = list(spec.regions)
+    shares = np.array([spec.regions[r].stock_share for r in regions])
+    region = rng.choice(len(regions), size=len(band_arr), p=shares / shares.sum()).astype(np.int8)
+    return OperatorArrays(band_arr, region, np.concatenate(sizes), regions)

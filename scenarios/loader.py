@@ -1,0 +1,241 @@
+"""Reading scenario files: safe YAML, `extends:` layering, dotted overrides, readable errors."""
+
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .schema import Scenario
+
+MAX_FILE_BYTES = 2_000_000
+OVERRIDE_SOURCE = "[E] set by the user as an override"
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be used; `problems` holds one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def builtin_dir() -> Path:
+    return Path(str(resources.files("fleetsim.scenarios") / "builtin"))
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in builtin_dir().glob("*.yaml"))
+
+
+def describe_builtins() -> dict[str, str]:
+    """Name -> one-line description of every built-in scenario."""
+    return {name: _read_yaml(builtin_dir() / f"{name}.yaml").get("description", "")
+            for name in builtin_names()}
+
+
+def resolve(name_or_path: str | Path, relative_to: Path | None = None) -> Path:
+    """A built-in name or a file path -> an existing file, or a ScenarioError."""
+    text = str(name_or_path)
+    if text in builtin_names():
+        return builtin_dir() / f"{text}.yaml"
+    path = Path(text)
+    if relative_to is not None and not path.is_absolute():
+        local = relative_to / path
+        path = local if local.exists() else path
+    if not path.exists():
+        raise ScenarioError([
+            f"scenario: got '{text}', expected a built-in name ({', '.join(builtin_names())}) "
+            "or the path of a YAML file"
+        ])
+    return path
+
+
+def load(
+    name_or_path: str | Path | Scenario,
+    overrides: dict[str, Any] | None = None,
+) -> Scenario:
+    """A validated Scenario from a built-in name, a path or a Scenario, with dotted overrides
+    such as {"market.growth_per_year": 0.02} applied before validation."""
+    if isinstance(name_or_path, Scenario):
+        if not overrides:
+            return name_or_path
+        raw = name_or_path.model_dump(mode="json", exclude_none=True)
+    else:
+        raw = load_raw(name_or_path)
+    for dotted, value in (overrides or {}).items():
+        apply_override(raw, dotted, value)
+    return validate(raw)
+
+
+def load_raw(name_or_path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
+    """The merged (not yet validated) mapping of a scenario file and the files it extends."""
+    path = resolve(name_or_path, relative_to=_seen[-1].parent if _seen else None).resolve()
+    if path in _seen:
+        chain = " -> ".join(p.name for p in (*_seen, path))
+        raise ScenarioError([f"extends: got a cycle {chain}, expected a chain that ends"])
+    data = _read_yaml(path)
+    parent = data.get("extends")
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError([f"extends: got {parent!r}, expected a scenario name or path"])
+    base = load_raw(parent, (*_seen, path))
+    return deep_merge(base, data)
+
+
+def _read_yaml(path: Path) -> dict:
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ScenarioError([
+            f"{path.name}: got {path.stat().st_size} bytes, expected at most {MAX_FILE_BYTES}"
+        ])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ScenarioError([f"{path.name}: could not read the file ({err})"]) from None
+    return parse_yaml(text, path.name)
+
+
+def parse_yaml(text: str, label: str = "scenario") -> dict:
+    """Safe-load YAML text; a syntax error names its line and column."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
+        raise ScenarioError([f"{label}: malformed YAML at {where}: {err.problem}"]) from None
+    except yaml.YAMLError as err:
+        raise ScenarioError([f"{label}: malformed YAML: {err}"]) from None
+    if not isinstance(data, dict):
+        raise ScenarioError([
+            f"{label}: got {type(data).__name__}, expected a mapping of scenario fields"
+        ])
+    return data
+
+
+def deep_merge(base: dict, top: dict) -> dict:
+    """JSON Merge Patch (RFC 7386) semantics: mappings merge key by key, null removes a key,
+    anything else in `top` replaces what `base` had."""
+    out = copy.deepcopy(base)
+    for key, value in top.items():
+        if value is None and key != "extends":
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(_drop_nulls(value))
+    out["extends"] = top.get("extends")
+    return out
+
+
+def _drop_nulls(value):
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """'a.b=0.5' from the command line -> ('a.b', 0.5); the value is read as YAML."""
+    if "=" not in text:
+        raise ScenarioError([f"--set: got '{text}', expected dotted.path=value"])
+    key, value = text.split("=", 1)
+    try:
+        return key.strip(), yaml.safe_load(value)
+    except yaml.YAMLError:
+        return key.strip(), value
+
+
+def apply_override(raw: dict, dotted: str, value: Any) -> None:
+    """Set `dotted` in the raw mapping. The path must exist; setting a sourced number
+    (a mapping with value and source) sets its value and marks the source as an override."""
+    keys = dotted.split(".")
+    node: Any = raw
+    for depth, key in enumerate(keys):
+        here = ".".join(keys[: depth + 1])
+        if isinstance(node, list):
+            if not key.isdigit() or int(key) >= len(node):
+                raise ScenarioError([f"{here}: got an unknown path, expected an index below "
+                                     f"{len(node)}"])
+            key = int(key)
+        elif isinstance(node, dict):
+            key = _match_key(node, key)
+            if key is None:
+                known = ", ".join(str(k) for k in node) or "nothing"
+                raise ScenarioError([f"{here}: got an unknown path, expected one of: {known}"])
+        else:
+            raise ScenarioError([f"{here}: got an unknown path, "
+                                 f"expected {'.'.join(keys[:depth])} to have fields"])
+        if depth == len(keys) - 1:
+            target = node[key]
+            if isinstance(target, dict) and "value" in target and "source" in target:
+                target["value"] = value
+                target["source"] = OVERRIDE_SOURCE
+            else:
+                node[key] = value
+        else:
+            node = node[key]
+
+
+def _match_key(node: dict, key: str):
+    """Find `key` in a mapping whose keys may be ints (years) rather than strings."""
+    for existing in node:
+        if str(existing) == key:
+            return existing
+    return None
+
+
+def validate(raw: dict) -> Scenario:
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as err:
+        raise ScenarioError(format_validation_error(err)) from None
+
+
+def format_validation_error(err: ValidationError) -> list[str]:
+    """pydantic errors -> 'path.to.field: got VALUE, expected WHAT', one line each."""
+    found: dict[str, list[str]] = {}
+    for e in err.errors():
+        path = ".".join(str(p) for p in e["loc"] if not _is_union_tag(p)) or "scenario"
+        kind, got = e["type"], e.get("input")
+        if kind == "extra_forbidden":
+            lines = [f"{path}: got an unknown key, expected only the fields the schema defines"]
+        elif kind == "missing":
+            lines = [f"{path}: got nothing, expected this required field"]
+        elif kind == "value_error":
+            # our validators say "expected ..." about this place, or "full.path: ..." elsewhere
+            msg = e["msg"].removeprefix("Value error, ")
+            lines = [
+                (f"{path}: {part}" if isinstance(got, dict | list) else
+                 f"{path}: got {_show(got)}, {part}") if part.startswith("expected") else part
+                for part in msg.split("; ")
+            ]
+        else:
+            msg = e["msg"]
+            msg = msg.replace("Input should be ", "", 1) if msg.startswith("Input should") else msg
+            if kind == "string_pattern_mismatch":
+                msg = "a lower-case name (letters, digits, underscores)"
+            lines = [f"{path}: got {_show(got)}, expected {msg[0].lower()}{msg[1:]}"]
+        found.setdefault(path, []).extend(lines)
+    out = []
+    for lines in found.values():
+        # a value failing `number | {year: number}` fails both; the number's reason is the one
+        useful = [ln for ln in lines if "valid dictionary" not in ln] or lines
+        out.extend(dict.fromkeys(useful))
+    return out
+
+
+def _is_union_tag(part) -> bool:
+    text = str(part)
+    return "[" in text or text in {"float", "int", "str", "bool", "dict", "list", "none",
+                                   "constrained-float", "constrained-int"}
+
+
+def _show(value) -> str:
+    if isinstance(value, dict | list):
+        return f"a {type(value).__name__}"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,456 @@
+"""The scenario schema: what a scenario file may say, with units in field names and a source
+beside every number.
+
+Sources start with "[S]" (read in a published source) or "[E]" (an estimate), as in DATA.md.
+A table row carries `source` for all its numbers and may name a different one per field in
+`sources`. Paths over time are either one number or a mapping year -> value, interpolated
+linearly between years and held flat outside them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+SIZE_BANDS = ("micro", "small", "medium", "large")
+SHARE_TOLERANCE = 1e-6
+
+
+def _check_source(text: str) -> str:
+    if not re.match(r"^\[(S|E)(, [^\]]+)?\]\s*\S", text):
+        raise ValueError('expected a source starting with "[S] " (published) or "[E] " (estimate)')
+    return text
+
+
+Source = Annotated[str, AfterValidator(_check_source)]
+Share = Annotated[float, Field(ge=0, le=1)]
+NonNegative = Annotated[float, Field(ge=0)]
+Positive = Annotated[float, Field(gt=0)]
+Year = Annotated[int, Field(ge=1900, le=2200)]
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+ClassName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+NonNegativePath = NonNegative | dict[Year, NonNegative]
+
+
+def _check_shares(shares: dict, what: str) -> None:
+    total = sum(shares.values())
+    if abs(total - 1.0) > SHARE_TOLERANCE:
+        raise ValueError(f"expected {what} summing to 1 (they sum to {total:.6g})")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Row(Strict):
+    """A table row: `source` covers its numbers, `sources` may override it per field."""
+
+    source: Source
+    sources: dict[str, Source] = {}
+
+    @model_validator(mode="after")
+    def _sources_name_fields(self):
+        numeric = set(type(self).model_fields) - {"source", "sources"}
+        unknown = sorted(set(self.sources) - numeric)
+        if unknown:
+            raise ValueError(f"expected `sources` keys among {sorted(numeric)}, got {unknown}")
+        return self
+
+
+class SourcedNumber(Strict):
+    value: float
+    source: Source
+
+
+class SourcedShare(Strict):
+    value: Share
+    source: Source
+
+
+class SourcedCount(Strict):
+    value: Annotated[int, Field(ge=0)]
+    source: Source
+
+
+class SourcedPath(Strict):
+    """A number that may change over time: one value or year -> value."""
+
+    value: float | dict[Year, float]
+    source: Source
+
+
+class Simulation(Strict):
+    start_year: Year
+    max_end_year: Year
+    default_years: Annotated[int, Field(ge=1, le=200)]
+    sample_fraction: Annotated[float, Field(gt=0, le=1)]
+
+    @model_validator(mode="after")
+    def _dates_in_order(self):
+        if self.max_end_year <= self.start_year:
+            raise ValueError(
+                f"expected max_end_year after start_year {self.start_year}, "
+                f"got {self.max_end_year}"
+            )
+        if self.start_year + self.default_years > self.max_end_year:
+            raise ValueError(
+                f"expected start_year + default_years <= max_end_year ({self.max_end_year}), "
+                f"got {self.start_year + self.default_years}"
+            )
+        return self
+
+
+class AgeDistribution(Row):
+    """Shares of a stock by age in whole years, keyed "A-B" (both ends included)."""
+
+    shares_by_age_years: dict[str, Share]
+
+    @model_validator(mode="after")
+    def _bins(self):
+        last = -1
+        for key in self.shares_by_age_years:
+            match = re.fullmatch(r"(\d+)-(\d+)", key)
+            if not match:
+                raise ValueError(f'expected age bins like "0-4", got "{key}"')
+            lo, hi = int(match[1]), int(match[2])
+            if hi < lo or lo <= last:
+                raise ValueError(f'expected increasing, non-overlapping age bins, got "{key}"')
+            last = hi
+        _check_shares(self.shares_by_age_years, "age shares")
+        return self
+
+    def bins(self) -> list[tuple[int, int, float]]:
+        out = []
+        for key, share in self.shares_by_age_years.items():
+            lo, hi = (int(x) for x in key.split("-"))
+            out.append((lo, hi, share))
+        return out
+
+
+class Survival(Row):
+    """S(age) = exp(-(age / lambda_years) ** k), the form of ICCT's Roadmap."""
+
+    lambda_years: Positive
+    k: Positive
+
+
+class BandValues(Row):
+    micro: NonNegative
+    small: NonNegative
+    medium: NonNegative
+    large: NonNegative
+
+
+class VehicleClass(Strict):
+    label: str
+    heavy: bool
+    initial_stock_units: SourcedCount
+    initial_age: AgeDistribution
+    survival: Survival
+    annual_km_new: BandValues
+
+
+class Fuel(Row):
+    unit: Literal["L", "kg", "kWh"]
+    price_mxn_per_unit: NonNegativePath
+    ttw_co2_kg_per_unit: NonNegative
+    wtt_co2_kg_per_unit: NonNegativePath
+
+
+class EngineClassRow(Row):
+    """Per vehicle class: price new (absent = no longer sold new), energy and emissions."""
+
+    price_mxn: NonNegativePath | None = None
+    energy_units_per_100km: NonNegativePath
+    maintenance_mxn_per_km: NonNegativePath
+    pm25_g_per_km: NonNegative
+    nox_g_per_km: NonNegative
+
+
+class Technology(Strict):
+    label: str
+    fuel: Name
+    soot_free: bool
+    zero_emission: bool
+    bc_fraction_of_pm: SourcedShare
+    by_class: dict[ClassName, EngineClassRow]
+
+
+class RetrofitClassRow(Row):
+    price_mxn: NonNegativePath
+    extra_maintenance_mxn_per_km: NonNegative
+
+
+class Retrofit(Strict):
+    label: str
+    applies_to: list[Name]
+    soot_free: bool
+    pm_reduction: SourcedShare
+    bc_reduction: SourcedShare
+    fuel_penalty: SourcedShare
+    by_class: dict[ClassName, RetrofitClassRow]
+
+
+class Band(Row):
+    label: str
+    firms: Annotated[int, Field(ge=0)]
+    min_units: Annotated[int, Field(ge=1)]
+    max_units: Annotated[int, Field(ge=1)] | None = None
+    power_unit_share: Share
+    fleet_size_sigma: NonNegative
+
+    @model_validator(mode="after")
+    def _range(self):
+        if self.max_units is not None and self.max_units < self.min_units:
+            raise ValueError(
+                f"expected max_units >= min_units ({self.min_units}), got {self.max_units}"
+            )
+        return self
+
+
+class Operators(Strict):
+    bands: dict[Literal["micro", "small", "medium", "large"], Band]
+    initial_age_sorting_noise_years: SourcedNumber
+
+    @model_validator(mode="after")
+    def _bands(self):
+        missing = [b for b in SIZE_BANDS if b not in self.bands]
+        if missing:
+            raise ValueError(f"expected all four size bands {list(SIZE_BANDS)}, missing {missing}")
+        _check_shares({b: v.power_unit_share for b, v in self.bands.items()}, "power_unit_share")
+        return self
+
+
+class Region(Row):
+    label: str
+    stock_share: Share
+
+
+class Usage(Row):
+    km_decline_per_year_of_age: Share
+    km_min_share_of_new: Share
+    km_spread_sigma: NonNegative
+
+
+class Emissions(Row):
+    pm_deterioration_per_year_of_age: NonNegative
+    nox_deterioration_per_year_of_age: NonNegative
+    deterioration_cap_multiplier: Annotated[float, Field(ge=1)]
+    pm_high_emitter_sigma: NonNegative
+    nox_high_emitter_sigma: NonNegative
+
+
+class SalesMix(Strict):
+    """Technology shares of new sales by class and year (interpolated between years)."""
+
+    source: Source
+    by_class: dict[ClassName, dict[Year, dict[Name, Share]]]
+
+    @model_validator(mode="after")
+    def _sum_to_one(self):
+        for cls, points in self.by_class.items():
+            if not points:
+                raise ValueError(f"expected at least one year of shares for class {cls}")
+            for year, shares in points.items():
+                try:
+                    _check_shares(shares, f"{cls} {year} sales shares")
+                except ValueError as err:
+                    raise ValueError(str(err)) from None
+        return self
+
+
+class UsedImports(Strict):
+    share_of_additions_by_band: BandValues
+    age: AgeDistribution
+    technology_by_model_year: dict[Year, Name]
+    technology_by_model_year_source: Source
+
+
+class Market(Strict):
+    growth_per_year: SourcedPath
+    sales_mix: SalesMix
+    used_imports: UsedImports
+    resale_value_retained_per_year: SourcedShare
+    used_price_reference_technology: Name
+
+
+class NewVehicleStandard(Strict):
+    name: str
+    effective: date
+    classes: list[ClassName]
+    allowed_technologies: list[Name]
+    fallback_technology: Name
+    source: Source
+
+
+class ImportRule(Strict):
+    name: str
+    effective: date
+    max_age_years: Annotated[int, Field(ge=0)] | None = None
+    allowed_technologies: list[Name] | None = None
+    source: Source
+
+
+class PlacedUnits(Row):
+    """Vehicles of a technology placed in the initial stock in place of others of their class
+    (e.g. the electric trucks already running), drawn among vehicles at most max_age_years old."""
+
+    vehicle_class: ClassName
+    technology: Name
+    units: Annotated[int, Field(ge=0)]
+    max_age_years: Annotated[int, Field(ge=0)]
+    region: Name | None = None
+
+
+class PlacedRetrofits(Row):
+    """Retrofits already fitted at the start, on vehicles whose engine the retrofit applies to."""
+
+    vehicle_class: ClassName
+    retrofit: Name
+    units: Annotated[int, Field(ge=0)]
+    region: Name | None = None
+
+
+class InitialStock(Strict):
+    technology_by_model_year: dict[Year, dict[Name, Share]]
+    technology_by_model_year_source: Source
+    placed: list[PlacedUnits] = []
+    retrofitted: list[PlacedRetrofits] = []
+
+    @model_validator(mode="after")
+    def _sum_to_one(self):
+        for year, shares in self.technology_by_model_year.items():
+            _check_shares(shares, f"model year {year} technology shares")
+        return self
+
+
+class Regulation(Strict):
+    new_vehicle_standards: list[NewVehicleStandard] = []
+    used_import_rules: list[ImportRule] = []
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        for field in ("new_vehicle_standards", "used_import_rules"):
+            dates = [r.effective for r in getattr(self, field)]
+            if dates != sorted(dates):
+                raise ValueError(f"expected {field} in order of their effective dates")
+        return self
+
+
+class Scenario(Strict):
+    name: Name
+    description: str
+    extends: str | None = None
+    simulation: Simulation
+    classes: dict[ClassName, VehicleClass]
+    regions: dict[Name, Region]
+    operators: Operators
+    fuels: dict[Name, Fuel]
+    technologies: dict[Name, Technology]
+    retrofits: dict[Name, Retrofit] = {}
+    initial_stock: InitialStock
+    usage: Usage
+    emissions: Emissions
+    market: Market
+    regulation: Regulation = Regulation()
+
+    @model_validator(mode="after")
+    def _cross_references(self):
+        problems = _cross_reference_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def technology_names(self) -> list[str]:
+        """Engine technologies, then retrofits: the order of `vehicles_<technology>` columns."""
+        return [*self.technologies, *self.retrofits]
+
+
+def _cross_reference_problems(s: Scenario) -> list[str]:
+    """Names used in one part of a scenario must be defined in another."""
+    problems = []
+    techs, classes = set(s.technologies), set(s.classes)
+
+    def need(names, known, where, what):
+        for name in names:
+            if name not in known:
+                problems.append(f"{where}: expected a {what} among {sorted(known)}, got '{name}'")
+
+    def missing(names, where, what):
+        for name in sorted(names):
+            problems.append(f"{where}: expected {what} for class '{name}', got none")
+
+    _check_shares_safe(problems, {k: r.stock_share for k, r in s.regions.items()}, "regions")
+    for t, tech in s.technologies.items():
+        need([tech.fuel], set(s.fuels), f"technologies.{t}.fuel", "fuel")
+        need(tech.by_class, classes, f"technologies.{t}.by_class", "vehicle class")
+    for r, retro in s.retrofits.items():
+        need(retro.applies_to, techs, f"retrofits.{r}.applies_to", "technology")
+        need(retro.by_class, classes, f"retrofits.{r}.by_class", "vehicle class")
+    for cls, points in s.market.sales_mix.by_class.items():
+        need([cls], classes, "market.sales_mix.by_class", "vehicle class")
+        for year, shares in points.items():
+            where = f"market.sales_mix.by_class.{cls}.{year}"
+            need(shares, techs, where, "technology")
+            for t, share in shares.items():
+                if share > 0 and t in techs and cls not in s.technologies[t].by_class:
+                    problems.append(f"{where}.{t}: got a share for a class it has no data for")
+                elif share > 0 and t in techs and s.technologies[t].by_class[cls].price_mxn is None:
+                    problems.append(f"{where}.{t}: got a share for a technology with no price_mxn")
+    missing(classes - set(s.market.sales_mix.by_class), "market.sales_mix.by_class",
+            "sales shares")
+    for t in s.market.used_imports.technology_by_model_year.values():
+        need([t], techs, "market.used_imports.technology_by_model_year", "technology")
+    ref = s.market.used_price_reference_technology
+    need([ref], techs, "market.used_price_reference_technology", "technology")
+    if ref in techs:
+        missing(classes - set(s.technologies[ref].by_class),
+                f"technologies.{ref}.by_class", "a row (it prices used vehicles)")
+    for t in set(s.market.used_imports.technology_by_model_year.values()) & techs:
+        missing(classes - set(s.technologies[t].by_class),
+                f"technologies.{t}.by_class", "a row (used imports can be of it)")
+    for year, shares in s.initial_stock.technology_by_model_year.items():
+        need(shares, techs, f"initial_stock.technology_by_model_year.{year}", "technology")
+    for i, p in enumerate(s.initial_stock.placed):
+        where = f"initial_stock.placed.{i}"
+        need([p.vehicle_class], classes, f"{where}.vehicle_class", "vehicle class")
+        need([p.technology], techs, f"{where}.technology", "technology")
+        need([p.region] if p.region else [], set(s.regions), f"{where}.region", "region")
+    for i, p in enumerate(s.initial_stock.retrofitted):
+        where = f"initial_stock.retrofitted.{i}"
+        need([p.vehicle_class], classes, f"{where}.vehicle_class", "vehicle class")
+        need([p.retrofit], set(s.retrofits), f"{where}.retrofit", "retrofit")
+        need([p.region] if p.region else [], set(s.regions), f"{where}.region", "region")
+    total = sum(c.initial_stock_units.value for c in s.classes.values())
+    for b, band in s.operators.bands.items():
+        units = total * band.power_unit_share
+        lo = band.firms * band.min_units
+        hi = band.firms * band.max_units if band.max_units else float("inf")
+        if band.firms and not lo <= units <= hi:
+            problems.append(
+                f"operators.bands.{b}: got {band.firms} firms for {units:.0f} units, expected "
+                f"between min_units and max_units units per firm")
+        if units > 0 and band.firms == 0:
+            problems.append(f"operators.bands.{b}.firms: got 0, expected firms to own "
+                            f"{units:.0f} units")
+    for i, std in enumerate(s.regulation.new_vehicle_standards):
+        where = f"regulation.new_vehicle_standards.{i}"
+        need(std.classes, classes, f"{where}.classes", "vehicle class")
+        need(std.allowed_technologies, techs, f"{where}.allowed_technologies", "technology")
+        need([std.fallback_technology], set(std.allowed_technologies),
+             f"{where}.fallback_technology", "technology it allows")
+    for i, rule in enumerate(s.regulation.used_import_rules):
+        need(rule.allowed_technologies or [], techs,
+             f"regulation.used_import_rules.{i}.allowed_technologies", "technology")
+    return problems
+
+
+def _check_shares_safe(problems: list[str], shares: dict, where: str) -> None:
+    try:
+        _check_shares(shares, f"{where} stock_share")
+    except ValueError as err:
+        problems.append(f"{where}: {err}")

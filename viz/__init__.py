@@ -1,0 +1,1 @@
+"""fleetsim.viz: the Solara workshop page (arrives with the web-page issue)."""
