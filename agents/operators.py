@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import mesa
 import numpy as np
+
 from fleetsim.scenarios import SIZE_BANDS, Scenario
 
 
@@ -25,7 +26,8 @@ class Operator(mesa.Agent):
 
     @property
     def region(self) -> str:
-        return self.model.operator_arrays.region_names[self.model.operator_arrays.region[self.index]]
+        arrays = self.model.operator_arrays
+        return arrays.region_names[arrays.region[self.index]]
 
     @property
     def fleet_size(self) -> int:

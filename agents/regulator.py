@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import mesa
+
 from fleetsim.scenarios import Scenario
 from fleetsim.scenarios.schema import ImportRule, NewVehicleStandard
 

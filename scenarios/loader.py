@@ -85,7 +85,9 @@ def load_raw(name_or_path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
     if not isinstance(parent, str):
         raise ScenarioError([f"extends: got {parent!r}, expected a scenario name or path"])
     base = load_raw(parent, (*_seen, path))
-    return deep_merge(base, data)
+    merged = deep_merge(base, data)
+    merged["extends"] = parent
+    return merged
 
 
 def _read_yaml(path: Path) -> dict:
@@ -122,13 +124,12 @@ def deep_merge(base: dict, top: dict) -> dict:
     anything else in `top` replaces what `base` had."""
     out = copy.deepcopy(base)
     for key, value in top.items():
-        if value is None and key != "extends":
+        if value is None:
             out.pop(key, None)
         elif isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = deep_merge(out[key], value)
         else:
             out[key] = copy.deepcopy(_drop_nulls(value))
-    out["extends"] = top.get("extends")
     return out
 
 
@@ -222,10 +223,16 @@ def format_validation_error(err: ValidationError) -> list[str]:
         found.setdefault(path, []).extend(lines)
     out = []
     for lines in found.values():
-        # a value failing `number | {year: number}` fails both; the number's reason is the one
-        useful = [ln for ln in lines if "valid dictionary" not in ln] or lines
+        # a value failing `number | {year: number}` fails both branches; keep the branch that
+        # matches what was given (a mapping or a number)
+        useful = [ln for ln in lines if not _other_branch(ln)] or lines
         out.extend(dict.fromkeys(useful))
     return out
+
+
+def _other_branch(line: str) -> bool:
+    return ("got a dict, expected a valid number" in line
+            or ("expected a valid dictionary" in line and "got a dict" not in line))
 
 
 def _is_union_tag(part) -> bool:

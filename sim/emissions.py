@@ -8,6 +8,7 @@ over the rows given.
 from __future__ import annotations
 
 import numpy as np
+
 from fleetsim.scenarios import Scenario
 
 from .registry import VehicleRegistry

@@ -9,6 +9,7 @@ engine standard of its model year; one barred by the import rule in force is bou
 from __future__ import annotations
 
 import numpy as np
+
 from fleetsim.scenarios import Scenario
 from fleetsim.scenarios.schema import ImportRule, NewVehicleStandard
 

@@ -16,6 +16,7 @@ from typing import Any
 import mesa
 import numpy as np
 import pandas as pd
+
 from fleetsim.agents import Operator, Regulator, build_operators
 from fleetsim.scenarios import SIZE_BANDS, Scenario, load
 

@@ -4,6 +4,7 @@ standards by model year, and the vehicles the scenario places (electric trucks, 
 from __future__ import annotations
 
 import numpy as np
+
 from fleetsim.agents import OperatorArrays
 from fleetsim.scenarios import SIZE_BANDS, Scenario
 

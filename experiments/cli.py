@@ -1,0 +1,134 @@
+"""The `fleetsim` command line: run, validate, scenarios.
+
+User mistakes (a bad scenario value, an unknown --set path, too many years) exit with status 2
+and one line per problem; they never print a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from fleetsim.scenarios import ScenarioError, describe_builtins, load, parse_assignment
+from fleetsim.sim import FleetModel, ModelRangeError
+from fleetsim.sim.output import summary, write_run
+
+app = typer.Typer(
+    help="fleetsim: agent-based simulation of commercial fleet transition.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+out_console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(problems: list[str]) -> None:
+    for line in problems:
+        typer.echo(line, err=True)
+    raise typer.Exit(2)
+
+
+def parse_sets(sets: list[str] | None) -> dict:
+    overrides = {}
+    for text in sets or []:
+        key, value = parse_assignment(text)
+        overrides[key] = value
+    return overrides
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="Built-in scenario name or YAML path.")],
+    years: Annotated[float | None, typer.Option(help="Years to simulate "
+                                                "(default: the scenario's).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a scenario value: dotted.path=value (repeatable).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder "
+                                             "(default: out/<scenario>).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+) -> None:
+    """Run a scenario month by month and write its results."""
+    if fmt not in ("parquet", "csv"):
+        fail([f"--format: got '{fmt}', expected parquet or csv"])
+    try:
+        spec = load(scenario, parse_sets(set_))
+        started = time.perf_counter()
+        model = FleetModel(spec, rng=seed)
+        months = round((spec.simulation.default_years if years is None else years) * 12)
+        with Progress(TextColumn("{task.description}"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total} months"), TimeRemainingColumn(),
+                      console=err_console, disable=not err_console.is_terminal,
+                      transient=True) as bar:
+            task = bar.add_task(spec.name, total=months)
+            model.run(years=years, progress=lambda k: bar.advance(task, k))
+        wall = time.perf_counter() - started
+        folder = out or Path("out") / spec.name
+        paths = write_run(model, folder, fmt, wall)
+    except ScenarioError as err:
+        fail(err.problems)
+    except ModelRangeError as err:
+        fail([str(err)])
+    except OSError as err:
+        fail([f"--out: could not write results ({err})"])
+    print_summary(summary(model, wall))
+    typer.echo(f"Wrote {', '.join(str(p) for p in paths)} in {wall:.1f} s")
+
+
+def print_summary(info: dict) -> None:
+    h = info["headline"]
+    first, last = h["emissions_first_year"], h["emissions_last_year"]
+    table = Table(title=f"{info['scenario']}  {info['start']} to {info['end']}  "
+                        f"(seed {info['seed']}, sample {info['sample_fraction']:g})")
+    table.add_column("")
+    table.add_column("start", justify="right")
+    table.add_column("end", justify="right")
+    table.add_row("vehicles", f"{h['vehicles_start']:,.0f}", f"{h['vehicles_end']:,.0f}")
+    table.add_row("soot-free share (end)", "", f"{h['share_soot_free_end']:.1%}")
+    table.add_row("zero-emission share (end)", "", f"{h['share_zev_end']:.1%}")
+    table.add_row("mean age, years (end)", "", f"{h['mean_age_years_end']:.1f}")
+    table.add_section()
+    table.add_row("emissions, t/year", f"{first['year']}", f"{last['year']}"
+                  + (f" ({last['months']} mo)" if last["months"] < 12 else ""))
+    for key, label in (("pm25_t", "PM2.5"), ("bc_t", "black carbon"), ("nox_t", "NOx"),
+                       ("co2_ttw_t", "CO2 tank-to-wheel"), ("co2_wtw_t", "CO2 well-to-wheel")):
+        table.add_row(label, f"{first[key]:,.0f}", f"{last[key]:,.0f}")
+    out_console.print(table)
+
+
+@app.command()
+def validate(
+    file: Annotated[str, typer.Argument(help="Scenario YAML file (or built-in name).")],
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a value before validating: dotted.path=value.")] = None,
+) -> None:
+    """Check a scenario file: exit 0 if valid, else 2 with one line per problem."""
+    try:
+        spec = load(file, parse_sets(set_))
+    except ScenarioError as err:
+        fail(err.problems)
+    typer.echo(f"{file}: valid scenario '{spec.name}' ({len(spec.classes)} classes, "
+               f"{len(spec.technology_names)} technologies)")
+
+
+@app.command()
+def scenarios() -> None:
+    """List the built-in scenarios."""
+    for name, text in describe_builtins().items():
+        typer.echo(f"{name:<20} {text}")
+
+
+def main() -> None:
+    app(prog_name="fleetsim")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
