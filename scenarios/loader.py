@@ -5,10 +5,11 @@ from __future__ import annotations
 import copy
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .schema import Scenario
 
@@ -203,7 +204,9 @@ def format_validation_error(err: ValidationError) -> list[str]:
         path = ".".join(str(p) for p in e["loc"] if not _is_union_tag(p)) or "scenario"
         kind, got = e["type"], e.get("input")
         if kind == "extra_forbidden":
-            lines = [f"{path}: got an unknown key, expected only the fields the schema defines"]
+            known = _fields_at([p for p in e["loc"][:-1] if not _is_union_tag(p)])
+            lines = [f"{path}: got an unknown key, expected one of: {', '.join(known)}"
+                     if known else f"{path}: got an unknown key, expected none here"]
         elif kind == "missing":
             lines = [f"{path}: got nothing, expected this required field"]
         elif kind == "value_error":
@@ -222,17 +225,57 @@ def format_validation_error(err: ValidationError) -> list[str]:
             lines = [f"{path}: got {_show(got)}, expected {msg[0].lower()}{msg[1:]}"]
         found.setdefault(path, []).extend(lines)
     out = []
-    for lines in found.values():
+    for path, lines in found.items():
         # a value failing `number | {year: number}` fails both branches; keep the branch that
         # matches what was given (a mapping or a number)
-        useful = [ln for ln in lines if not _other_branch(ln)] or lines
+        deeper = any(p.startswith(path + ".") for p in found)
+        useful = [ln for ln in lines if not _other_branch(ln, deeper)]
+        if not useful and not deeper:
+            useful = lines
         out.extend(dict.fromkeys(useful))
     return out
 
 
-def _other_branch(line: str) -> bool:
-    return ("got a dict, expected a valid number" in line
-            or ("expected a valid dictionary" in line and "got a dict" not in line))
+def _other_branch(line: str, has_deeper_errors: bool) -> bool:
+    if "got a dict, expected a valid number" in line:
+        return has_deeper_errors
+    return "expected a valid dictionary" in line and "got a dict" not in line
+
+
+def _fields_at(loc: list) -> list[str]:
+    """Names the schema allows at this place, found by walking the model types along loc."""
+    tp: object = Scenario
+    for part in loc:
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = tp.model_fields.get(str(part))
+            if field is None:
+                return []
+            tp = field.annotation
+        elif get_origin(tp) is dict:
+            tp = get_args(tp)[1]
+        elif get_origin(tp) is list:
+            tp = get_args(tp)[0]
+        else:
+            return []
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return list(tp.model_fields)
+    return []
+
+
+def _unwrap(tp):
+    """Optional[X] / X | None / Annotated[X, ...] -> X (the first model or mapping type)."""
+    while True:
+        origin = get_origin(tp)
+        if origin is Annotated:
+            tp = get_args(tp)[0]
+        elif origin in (Union, UnionType):
+            options = [a for a in get_args(tp) if a is not type(None)]
+            models = [a for a in options if isinstance(a, type) and issubclass(a, BaseModel)]
+            tp = (models or options)[0]
+        else:
+            return tp
 
 
 def _is_union_tag(part) -> bool:
