@@ -1,6 +1,20 @@
-"""The decision makers: operators (firms in four size bands) and the regulator."""
+"""The decision makers: operators (firms in four size bands), lenders and the regulator, and how
+they decide: total cost of ownership, the logit choice with peer-dependent risk, credit."""
 
+from .lenders import Lender, LoanBook, credit_score
 from .operators import Operator, OperatorArrays, build_operators
-from .regulator import Regulator
+from .peers import PeerNetwork, build_network
+from .regulator import PolicyEffects, Regulator
 
-__all__ = ["Operator", "OperatorArrays", "Regulator", "build_operators"]
+__all__ = [
+    "Lender",
+    "LoanBook",
+    "Operator",
+    "OperatorArrays",
+    "PeerNetwork",
+    "PolicyEffects",
+    "Regulator",
+    "build_network",
+    "build_operators",
+    "credit_score",
+]

@@ -30,20 +30,38 @@ class Operator(mesa.Agent):
         return arrays.region_names[arrays.region[self.index]]
 
     @property
+    def cash(self) -> float:
+        return float(self.model.operator_arrays.cash[self.index])
+
+    @property
+    def name(self) -> str | None:
+        return self.model.operator_arrays.names.get(self.index)
+
+    @property
     def fleet_size(self) -> int:
         """Vehicles this firm owns now (scaled to a sample, as a count of simulated rows)."""
         return int(self.model.fleet_sizes()[self.index])
 
 
 class OperatorArrays:
-    """Per-firm numbers: size band, region and starting fleet size."""
+    """Per-firm numbers: size band, region, starting fleet size, and the money state the
+    decisions use (cash, credit history)."""
 
     def __init__(self, band: np.ndarray, region: np.ndarray, initial_size: np.ndarray,
                  region_names: list[str]):
+        n = len(band)
         self.band = band
         self.region = region
         self.initial_size = initial_size
         self.region_names = region_names
+        self.cash = np.zeros(n)  # MXN
+        self.negative_months = np.zeros(n, np.int32)  # consecutive months with cash below 0
+        self.loans_repaid = np.zeros(n, np.int32)
+        self.loans_defaulted = np.zeros(n, np.int32)
+        self.fleet_value = np.zeros(n)  # MXN, resale value of its vehicles (each January)
+        self.partner_of = np.full(n, -1, np.int64)  # partnering large fleet it hauls for
+        self.partnership = np.full(n, -1, np.int64)  # index of that partnership
+        self.names: dict[int, str] = {}  # named fleets
 
     def __len__(self) -> int:
         return len(self.band)

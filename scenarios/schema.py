@@ -1,85 +1,44 @@
 """The scenario schema: what a scenario file may say, with units in field names and a source
-beside every number.
-
-Sources start with "[S]" (read in a published source) or "[E]" (an estimate), as in DATA.md.
-A table row carries `source` for all its numbers and may name a different one per field in
-`sources`. Paths over time are either one number or a mapping year -> value, interpolated
-linearly between years and held flat outside them.
-"""
+beside every number (see schema_base for the conventions)."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-SIZE_BANDS = ("micro", "small", "medium", "large")
-SHARE_TOLERANCE = 1e-6
+from .behaviour import (
+    ClassEconomics,
+    Credit,
+    Decisions,
+    Demonstration,
+    NamedFleet,
+    Network,
+    Partnership,
+    UsedMarket,
+)
+from .schema_base import (
+    SIZE_BANDS,
+    BandValues,
+    ClassName,
+    Name,
+    NonNegative,
+    NonNegativePath,
+    Positive,
+    Row,
+    Share,
+    Source,
+    SourcedCount,
+    SourcedNumber,
+    SourcedPath,
+    SourcedShare,
+    Strict,
+    Year,
+    _check_shares,
+)
 
-
-def _check_source(text: str) -> str:
-    if not re.match(r"^\[(S|E)(, [^\]]+)?\]\s*\S", text):
-        raise ValueError('expected a source starting with "[S] " (published) or "[E] " (estimate)')
-    return text
-
-
-Source = Annotated[str, AfterValidator(_check_source)]
-Share = Annotated[float, Field(ge=0, le=1)]
-NonNegative = Annotated[float, Field(ge=0)]
-Positive = Annotated[float, Field(gt=0)]
-Year = Annotated[int, Field(ge=1900, le=2200)]
-Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
-ClassName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
-NonNegativePath = NonNegative | dict[Year, NonNegative]
-
-
-def _check_shares(shares: dict, what: str) -> None:
-    total = sum(shares.values())
-    if abs(total - 1.0) > SHARE_TOLERANCE:
-        raise ValueError(f"expected {what} summing to 1 (they sum to {total:.6g})")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Row(Strict):
-    """A table row: `source` covers its numbers, `sources` may override it per field."""
-
-    source: Source
-    sources: dict[str, Source] = {}
-
-    @model_validator(mode="after")
-    def _sources_name_fields(self):
-        numeric = set(type(self).model_fields) - {"source", "sources"}
-        unknown = sorted(set(self.sources) - numeric)
-        if unknown:
-            raise ValueError(f"expected `sources` keys among {sorted(numeric)}, got {unknown}")
-        return self
-
-
-class SourcedNumber(Strict):
-    value: float
-    source: Source
-
-
-class SourcedShare(Strict):
-    value: Share
-    source: Source
-
-
-class SourcedCount(Strict):
-    value: Annotated[int, Field(ge=0)]
-    source: Source
-
-
-class SourcedPath(Strict):
-    """A number that may change over time: one value or year -> value."""
-
-    value: float | dict[Year, float]
-    source: Source
+__all__ = ["SIZE_BANDS", "Scenario"]
 
 
 class Simulation(Strict):
@@ -137,13 +96,6 @@ class Survival(Row):
     k: Positive
 
 
-class BandValues(Row):
-    micro: NonNegative
-    small: NonNegative
-    medium: NonNegative
-    large: NonNegative
-
-
 class VehicleClass(Strict):
     label: str
     heavy: bool
@@ -151,6 +103,7 @@ class VehicleClass(Strict):
     initial_age: AgeDistribution
     survival: Survival
     annual_km_new: BandValues
+    economics: ClassEconomics
 
 
 class Fuel(Row):
@@ -172,6 +125,7 @@ class EngineClassRow(Row):
 
 class Technology(Strict):
     label: str
+    family: Name  # operators know a family (diesel, gas, electric) once they run one of it
     fuel: Name
     soot_free: bool
     zero_emission: bool
@@ -187,6 +141,8 @@ class RetrofitClassRow(Row):
 class Retrofit(Strict):
     label: str
     applies_to: list[Name]
+    max_age_years: Annotated[int, Field(ge=0)]  # older engines are not worth a filter
+    needs_ulsd: bool  # only where ultra-low-sulphur diesel is sold (see regions)
     soot_free: bool
     pm_reduction: SourcedShare
     bc_reduction: SourcedShare
@@ -227,10 +183,12 @@ class Operators(Strict):
 class Region(Row):
     label: str
     stock_share: Share
+    ulsd_available_from: date  # ultra-low-sulphur diesel (<= 15 ppm) sold from this date
 
 
 class Usage(Row):
     km_decline_per_year_of_age: Share
+    maintenance_growth_per_year_of_age: NonNegative  # maintenance cost rises as trucks age
     km_min_share_of_new: Share
     km_spread_sigma: NonNegative
 
@@ -243,27 +201,7 @@ class Emissions(Row):
     nox_high_emitter_sigma: NonNegative
 
 
-class SalesMix(Strict):
-    """Technology shares of new sales by class and year (interpolated between years)."""
-
-    source: Source
-    by_class: dict[ClassName, dict[Year, dict[Name, Share]]]
-
-    @model_validator(mode="after")
-    def _sum_to_one(self):
-        for cls, points in self.by_class.items():
-            if not points:
-                raise ValueError(f"expected at least one year of shares for class {cls}")
-            for year, shares in points.items():
-                try:
-                    _check_shares(shares, f"{cls} {year} sales shares")
-                except ValueError as err:
-                    raise ValueError(str(err)) from None
-        return self
-
-
 class UsedImports(Strict):
-    share_of_additions_by_band: BandValues
     age: AgeDistribution
     technology_by_model_year: dict[Year, Name]
     technology_by_model_year_source: Source
@@ -271,7 +209,6 @@ class UsedImports(Strict):
 
 class Market(Strict):
     growth_per_year: SourcedPath
-    sales_mix: SalesMix
     used_imports: UsedImports
     resale_value_retained_per_year: SourcedShare
     used_price_reference_technology: Name
@@ -282,7 +219,6 @@ class NewVehicleStandard(Strict):
     effective: date
     classes: list[ClassName]
     allowed_technologies: list[Name]
-    fallback_technology: Name
     source: Source
 
 
@@ -356,6 +292,13 @@ class Scenario(Strict):
     emissions: Emissions
     market: Market
     regulation: Regulation = Regulation()
+    decisions: Decisions
+    network: Network
+    credit: Credit
+    used_market: UsedMarket
+    named_fleets: list[NamedFleet] = []
+    demonstrations: list[Demonstration] = []
+    partnerships: list[Partnership] = []
 
     @model_validator(mode="after")
     def _cross_references(self):
@@ -391,18 +334,6 @@ def _cross_reference_problems(s: Scenario) -> list[str]:
     for r, retro in s.retrofits.items():
         need(retro.applies_to, techs, f"retrofits.{r}.applies_to", "technology")
         need(retro.by_class, classes, f"retrofits.{r}.by_class", "vehicle class")
-    for cls, points in s.market.sales_mix.by_class.items():
-        need([cls], classes, "market.sales_mix.by_class", "vehicle class")
-        for year, shares in points.items():
-            where = f"market.sales_mix.by_class.{cls}.{year}"
-            need(shares, techs, where, "technology")
-            for t, share in shares.items():
-                if share > 0 and t in techs and cls not in s.technologies[t].by_class:
-                    problems.append(f"{where}.{t}: got a share for a class it has no data for")
-                elif share > 0 and t in techs and s.technologies[t].by_class[cls].price_mxn is None:
-                    problems.append(f"{where}.{t}: got a share for a technology with no price_mxn")
-    missing(classes - set(s.market.sales_mix.by_class), "market.sales_mix.by_class",
-            "sales shares")
     for t in s.market.used_imports.technology_by_model_year.values():
         need([t], techs, "market.used_imports.technology_by_model_year", "technology")
     ref = s.market.used_price_reference_technology
@@ -437,12 +368,36 @@ def _cross_reference_problems(s: Scenario) -> list[str]:
         if units > 0 and band.firms == 0:
             problems.append(f"operators.bands.{b}.firms: got 0, expected firms to own "
                             f"{units:.0f} units")
+    reported = techs | set(s.retrofits)
+    need(s.decisions.technology_constants, reported, "decisions.technology_constants",
+         "technology or retrofit")
+    missing_factor = techs - set(s.used_market.technology_value_factor)
+    for t in sorted(missing_factor):
+        problems.append(f"used_market.technology_value_factor: expected a factor for '{t}', "
+                        "got none")
+    for name, lender in s.credit.lenders.items():
+        need(lender.technologies_served or [], reported,
+             f"credit.lenders.{name}.technologies_served", "technology or retrofit")
+    fleets = [f.name for f in s.named_fleets]
+    if len(set(fleets)) != len(fleets):
+        problems.append(f"named_fleets: expected distinct names, got {fleets}")
+    for f in s.named_fleets:
+        need([f.region] if f.region else [], set(s.regions), "named_fleets.region", "region")
+    for i, d in enumerate(s.demonstrations):
+        where = f"demonstrations.{i}"
+        need([d.fleet], set(fleets), f"{where}.fleet", "named fleet")
+        need([d.technology], techs, f"{where}.technology", "technology")
+        need([d.vehicle_class], classes, f"{where}.vehicle_class", "vehicle class")
+    for i, p in enumerate(s.partnerships):
+        where = f"partnerships.{i}"
+        need(p.retrofit_technologies, set(s.retrofits), f"{where}.retrofit_technologies",
+             "retrofit")
+        need(p.replacement_technologies, techs, f"{where}.replacement_technologies",
+             "technology")
     for i, std in enumerate(s.regulation.new_vehicle_standards):
         where = f"regulation.new_vehicle_standards.{i}"
         need(std.classes, classes, f"{where}.classes", "vehicle class")
         need(std.allowed_technologies, techs, f"{where}.allowed_technologies", "technology")
-        need([std.fallback_technology], set(std.allowed_technologies),
-             f"{where}.fallback_technology", "technology it allows")
     for i, rule in enumerate(s.regulation.used_import_rules):
         need(rule.allowed_technologies or [], techs,
              f"regulation.used_import_rules.{i}.allowed_technologies", "technology")

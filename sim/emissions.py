@@ -24,6 +24,7 @@ RATES = (
     "co2_wtw_kg",
     "energy_cost_mxn",
     "maintenance_mxn",
+    "margin_mxn",  # revenue less non-vehicle costs, energy and maintenance
 )
 
 
@@ -50,6 +51,17 @@ def deterioration(age_years: np.ndarray, per_year: float, cap: float) -> np.ndar
     return np.minimum(1.0 + per_year * age_years, cap)
 
 
+class Earnings:
+    """What a vehicle earns per km before vehicle costs, by class, with a partnership contract's
+    uplift (by deal, 0 = none) and the share lost to access limits (by reported technology)."""
+
+    def __init__(self, spec: Scenario, lost_share: np.ndarray):
+        self.margin_per_km = np.array([c.economics.contribution_mxn_per_km
+                                       for c in spec.classes.values()])
+        self.uplift = np.array([0.0, *(p.contract_uplift_share for p in spec.partnerships)])
+        self.lost_share = lost_share
+
+
 def compute_rates(
     reg: VehicleRegistry,
     rows: np.ndarray | slice,
@@ -57,6 +69,7 @@ def compute_rates(
     tables: TechTables,
     year: YearTables,
     spec: Scenario,
+    earnings: Earnings,
 ) -> np.ndarray:
     """Yearly rates (one row per name in `rate_names`, one column per vehicle) for the given
     registry rows (indices, or a slice for a whole-fleet pass) at this month."""
@@ -90,8 +103,14 @@ def compute_rates(
     np.multiply(energy, tables.ttw_co2_kg[t], out=out[4])
     np.add(out[4], energy * year.wtt_co2_kg[t], out=out[5])
     np.multiply(energy, year.fuel_price_mxn[t], out=out[6])
-    np.multiply(km, year.maintenance_mxn_per_km.ravel()[tc]
-                + tables.retrofit_extra_maint.ravel()[r * n_cls + c], out=out[7])
+    maint_age = 1.0 + spec.usage.maintenance_growth_per_year_of_age * years
+    np.multiply(km, (year.maintenance_mxn_per_km.ravel()[tc]
+                     + tables.retrofit_extra_maint.ravel()[r * n_cls + c]) * maint_age[age],
+                out=out[7])
+    rep = tables.reported(t, r)
+    earn = (earnings.margin_per_km[c] * (1.0 + earnings.uplift[cols["deal"][rows]])
+            * (1.0 - earnings.lost_share[rep]))
+    np.subtract(km * earn, out[6] + out[7], out=out[8])
     fuel = tables.fuel_of_tech[t]
     for f in range(len(tables.fuel_names)):
         np.multiply(energy, fuel == f, out=out[len(RATES) + f])

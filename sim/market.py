@@ -1,42 +1,37 @@
-"""The vehicle market: what new vehicles are sold and what used imports arrive.
-
-New-sales shares come from the scenario's mix for the class and year; a new-vehicle standard in
-force moves the shares of technologies it bars to the ones it allows, in proportion (to its
-fallback technology if the mix has none of them). A used import draws an age and takes the
-engine standard of its model year; one barred by the import rule in force is bought new instead.
-"""
+"""Market prices and supply: what a vehicle is worth by age and standard, what used imports
+arrive under the import rule in force, and how fast demand grows."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from fleetsim.scenarios import Scenario
-from fleetsim.scenarios.schema import ImportRule, NewVehicleStandard
+from fleetsim.scenarios.schema import ImportRule
 
-from .technology import TechTables, at_year
-from .turnover import draw_ages_months
-
-
-def sales_shares(spec: Scenario, tables: TechTables, vclass: str, year: float,
-                 standard: NewVehicleStandard | None) -> np.ndarray:
-    """Shares of new sales by engine technology code for this class and year."""
-    points = spec.market.sales_mix.by_class[vclass]
-    shares = np.array([at_year({y: p.get(t, 0.0) for y, p in points.items()}, year)
-                       for t in tables.tech_names])
-    if standard is not None:
-        allowed = np.isin(tables.tech_names, standard.allowed_technologies)
-        if shares[allowed].sum() > 0:
-            shares = np.where(allowed, shares, 0.0)
-        else:
-            shares = np.zeros_like(shares)
-            shares[tables.tech_code[standard.fallback_technology]] = 1.0
-    return shares / shares.sum()
+from .technology import TechTables, YearTables, at_year
 
 
-def draw_new_technologies(shares: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    cum = np.cumsum(shares)
-    cum[-1] = 1.0
-    return np.searchsorted(cum, rng.random(n), side="right").astype(np.int8)
+class Valuer:
+    """Value of a vehicle: its technology's new price (or, for an engine no longer sold, the
+    class's reference technology), declining by a share a year, times a factor for its engine
+    standard; never below the scrap value."""
+
+    def __init__(self, spec: Scenario, tables: TechTables):
+        self.keep = spec.market.resale_value_retained_per_year.value
+        self.factor = np.array([spec.used_market.technology_value_factor[t]
+                                for t in tables.tech_names])
+        self.scrap = np.array([c.economics.scrap_value_mxn for c in spec.classes.values()])
+        self.ref = tables.tech_code[spec.market.used_price_reference_technology]
+
+    def base_price(self, year: YearTables) -> np.ndarray:
+        """[tech, class] new price, the reference technology's where a tech is not sold."""
+        p = year.price_mxn
+        return np.where(np.isnan(p), p[self.ref][None, :], p)
+
+    def value(self, year: YearTables, tech, vclass, age_years) -> np.ndarray:
+        base = self.base_price(year)[tech, vclass]
+        v = base * self.keep ** np.asarray(age_years, float) * self.factor[tech]
+        return np.maximum(v, self.scrap[vclass])
 
 
 def import_technology_by_model_year(spec: Scenario, tables: TechTables,
@@ -49,28 +44,57 @@ def import_technology_by_model_year(spec: Scenario, tables: TechTables,
     return codes[np.clip(idx, 0, None)]
 
 
-def draw_imports(spec: Scenario, tables: TechTables, n: int, now_month: int,
-                 rule: ImportRule | None, rng: np.random.Generator):
-    """Ages (months) and technologies of n import candidates, and which the rule admits."""
-    age = draw_ages_months(spec.market.used_imports.age.bins(), n, rng)
-    tech = import_technology_by_model_year(spec, tables, (now_month - age) // 12)
-    ok = np.ones(n, bool)
-    if rule is not None:
-        if rule.max_age_years is not None:
-            ok &= age < (rule.max_age_years + 1) * 12
-        if rule.allowed_technologies is not None:
-            ok &= np.isin(tech, [tables.tech_code[t] for t in rule.allowed_technologies])
-    return age, tech, ok
+class ImportSupply:
+    """Used imports on offer: ages from the scenario's distribution restricted to what the
+    import rule in force admits (age and engine standard)."""
 
+    def __init__(self, spec: Scenario, tables: TechTables):
+        self.spec, self.tables = spec, tables
+        bins = spec.market.used_imports.age.bins()
+        # one-year steps: ages 0..max, each with its share of the bin it falls in
+        self.ages = np.arange(max(b[1] for b in bins) + 1)
+        share = np.zeros(len(self.ages))
+        for lo, hi, s in bins:
+            share[lo : hi + 1] += s / (hi - lo + 1)
+        self.share = share
 
-def used_price(spec: Scenario, year_price_ref: np.ndarray, vclass: np.ndarray,
-               age_years: np.ndarray) -> np.ndarray:
-    """Price of a used vehicle: the class's reference new price, declining by a share a year."""
-    keep = spec.market.resale_value_retained_per_year.value
-    return year_price_ref[vclass] * keep ** age_years
+    def offer(self, now_month: int, rule: ImportRule | None) -> tuple[np.ndarray, np.ndarray]:
+        """(ages in years, probabilities) of imports admitted this month; empty if none."""
+        year = now_month // 12
+        tech = import_technology_by_model_year(self.spec, self.tables, year - self.ages)
+        ok = self.share > 0
+        if rule is not None:
+            if rule.max_age_years is not None:
+                ok &= self.ages <= rule.max_age_years
+            if rule.allowed_technologies is not None:
+                ok &= np.isin(tech, [self.tables.tech_code[t] for t in rule.allowed_technologies])
+        p = np.where(ok, self.share, 0.0)
+        if p.sum() == 0:
+            return self.ages[:0], p[:0]
+        return self.ages[ok], p[ok] / p.sum()
+
+    def typical(self, now_month: int, rule: ImportRule | None) -> tuple[float, int] | None:
+        """Mean age of admitted imports and the technology of that age; None if none."""
+        ages, p = self.offer(now_month, rule)
+        if len(ages) == 0:
+            return None
+        mean_age = float((ages * p).sum())
+        tech = import_technology_by_model_year(self.spec, self.tables,
+                                               np.array([now_month // 12 - round(mean_age)]))
+        return mean_age, int(tech[0])
+
+    def draw(self, n: int, now_month: int, rule: ImportRule | None,
+             rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Ages (months) and technologies of n admitted imports."""
+        ages, p = self.offer(now_month, rule)
+        years = rng.choice(ages, size=n, p=p)
+        age_months = (years * 12 + rng.integers(0, 12, size=n)).astype(np.int32)
+        tech = import_technology_by_model_year(self.spec, self.tables,
+                                               (now_month - age_months) // 12)
+        return age_months, tech
 
 
 def monthly_growth(spec: Scenario, year: float) -> float:
-    """Monthly growth rate of the stock from the scenario's yearly rate."""
+    """Monthly growth rate of the demand for vehicles from the scenario's yearly rate."""
     g = at_year(spec.market.growth_per_year.value, year)
     return (1.0 + g) ** (1.0 / 12.0) - 1.0

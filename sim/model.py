@@ -1,9 +1,11 @@
 """FleetModel: the world, one month per step.
 
-The month's flow (see DESIGN.md): the regulator updates the rules in force; vehicles whose end of
-life has come retire; the market replaces them and grows the stock with new sales and used
-imports; each January every vehicle's yearly use and emission rates are recomputed for its new
-age; the month's emissions and costs are counted and recorded.
+The month's flow (see DESIGN.md): the regulator updates the rules in force; loans are paid and
+firms' cash moves (a firm whose cash stays negative defaults); unsold used trucks past their
+time go to scrap; operators decide for the vehicles under review (their yearly review, or the
+end of a vehicle's life) and for the purchases a growing market asks of them; the used market
+clears and its prices move; each January every vehicle's yearly rates are recomputed for its
+new age; the month's emissions, money and flows are recorded.
 """
 
 from __future__ import annotations
@@ -17,15 +19,24 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from fleetsim.agents import Operator, Regulator, build_operators
+from fleetsim.agents import (
+    Lender,
+    LoanBook,
+    Operator,
+    Regulator,
+    build_network,
+    build_operators,
+)
 from fleetsim.scenarios import SIZE_BANDS, Scenario, load
 
-from . import market
-from .emissions import RATES, annual_km, compute_rates, rate_names
-from .registry import ORIGIN_NAMES, VehicleRegistry
+from . import cashflow, market, metrics
+from .decisions import IMPORT, KEEP, LEAVE, NEW, RETROFIT, USED, Context, Market, Reviews, decide
+from .emissions import RATES, Earnings, annual_km, compute_rates, rate_names
+from .registry import ACTIVE, GONE, LISTED, ORIGIN_NAMES, VehicleRegistry
 from .stock import class_counts, initial_columns, usage_columns
 from .technology import TechTables
 from .turnover import death_months
+from .used_market import UsedMarket
 
 
 class ModelRangeError(ValueError):
@@ -33,7 +44,8 @@ class ModelRangeError(ValueError):
 
 
 class FleetModel(mesa.Model):
-    """A fleet of vehicles, their owners and the regulator, stepped monthly.
+    """A fleet of vehicles, the firms that own them, their lenders and the regulator, stepped
+    monthly.
 
     Args:
         scenario: a built-in scenario name, a path to a YAML file, or a loaded Scenario.
@@ -59,36 +71,75 @@ class FleetModel(mesa.Model):
         if not 0 < f <= 1:
             raise ValueError(f"sample_fraction: got {f}, expected a number in (0, 1]")
         self.sample_fraction = float(f)
-        self.tables = TechTables(spec)
-        self.class_names = self.tables.class_names
+        self.tables = t = TechTables(spec)
+        self.class_names = t.class_names
         self.start_month = spec.simulation.start_year * 12
         self.last_month = spec.simulation.max_end_year * 12 + 11
         self.month = self.start_month - 1  # the last month simulated so far
-        self._rate_names = rate_names(self.tables)
+        self._rate_names = rate_names(t)
+        self._rate = {name: i for i, name in enumerate(self._rate_names)}
 
         counts = class_counts(spec, self.sample_fraction)
         self.operator_arrays = ops = build_operators(spec, int(counts.sum()),
                                                      self.sample_fraction, self.rng)
         self.operators = [Operator(self, i) for i in range(len(ops))]
         self.regulator = Regulator(self, spec)
+        self.lenders = [Lender(self, name, ls, i, self.sample_fraction)
+                        for i, (name, ls) in enumerate(spec.credit.lenders.items())]
+        self.loans = LoanBook()
+        self.peers = build_network(spec, ops.band, ops.region, self.rng)
+        self._name_fleets()
+        self._join_partnerships()
+        self.valuer = market.Valuer(spec, t)
+        self.imports = market.ImportSupply(spec, t)
+        self.used_market = UsedMarket(spec, len(t.class_names), len(t.tech_names))
+        self.earnings = Earnings(spec, self.regulator.effects.lost_revenue_share)
+        self._demo_weight = np.zeros((len(ops), len(t.family_names)))
 
         self.registry = VehicleRegistry(len(self._rate_names), int(counts.sum() * 1.3) + 64)
-        cols = initial_columns(spec, self.tables, ops, counts, self.start_month,
-                               self.sample_fraction, self.rng)
-        rows = self.registry.add(**cols)
-        n_cls, n_rep = len(self.class_names), len(self.tables.reported_names)
-        self.counts = np.zeros((n_cls, n_rep), np.int64)  # alive vehicles by class, technology
-        self._birth_sum = 0  # sum of birth months of alive vehicles, for the mean age
-        self._totals = np.zeros(len(self._rate_names))  # fleet's yearly rates, summed
-        self._enter(rows)
+        n_cls, n_rep = len(t.class_names), len(t.reported_names)
+        self.counts = np.zeros((n_cls, n_rep), np.int64)  # active vehicles: class, technology
+        self.band_counts = np.zeros((len(SIZE_BANDS), n_rep), np.int64)
+        self._birth_sum = 0  # sum of birth months of active vehicles, for the mean age
+        self._totals = np.zeros(len(self._rate_names))  # active fleet's yearly rates, summed
+        self.flows = metrics.Flows(n_cls)
+        cols = initial_columns(spec, t, ops, counts, self.start_month, self.sample_fraction,
+                               self.rng)
+        self._activate(self.registry.add(**cols), count=False)
         self.initial_counts = self.counts.copy()
         self._growth_carry = np.zeros(n_cls)
-        self._import_share = np.array([getattr(spec.market.used_imports
-                                               .share_of_additions_by_band, b)
-                                       for b in SIZE_BANDS])
+        self._fleet_values()
+        months = np.array([spec.decisions.bands[b].cash_start_months for b in SIZE_BANDS])
+        ops.cash = months[ops.band] * np.maximum(self._owner_margin(), 0.0) / 12.0
         self._row: dict[str, float] = {}
         self.datacollector = mesa.DataCollector(
             model_reporters={k: _reporter(k) for k in self.metric_names()})
+
+    # ---- set-up ------------------------------------------------------------------------------
+    def _name_fleets(self) -> None:
+        """Give each named fleet to the largest unnamed firm of its band (and region)."""
+        ops = self.operator_arrays
+        regions = list(self.spec.regions)
+        for nf in self.spec.named_fleets:
+            ok = ops.band == SIZE_BANDS.index(nf.band)
+            if nf.region:
+                ok &= ops.region == regions.index(nf.region)
+            ok[list(ops.names)] = False
+            if not ok.any():
+                raise ValueError(f"named_fleets: no unnamed {nf.band} firm left for '{nf.name}'")
+            idx = int(np.flatnonzero(ok)[np.argmax(ops.initial_size[ok])])
+            ops.names[idx] = nf.name
+
+    def _join_partnerships(self) -> None:
+        """Each partnership signs up a share of large fleets; the firms hauling for them can
+        take its terms."""
+        ops = self.operator_arrays
+        large = np.flatnonzero(ops.band == SIZE_BANDS.index("large"))
+        for i, p in enumerate(self.spec.partnerships):
+            joined = large[self.rng.random(len(large)) < p.large_fleet_share]
+            hauliers = np.isin(self.peers.hauls_for, joined)
+            ops.partnership[hauliers] = i
+            ops.partner_of[hauliers] = self.peers.hauls_for[hauliers]
 
     # ---- time -------------------------------------------------------------------------------
     @property
@@ -107,11 +158,19 @@ class FleetModel(mesa.Model):
                 f"the scenario's max_end_year; expected no further steps")
         self.month = m
         year, mon = divmod(m, 12)
+        self.flows = metrics.Flows(len(self.class_names))
         self.regulator.update(date(year, mon + 1, 1))
-        if mon == 0 and m != self.start_month:
-            self._new_year(m)
-        flows = self._turn_over(m)
-        self._record(flows)
+        self.earnings.lost_share = self.regulator.effects.lost_revenue_share
+        if mon == 0:
+            for lender in self.lenders:
+                lender.new_year()
+            if m != self.start_month:
+                self._new_year(m)
+        self._place_demonstrations(m)
+        cashflow.month(self, m)
+        self._expire_listings(m)
+        self._decide(m)
+        self._record()
         if m == self.last_month:
             self.running = False
 
@@ -131,189 +190,307 @@ class FleetModel(mesa.Model):
                 progress(1)
         return self
 
-    # ---- the month's flows ------------------------------------------------------------------
+    # ---- the fleet's books --------------------------------------------------------------------
+    def _rates(self, rows) -> np.ndarray:
+        m = max(self.month, self.start_month)
+        return compute_rates(self.registry, rows, m, self.tables, self.tables.for_year(m // 12),
+                             self.spec, self.earnings)
+
+    def _activate(self, rows: np.ndarray, count: bool = True) -> None:
+        """Rows join the active fleet: counted, emitting, earning."""
+        reg = self.registry
+        reg.cols["state"][rows] = ACTIVE
+        reg.rates[:, rows] = self._rates(rows)
+        self._totals += reg.rates[:, rows].sum(axis=1)
+        self._count(rows, +1)
+        if count:
+            np.add.at(self.flows.entered, reg.cols["vclass"][rows], 1)
+
+    def _deactivate(self, rows: np.ndarray, state: int) -> None:
+        """Rows leave the active fleet: scrapped (GONE) or put up for sale (LISTED)."""
+        reg = self.registry
+        self._totals -= reg.rates[:, rows].sum(axis=1)
+        self._count(rows, -1)
+        np.add.at(self.flows.left, reg.cols["vclass"][rows], 1)
+        reg.set_state(rows, state, self.month)
+
+    def _count(self, rows: np.ndarray, sign: int) -> None:
+        reg = self.registry
+        rep = self.tables.reported(reg.cols["tech"][rows], reg.cols["retrofit"][rows])
+        np.add.at(self.counts, (reg.cols["vclass"][rows], rep), sign)
+        band = self.operator_arrays.band[reg.cols["owner"][rows]]
+        np.add.at(self.band_counts, (band, rep), sign)
+        self._birth_sum += sign * int(reg.cols["birth_month"][rows].astype(np.int64).sum())
+
     def _new_year(self, m: int) -> None:
-        """Drop retired rows and recompute every vehicle's yearly rates at its new age."""
+        """Drop scrapped rows and recompute every active vehicle's yearly rates at its new age."""
         reg = self.registry
         reg.compact(keep_rates=False)
-        reg.rates[:, : reg.n] = compute_rates(reg, slice(0, reg.n), m, self.tables,
-                                              self.tables.for_year(m // 12), self.spec)
+        reg.rates[:, : reg.n] = self._rates(slice(0, reg.n))
+        reg.rates[:, reg.cols["state"][: reg.n] != ACTIVE] = 0.0
         self._totals = reg.rates[:, : reg.n].sum(axis=1)
+        self._fleet_values()
 
-    def _turn_over(self, m: int) -> dict[str, np.ndarray]:
-        reg, spec, n_cls = self.registry, self.spec, len(self.class_names)
-        stock_before = self.counts.sum(axis=1)
-        gone = reg.due(m)
-        gone_class = reg.cols["vclass"][gone]
-        retired = np.bincount(gone_class, minlength=n_cls)
-        self._leave(gone)
+    def _fleet_values(self) -> None:
+        """What each firm's vehicles are worth: its collateral when it asks for a loan."""
+        reg, t = self.registry, self.tables
+        rows = reg.in_state(ACTIVE)
+        m = max(self.month, self.start_month)
+        value = self.valuer.value(t.for_year(m // 12), reg.cols["tech"][rows].astype(np.intp),
+                                  reg.cols["vclass"][rows].astype(np.intp),
+                                  (m - reg.cols["birth_month"][rows]) / 12.0)
+        self.operator_arrays.fleet_value = np.bincount(
+            reg.cols["owner"][rows], weights=value, minlength=len(self.operators))
 
-        year_frac = m / 12.0
-        growth = market.monthly_growth(spec, year_frac)
+    def _owner_margin(self) -> np.ndarray:
+        """Each firm's yearly operating margin from its active vehicles."""
+        reg = self.registry
+        return np.bincount(reg.cols["owner"][: reg.n], weights=reg.rates[self._rate["margin_mxn"],
+                                                                         : reg.n],
+                           minlength=len(self.operators))
+
+    def uses(self) -> np.ndarray:
+        """[operator, family] 1 where a firm runs a vehicle of that family, more for
+        demonstration fleets: what its neighbours see."""
+        reg, t = self.registry, self.tables
+        rows = reg.in_state(ACTIVE)
+        fam = t.family_reported[t.reported(reg.cols["tech"][rows], reg.cols["retrofit"][rows])]
+        nf = len(t.family_names)
+        seen = np.bincount(reg.cols["owner"][rows].astype(np.int64) * nf + fam,
+                           minlength=len(self.operators) * nf).reshape(-1, nf)
+        return np.maximum((seen > 0).astype(float), self._demo_weight * (seen > 0))
+
+    # ---- events ------------------------------------------------------------------------------
+    def _place_demonstrations(self, m: int) -> None:
+        t, spec = self.tables, self.spec
+        names = {v: k for k, v in self.operator_arrays.names.items()}
+        for d in spec.demonstrations:
+            if d.start.year * 12 + d.start.month - 1 != m:
+                continue
+            owner = names[d.fleet]
+            n = max(1, int(round(d.units * self.sample_fraction)))
+            c = t.class_code[d.vehicle_class]
+            rows = self._add_vehicles(np.full(n, owner, np.int32), np.full(n, c, np.int8),
+                                      np.full(n, t.tech_code[d.technology], np.int8),
+                                      np.zeros(n, np.int32), origin=3)
+            self.flows.entered_demo += len(rows)
+            fam = t.family_reported[t.tech_code[d.technology]]
+            self._demo_weight[owner, fam] = spec.decisions.demonstration_weight
+
+    def _expire_listings(self, m: int) -> None:
+        rows = self.used_market.expiring(self.registry, m)
+        self.registry.set_state(rows, GONE)
+        self.flows.used_expired += len(rows)
+
+    def _add_vehicles(self, owner, vclass, tech, age_months, origin: int, km_new=None,
+                      deal=None) -> np.ndarray:
+        spec, n = self.spec, len(owner)
+        m = self.month
+        birth = (m - age_months).astype(np.int32)
+        death = np.empty(n, np.int32)
+        for c, cls in enumerate(spec.classes.values()):
+            sel = np.flatnonzero(vclass == c)
+            death[sel] = death_months(birth[sel], m, cls.survival.lambda_years, cls.survival.k,
+                                      self.rng)
+        usage = usage_columns(spec, vclass, self.operator_arrays.band[owner], self.rng)
+        if km_new is not None:
+            usage["km_new"] = km_new.astype(np.float32)
+        rows = self.registry.add(
+            owner=owner, vclass=vclass, tech=tech, retrofit=np.zeros(n, np.int8),
+            region=self.operator_arrays.region[owner], origin=np.full(n, origin, np.int8),
+            birth_month=birth, death_month=death,
+            review_month=self.rng.integers(0, 12, size=n).astype(np.int8),
+            deal=np.zeros(n, np.int8) if deal is None else deal.astype(np.int8), **usage)
+        self._activate(rows)
+        return rows
+
+    # ---- decisions ---------------------------------------------------------------------------
+    def _decide(self, m: int) -> None:
+        reg, spec, t, ops = self.registry, self.spec, self.tables, self.operator_arrays
+        state = reg.cols["state"][: reg.n]
+        due = reg.due(m)
+        eol_rows = due[state[due] == ACTIVE]
+        review_rows = np.flatnonzero((state == ACTIVE)
+                                     & (reg.cols["review_month"][: reg.n] == m % 12))
+        review_rows = np.setdiff1d(review_rows, eol_rows, assume_unique=True)
+        rows = np.concatenate([eol_rows, review_rows])
+        g_owner, g_class = self._growth_purchases(m)
+        n_rows, n_g = len(rows), len(g_owner)
+        g_km = usage_columns(spec, g_class, ops.band[g_owner], self.rng)["km_new"]
+        rv = Reviews(
+            row=np.concatenate([rows, np.full(n_g, -1)]),
+            owner=np.concatenate([reg.cols["owner"][rows], g_owner]).astype(np.int64),
+            vclass=np.concatenate([reg.cols["vclass"][rows], g_class]).astype(np.intp),
+            tech=np.concatenate([reg.cols["tech"][rows], np.zeros(n_g, np.int8)]),
+            retrofit=np.concatenate([reg.cols["retrofit"][rows], np.zeros(n_g, np.int8)]),
+            age_years=np.concatenate([(m - reg.cols["birth_month"][rows]) / 12.0,
+                                      np.zeros(n_g)]),
+            km_new=np.concatenate([reg.cols["km_new"][rows], g_km]).astype(float),
+            eol=np.concatenate([np.ones(len(eol_rows), bool),
+                                np.zeros(len(review_rows) + n_g, bool)]),
+            growth=np.concatenate([np.zeros(n_rows, bool), np.ones(n_g, bool)]),
+        )
+        if len(rv) == 0:
+            return
+        count, used_tech, used_age = self.used_market.stats(reg, m)
+        ctx = Context(
+            spec=spec, tables=t, year=t.for_year(m // 12), valuer=self.valuer,
+            effects=self.regulator.effects, ops=ops, lenders=self.lenders, peers=self.peers,
+            uses=self.uses(),
+            market=Market(count, used_tech, used_age, self.used_market.multiplier,
+                          self.imports.typical(m, self.regulator.import_rule),
+                          spec.used_market.import_cost_share),
+            deal_active=np.array([p.start <= self.date <= p.end for p in spec.partnerships],
+                                 bool),
+            ulsd=np.array([r.ulsd_available_from <= self.date for r in spec.regions.values()]),
+        )
+        d = decide(rv, ctx, self.rng)
+        self._apply(rv, d, count, m)
+
+    def _growth_purchases(self, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """Firms asked to add vehicles as demand grows: in proportion to their fleets of a
+        class (carrying fractions from month to month)."""
+        growth = market.monthly_growth(self.spec, m / 12.0)
         owners, classes = [], []
-        for c in range(n_cls):
-            want = retired[c] + stock_before[c] * growth + self._growth_carry[c]
+        for c, stock in enumerate(self.counts.sum(axis=1)):
+            want = stock * growth + self._growth_carry[c]
             n = max(0, int(np.floor(want)))
             self._growth_carry[c] = want - n
-            replace = reg.cols["owner"][gone[gone_class == c]]
-            if n <= len(replace):
-                chosen = replace[self.rng.permutation(len(replace))[:n]]
-            else:
-                extra = self._sample_owners(c, n - len(replace))
-                chosen = np.concatenate([replace, extra])
-            owners.append(chosen)
-            classes.append(np.full(len(chosen), c, np.int8))
-        owner = np.concatenate(owners).astype(np.int32)
-        vclass = np.concatenate(classes)
-        added = self._buy(m, owner, vclass)
-        return {"retired": retired, **added}
+            if n:
+                owners.append(self._sample_owners(c, n))
+                classes.append(np.full(n, c, np.int8))
+        if not owners:
+            return np.zeros(0, np.int32), np.zeros(0, np.int8)
+        return np.concatenate(owners).astype(np.int32), np.concatenate(classes)
 
     def _sample_owners(self, c: int, k: int) -> np.ndarray:
-        """Owners of k vehicles drawn uniformly among the alive vehicles of class c: growth goes
-        to firms in proportion to their fleets of that class."""
+        """Owners of k vehicles drawn uniformly among the active vehicles of class c."""
         reg = self.registry
-        alive, vclass, owner = reg.cols["alive"], reg.cols["vclass"], reg.cols["owner"]
+        state, vclass, owner = reg.cols["state"], reg.cols["vclass"], reg.cols["owner"]
         got: list[np.ndarray] = []
         need = k
-        for _ in range(20):  # rejection sampling: rows are mostly alive and classes not rare
+        for _ in range(20):  # rejection sampling: rows are mostly active and classes not rare
             cand = self.rng.integers(0, reg.n, size=max(4 * need, 64))
-            cand = cand[alive[cand] & (vclass[cand] == c)][:need]
+            cand = cand[(state[cand] == ACTIVE) & (vclass[cand] == c)][:need]
             got.append(owner[cand])
             need -= len(cand)
             if need == 0:
                 return np.concatenate(got)
-        pool = np.flatnonzero(alive[: reg.n] & (vclass[: reg.n] == c))
+        pool = np.flatnonzero((state[: reg.n] == ACTIVE) & (vclass[: reg.n] == c))
         if len(pool) == 0:  # no vehicle of the class left: any firm may buy
-            got.append(self.rng.integers(0, len(self.operator_arrays), size=need))
+            got.append(self.rng.integers(0, len(self.operators), size=need))
         else:
             got.append(owner[self.rng.choice(pool, size=need)])
         return np.concatenate(got).astype(np.int32)
 
-    def _buy(self, m: int, owner: np.ndarray, vclass: np.ndarray) -> dict[str, np.ndarray]:
-        """Vehicles bought this month: used imports for the share of buyers that import (by size
-        band), if the import rule admits what they find; new vehicles for everyone else."""
-        spec, tables, rng = self.spec, self.tables, self.rng
-        n, n_cls = len(owner), len(self.class_names)
-        band = self.operator_arrays.band[owner]
-        wants_import = rng.random(n) < self._import_share[band]
-        cand = np.flatnonzero(wants_import)
-        age_cand, tech_cand, admitted = market.draw_imports(
-            spec, tables, len(cand), m, self.regulator.import_rule, rng)
-        is_import = np.zeros(n, bool)
-        is_import[cand[admitted]] = True
-        age = np.zeros(n, np.int32)
-        age[cand[admitted]] = age_cand[admitted]
-        tech = np.zeros(n, np.int8)
-        tech[cand[admitted]] = tech_cand[admitted]
-        year = m // 12
-        for c, cname in enumerate(self.class_names):
-            rows = np.flatnonzero((vclass == c) & ~is_import)
-            if len(rows):
-                shares = market.sales_shares(spec, tables, cname, m / 12.0,
-                                             self.regulator.standard_for(cname))
-                tech[rows] = market.draw_new_technologies(shares, len(rows), rng)
-        birth = (m - age).astype(np.int32)
-        death = np.empty(n, np.int32)
-        for c, cls in enumerate(spec.classes.values()):
-            rows = np.flatnonzero(vclass == c)
-            death[rows] = death_months(birth[rows], m, cls.survival.lambda_years,
-                                       cls.survival.k, rng)
-        rows = self.registry.add(
-            owner=owner, vclass=vclass, tech=tech, retrofit=np.zeros(n, np.int8),
-            region=self.operator_arrays.region[owner],
-            origin=np.where(is_import, 2, 1).astype(np.int8),
-            birth_month=birth, death_month=death,
-            **usage_columns(spec, vclass, band, rng))
-        self._enter(rows)
+    def _apply(self, rv: Reviews, d, used_supply: np.ndarray, m: int) -> None:
+        """Carry out the choices: retrofits, sales and scrapping of old vehicles, purchases,
+        payments and loans."""
+        reg, t, ops, fl = self.registry, self.tables, self.operator_arrays, self.flows
+        has = rv.row >= 0
+        year = t.for_year(m // 12)
+        econ_scrap = np.array([c.economics.scrap_value_mxn for c in self.spec.classes.values()])
+        bonus = self.regulator.effects.scrap_bonus_mxn
+        fl.declined += int(d.declined.sum())
+        fl.reviews += int(has.sum())
 
-        prices = tables.for_year(year)
-        ref = prices.price_mxn[tables.tech_code[spec.market.used_price_reference_technology]]
-        new_price = prices.price_mxn[tech.astype(np.intp), vclass.astype(np.intp)]
-        used_price = market.used_price(spec, ref, vclass.astype(np.intp), age / 12.0)
-        return {
-            "entered_new": np.bincount(vclass[~is_import], minlength=n_cls),
-            "entered_import": np.bincount(vclass[is_import], minlength=n_cls),
-            "import_barred": np.array([np.count_nonzero(~admitted)]),
-            "purchase_new_mxn": np.array([new_price[~is_import].sum()]),
-            "purchase_import_mxn": np.array([used_price[is_import].sum()]),
-        }
+        # retrofits: the vehicle stays, its engine now behind a filter
+        fit = np.flatnonzero(d.kind == RETROFIT)
+        if len(fit):
+            rows = rv.row[fit]
+            self._count(rows, -1)
+            self._totals -= reg.rates[:, rows].sum(axis=1)
+            reg.cols["retrofit"][rows] = d.item[fit]
+            reg.cols["deal"][rows] = np.where(d.deal[fit] > 0, d.deal[fit], reg.cols["deal"][rows])
+            reg.rates[:, rows] = self._rates(rows)
+            self._totals += reg.rates[:, rows].sum(axis=1)
+            self._count(rows, +1)
+            fl.retrofits += len(fit)
+            fl.partnership_retrofits += int((d.deal[fit] > 0).sum())
 
-    def _enter(self, rows: np.ndarray) -> None:
+        # the vehicles that go: replaced, left, or at the end of life with nothing chosen
+        goes = has & (d.kind != KEEP) & (d.kind != RETROFIT)
+        cls = rv.vclass
+        old_value = self.valuer.value(year, rv.tech.astype(np.intp), cls, rv.age_years) * \
+            self.used_market.multiplier[cls]
+        scrap_pay = econ_scrap[cls] + bonus[cls]
+        to_scrap = goes & (rv.eol | d.scrap_old | ((d.kind == LEAVE) & (scrap_pay >= old_value))
+                           | (d.kind == -1))
+        to_list = goes & ~to_scrap
+        self._deactivate(rv.row[to_scrap], GONE)
+        self._deactivate(rv.row[to_list], LISTED)
+        ops.cash += np.bincount(rv.owner[to_scrap], weights=scrap_pay[to_scrap],
+                                minlength=len(ops))
+        ops.cash += np.bincount(rv.owner[to_list], weights=old_value[to_list],
+                                minlength=len(ops))
+        fl.scrapped += int(to_scrap.sum())
+        fl.listed += int(to_list.sum())
+        fl.exits += int((has & ((d.kind == LEAVE) | (d.kind == -1))).sum())
+        fl.early_replacements += int((has & ~rv.eol & np.isin(d.kind, [NEW, USED, IMPORT]))
+                                     .sum())
+        fl.scrap_bonus_mxn += float((bonus[cls] * to_scrap).sum())
+        fl.growth_unmet += int((rv.growth & (d.kind != NEW) & (d.kind != USED)
+                                & (d.kind != IMPORT)).sum())
+
+        # purchases
+        buy = np.flatnonzero(np.isin(d.kind, [NEW, USED, IMPORT]))
+        got_row = np.full(len(rv), -1, np.int64)
+        used_buyers = buy[d.kind[buy] == USED]
+        matched = self.used_market.match(reg, cls[used_buyers], self.rng)
+        ok_used = used_buyers[matched >= 0]
+        if len(ok_used):
+            rows = matched[matched >= 0]
+            self._count_owner_change(rows, rv.owner[ok_used].astype(np.int32))
+            got_row[ok_used] = rows
+            fl.entered_used += len(rows)
+            fl.used_sales_mxn += float(d.price[ok_used].sum())
+        no_listing = used_buyers[matched < 0]  # more buyers than listings: import instead
+        fl.used_unmet += len(no_listing)
+        imp = np.concatenate([buy[d.kind[buy] == IMPORT], no_listing])
+        if len(imp) and self.imports.typical(m, self.regulator.import_rule) is not None:
+            age, tech = self.imports.draw(len(imp), m, self.regulator.import_rule, self.rng)
+            got_row[imp] = self._add_vehicles(rv.owner[imp].astype(np.int32),
+                                              cls[imp].astype(np.int8), tech, age, origin=2,
+                                              km_new=rv.km_new[imp])
+            fl.entered_import += len(imp)
+            fl.purchase_import_mxn += float(d.price[imp].sum())
+        new = buy[d.kind[buy] == NEW]
+        if len(new):
+            got_row[new] = self._add_vehicles(rv.owner[new].astype(np.int32),
+                                              cls[new].astype(np.int8),
+                                              d.item[new].astype(np.int8),
+                                              np.zeros(len(new), np.int32), origin=1,
+                                              km_new=rv.km_new[new], deal=d.deal[new])
+            fl.entered_new += len(new)
+            fl.purchase_new_mxn += float((d.price[new] + d.subsidy[new] + d.cofinance[new])
+                                         .sum())
+            fl.partnership_replacements += int((d.deal[new] > 0).sum())
+        fl.subsidy_mxn += float(d.subsidy[got_row >= 0].sum() + d.subsidy[fit].sum())
+        fl.partnership_cofinance_mxn += float(d.cofinance[got_row >= 0].sum()
+                                              + d.cofinance[fit].sum())
+
+        # payments: cash down, the rest lent
+        paid = np.concatenate([fit, np.flatnonzero(got_row >= 0)])
+        cashflow.pay(self, rv, d, paid, np.where(got_row >= 0, got_row,
+                                                 np.where(rv.row >= 0, rv.row, -1)))
+        demand = np.bincount(cls[used_buyers], minlength=len(self.class_names))
+        self.used_market.update_prices(demand.astype(float), used_supply.astype(float))
+
+    def _count_owner_change(self, rows: np.ndarray, owner: np.ndarray) -> None:
+        """Listed vehicles bought at home rejoin the fleet with their new owner."""
         reg = self.registry
-        m = max(self.month, self.start_month)
-        reg.rates[:, rows] = compute_rates(reg, rows, m, self.tables,
-                                           self.tables.for_year(m // 12), self.spec)
-        self._totals += reg.rates[:, rows].sum(axis=1)
-        rep = self.tables.reported(reg.cols["tech"][rows], reg.cols["retrofit"][rows])
-        np.add.at(self.counts, (reg.cols["vclass"][rows], rep), 1)
-        self._birth_sum += int(reg.cols["birth_month"][rows].astype(np.int64).sum())
-
-    def _leave(self, rows: np.ndarray) -> None:
-        reg = self.registry
-        self._totals -= reg.rates[:, rows].sum(axis=1)
-        rep = self.tables.reported(reg.cols["tech"][rows], reg.cols["retrofit"][rows])
-        np.subtract.at(self.counts, (reg.cols["vclass"][rows], rep), 1)
-        self._birth_sum -= int(reg.cols["birth_month"][rows].astype(np.int64).sum())
-        reg.retire(rows)
+        reg.cols["owner"][rows] = owner
+        reg.cols["region"][rows] = self.operator_arrays.region[owner]
+        reg.cols["review_month"][rows] = self.rng.integers(0, 12, size=len(rows))
+        reg.cols["deal"][rows] = 0
+        self._activate(rows)
 
     # ---- results ----------------------------------------------------------------------------
     def metric_names(self) -> list[str]:
-        t = self.tables
-        fuels = [f"{f}_{self.spec.fuels[f].unit.lower()}" for f in t.fuel_names]
-        return [
-            "date", "year", "month", "vehicles",
-            *(f"vehicles_{n}" for n in t.reported_names),
-            *(f"vehicles_{c}" for c in self.class_names),
-            "entered_new", "entered_import", "retired", "import_barred",
-            *(f"entered_{c}" for c in self.class_names),
-            *(f"retired_{c}" for c in self.class_names),
-            "share_soot_free", "share_zev", "mean_age_years",
-            "pm25_t", "bc_t", "nox_t", "co2_ttw_t", "co2_wtw_t", "vehicle_km", *fuels,
-            "energy_cost_mxn", "maintenance_mxn", "purchase_new_mxn", "purchase_import_mxn",
-        ]
+        return metrics.names(self)
 
-    def _record(self, flows: dict[str, np.ndarray]) -> None:
-        s = 1.0 / self.sample_fraction
-        by_tech = self.counts.sum(axis=0)
-        n = by_tech.sum()
-        t = self.tables
-        month_rates = dict(zip(self._rate_names, self._totals * s / 12.0, strict=True))
-        row: dict[str, Any] = {
-            "date": f"{self.month // 12:04d}-{self.month % 12 + 1:02d}",
-            "year": self.month // 12,
-            "month": self.month % 12 + 1,
-            "vehicles": n * s,
-        }
-        row.update({f"vehicles_{k}": v * s for k, v in zip(t.reported_names, by_tech,
-                                                           strict=True)})
-        row.update({f"vehicles_{c}": v * s for c, v in zip(self.class_names,
-                                                           self.counts.sum(axis=1),
-                                                           strict=True)})
-        entered = flows["entered_new"] + flows["entered_import"]
-        row["entered_new"] = flows["entered_new"].sum() * s
-        row["entered_import"] = flows["entered_import"].sum() * s
-        row["retired"] = flows["retired"].sum() * s
-        row["import_barred"] = flows["import_barred"][0] * s
-        row.update({f"entered_{c}": v * s for c, v in zip(self.class_names, entered,
-                                                          strict=True)})
-        row.update({f"retired_{c}": v * s for c, v in zip(self.class_names, flows["retired"],
-                                                          strict=True)})
-        row["share_soot_free"] = by_tech[t.soot_free_reported].sum() / n if n else 0.0
-        row["share_zev"] = by_tech[t.zev_reported].sum() / n if n else 0.0
-        row["mean_age_years"] = (self.month - self._birth_sum / n) / 12.0 if n else 0.0
-        row["pm25_t"] = month_rates["pm25_g"] / 1e6
-        row["bc_t"] = month_rates["bc_g"] / 1e6
-        row["nox_t"] = month_rates["nox_g"] / 1e6
-        row["co2_ttw_t"] = month_rates["co2_ttw_kg"] / 1e3
-        row["co2_wtw_t"] = month_rates["co2_wtw_kg"] / 1e3
-        row["vehicle_km"] = month_rates["km"]
-        for f in t.fuel_names:
-            row[f"{f}_{self.spec.fuels[f].unit.lower()}"] = month_rates[f"energy_{f}"]
-        row["energy_cost_mxn"] = month_rates["energy_cost_mxn"]
-        row["maintenance_mxn"] = month_rates["maintenance_mxn"]
-        row["purchase_new_mxn"] = flows["purchase_new_mxn"][0] * s
-        row["purchase_import_mxn"] = flows["purchase_import_mxn"][0] * s
-        self._row = row
+    def _record(self) -> None:
+        self._row = metrics.row(self)
         self.datacollector.collect(self)
 
     def results(self) -> pd.DataFrame:
@@ -322,19 +499,20 @@ class FleetModel(mesa.Model):
         return df[self.metric_names()] if len(df) else pd.DataFrame(columns=self.metric_names())
 
     def fleet_sizes(self) -> np.ndarray:
-        """Alive vehicles per operator (simulated rows, not scaled)."""
+        """Active vehicles per operator (simulated rows, not scaled)."""
         reg = self.registry
-        alive = reg.cols["alive"][: reg.n]
-        return np.bincount(reg.cols["owner"][: reg.n][alive], minlength=len(self.operators))
+        rows = reg.in_state(ACTIVE)
+        return np.bincount(reg.cols["owner"][rows], minlength=len(self.operators))
 
     def fleet(self) -> pd.DataFrame:
-        """The vehicle registry now, one row per simulated vehicle, in readable columns."""
+        """The active vehicle registry now, one row per simulated vehicle, readable columns."""
         reg, t, spec = self.registry, self.tables, self.spec
-        rows = np.flatnonzero(reg.cols["alive"][: reg.n])
+        rows = reg.in_state(ACTIVE)
         raw = reg.frame(rows)
         age = (max(self.month, self.start_month) - raw["birth_month"].to_numpy()) / 12.0
         rep = t.reported(raw["tech"].to_numpy(), raw["retrofit"].to_numpy())
         return pd.DataFrame({
+            "vehicle_id": raw["vid"],
             "owner": raw["owner"],
             "owner_unique_id": np.array([a.unique_id for a in self.operators])[raw["owner"]],
             "size_band": pd.Categorical.from_codes(
@@ -349,6 +527,7 @@ class FleetModel(mesa.Model):
             "annual_km": annual_km(raw["km_new"].to_numpy(np.float64), np.floor(age), spec),
             "region": pd.Categorical.from_codes(raw["region"], list(spec.regions)),
             "origin": pd.Categorical.from_codes(raw["origin"], list(ORIGIN_NAMES)),
+            "partnership_contract": raw["deal"] > 0,
             "retirement_year": raw["death_month"] // 12,
             "pm25_g_per_year": reg.rates[RATES.index("pm25_g"), rows],
             "co2_ttw_kg_per_year": reg.rates[RATES.index("co2_ttw_kg"), rows],

@@ -1,7 +1,10 @@
 """The vehicle registry: one row per vehicle, one numpy array per column.
 
-Rows are appended in blocks and retired by flag; retired rows are dropped in bulk by `compact`
-(the model does it each January), so no step ever loops over vehicles in Python.
+A row is active (in a fleet), listed (for sale on the used market) or gone (scrapped). Rows are
+appended in blocks and change state by flag; gone rows are dropped in bulk by `compact` (the
+model does it each January), so no step ever loops over vehicles in Python. `vid` is a vehicle's
+lasting id: it increases with the row order, which compaction keeps, so ids map to rows by a
+binary search.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ import pandas as pd
 
 NEVER = np.iinfo(np.int32).max  # death month of a retired row: never due again
 
-ORIGIN_NAMES = ("initial", "new", "used_import")
+GONE, ACTIVE, LISTED = 0, 1, 2
+ORIGIN_NAMES = ("initial", "new", "used_import", "demonstration")
 
 # name -> dtype; months are counted from year 0 (year * 12 + month - 1)
 COLUMNS: dict[str, np.dtype] = {
+    "vid": np.dtype(np.int64),
     "owner": np.dtype(np.int32),
     "vclass": np.dtype(np.int8),
     "tech": np.dtype(np.int8),
@@ -26,14 +31,18 @@ COLUMNS: dict[str, np.dtype] = {
     "km_new": np.dtype(np.float32),  # annual km this vehicle would drive at age 0
     "pm_mult": np.dtype(np.float32),  # this vehicle's high-emitter multipliers (mean 1)
     "nox_mult": np.dtype(np.float32),
-    "alive": np.dtype(bool),
+    "review_month": np.dtype(np.int8),  # month of the year (0-11) its owner reviews it
+    "deal": np.dtype(np.int8),  # partnership (index + 1) whose contract it runs under, or 0
+    "listed_month": np.dtype(np.int32),  # when it went up for sale (listed rows)
+    "state": np.dtype(np.int8),
 }
+SET_BY_REGISTRY = {"vid", "state", "listed_month"}
 
 
 class VehicleRegistry:
     def __init__(self, n_rates: int, capacity: int = 1024):
         self.n = 0
-        self.n_alive = 0
+        self.next_vid = 0
         self._cap = max(capacity, 16)
         self.cols = {k: np.zeros(self._cap, dt) for k, dt in COLUMNS.items()}
         # per-vehicle yearly rates (km, emissions, energy, costs), see sim.emissions.RATES;
@@ -47,34 +56,47 @@ class VehicleRegistry:
         raise AttributeError(name)
 
     def add(self, **values: np.ndarray) -> np.ndarray:
-        """Append rows; every column must be given (except alive). Returns their indices."""
-        missing = set(COLUMNS) - {"alive"} - set(values)
+        """Append active rows; every column but vid, state and listed_month must be given.
+        Returns their indices."""
+        missing = set(COLUMNS) - SET_BY_REGISTRY - set(values)
         if missing:
             raise ValueError(f"registry.add: missing columns {sorted(missing)}")
         k = len(values["owner"])
         self._reserve(self.n + k)
-        rows = np.arange(self.n, self.n + k)
+        sl = slice(self.n, self.n + k)
         for name, arr in values.items():
-            self.cols[name][self.n : self.n + k] = arr
-        self.cols["alive"][self.n : self.n + k] = True
+            self.cols[name][sl] = arr
+        self.cols["vid"][sl] = np.arange(self.next_vid, self.next_vid + k)
+        self.cols["state"][sl] = ACTIVE
+        self.next_vid += k
         self.n += k
-        self.n_alive += k
-        return rows
+        return np.arange(sl.start, sl.stop)
 
-    def retire(self, rows: np.ndarray) -> None:
-        self.cols["alive"][rows] = False
-        self.cols["death_month"][rows] = NEVER
-        self.rates[:, rows] = 0.0
-        self.n_alive -= len(rows)
+    def set_state(self, rows: np.ndarray, state: int, month: int = 0) -> None:
+        """Move rows to a state; rows leaving the active fleet stop emitting."""
+        self.cols["state"][rows] = state
+        if state != ACTIVE:
+            self.rates[:, rows] = 0.0
+        if state == GONE:
+            self.cols["death_month"][rows] = NEVER
+        if state == LISTED:
+            self.cols["listed_month"][rows] = month
+
+    def rows_of(self, vids: np.ndarray) -> np.ndarray:
+        """Row of each vehicle id (ids still in the registry)."""
+        return np.searchsorted(self.cols["vid"][: self.n], vids)
+
+    def in_state(self, state: int) -> np.ndarray:
+        return np.flatnonzero(self.cols["state"][: self.n] == state)
 
     def due(self, month: int) -> np.ndarray:
-        """Rows whose end of life has come (retired rows are never due)."""
+        """Rows whose end of life has come (gone rows are never due)."""
         return np.flatnonzero(self.cols["death_month"][: self.n] <= month)
 
     def compact(self, keep_rates: bool = True) -> None:
-        """Drop retired rows. keep_rates=False skips moving the rates when the caller is about
+        """Drop gone rows. keep_rates=False skips moving the rates when the caller is about
         to recompute them all anyway."""
-        keep = np.flatnonzero(self.cols["alive"][: self.n])
+        keep = np.flatnonzero(self.cols["state"][: self.n] != GONE)
         m = len(keep)
         for arr in self.cols.values():
             arr[:m] = arr.take(keep)
@@ -96,7 +118,7 @@ class VehicleRegistry:
         self._cap = cap
 
     def frame(self, rows: np.ndarray | None = None) -> pd.DataFrame:
-        """Raw columns of the given rows (default: all alive rows)."""
+        """Raw columns of the given rows (default: all active rows)."""
         if rows is None:
-            rows = np.flatnonzero(self.cols["alive"][: self.n])
-        return pd.DataFrame({k: v[rows] for k, v in self.cols.items() if k != "alive"})
+            rows = self.in_state(ACTIVE)
+        return pd.DataFrame({k: v[rows] for k, v in self.cols.items()})

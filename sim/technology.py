@@ -61,6 +61,11 @@ class TechTables:
         self.soot_free_reported = np.array(
             [t.soot_free for t in techs] + [r.soot_free for r in retros], bool)
         self.zev_reported = np.array([t.zero_emission for t in techs] + [False] * nr, bool)
+        # families operators get to know: an engine's family, or the retrofit itself
+        fam = [t.family for t in techs] + self.retrofit_names
+        self.family_names = list(dict.fromkeys(fam))
+        self.family_reported = np.array([self.family_names.index(f) for f in fam], np.int8)
+        self.needs_charger = np.array([spec.fuels[t.fuel].unit == "kWh" for t in techs])
         self.has_class = np.zeros((nt, nc), bool)
         self.pm_g_per_km = np.zeros((nt, nc))
         self.nox_g_per_km = np.zeros((nt, nc))

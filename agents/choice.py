@@ -1,0 +1,54 @@
+"""How an operator picks one option: a multinomial logit over utilities, with a perceived-risk
+premium on technologies it has not used that falls as its peers adopt them.
+
+Utility of an option = - cost sensitivity x total cost (million MXN) + the technology's constant
+(+ the band's keep constant for keeping) - the risk premium if the option's technology family is
+new to the operator.
+
+The risk premium is set from Bass's hazard pi = p + q F, F the share of the operator's neighbours
+using the family (demonstration fleets weigh more):
+
+    premium = ln((1 - pi) / (K pi)),   K = number of feasible options of familiar families.
+
+Then, when costs are neutral (every option the same utility), an unfamiliar technology is chosen
+with probability exactly pi: adoption follows Bass diffusion. When costs differ they shift the
+choice as in any logit. The choice itself is argmax(utility + Gumbel noise), which is the logit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+PI_MIN, PI_MAX = 1e-6, 1 - 1e-6
+
+
+def bass_probability(p: float, q: float, neighbour_share) -> np.ndarray:
+    return np.clip(p + q * np.asarray(neighbour_share, float), PI_MIN, PI_MAX)
+
+
+def risk_premium(pi, n_familiar) -> np.ndarray:
+    """Utils subtracted from an unfamiliar option so that, at cost parity with n_familiar
+    familiar options, it is chosen with probability pi."""
+    k = np.maximum(np.asarray(n_familiar, float), 1.0)
+    return np.log((1.0 - pi) / (k * pi))
+
+
+def logit_choice(utility: np.ndarray, feasible: np.ndarray,
+                 rng: np.random.Generator, gumbel: np.ndarray | None = None) -> np.ndarray:
+    """Index of the chosen option per row; rows with no feasible option get -1. Pass the same
+    `gumbel` draws to compare two choice sets with the same tastes."""
+    if gumbel is None:
+        gumbel = rng.gumbel(size=utility.shape)
+    u = np.where(feasible, utility + gumbel, -np.inf)
+    choice = np.argmax(u, axis=1)
+    return np.where(feasible.any(axis=1), choice, -1)
+
+
+def choice_probabilities(utility: np.ndarray, feasible: np.ndarray) -> np.ndarray:
+    """Logit probabilities (rows sum to 1 over feasible options): for reports and tests."""
+    u = np.where(feasible, utility, -np.inf)
+    top = np.max(u, axis=1, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    e = np.where(feasible, np.exp(u - top), 0.0)
+    total = e.sum(axis=1, keepdims=True)
+    return np.divide(e, total, out=np.zeros_like(e), where=total > 0)

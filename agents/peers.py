@@ -1,0 +1,85 @@
+"""The peer network among operators.
+
+A networkx graph is built once from the scenario's generator; firms are laid out by region and
+size band first, so a small-world ring links mostly firms alike in both. Each large fleet is also
+linked to the micro firms that haul for it. The graph is then turned into a sparse adjacency
+matrix: each operator's share of neighbours using a technology family is one sparse product.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+
+from fleetsim.scenarios import Scenario
+
+MAX_COMPLETE = 5000  # a complete graph is for small test worlds
+
+
+class PeerNetwork:
+    def __init__(self, graph: nx.Graph, n: int, hauls_for: np.ndarray, complete: bool):
+        self.graph = graph
+        self.n = n
+        self.hauls_for = hauls_for  # for each operator, the large fleet it hauls for, or -1
+        self.complete = complete
+        edges = np.array(graph.edges(), dtype=np.int64).reshape(-1, 2)
+        rows = np.concatenate([edges[:, 0], edges[:, 1]])
+        cols = np.concatenate([edges[:, 1], edges[:, 0]])
+        self.adjacency = sp.csr_array((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+        self.degree = np.asarray(self.adjacency.sum(axis=1)).ravel()
+
+    def neighbour_share(self, uses: np.ndarray, who: np.ndarray) -> np.ndarray:
+        """Share of each operator in `who`'s neighbours using each family; uses is
+        [operator, family] with weights (1 for a user, more for a demonstration fleet)."""
+        if self.complete:
+            others = uses.sum(axis=0)[None, :] - uses[who]
+            return np.minimum(others / max(self.n - 1, 1), 1.0)
+        deg = self.degree[who][:, None]
+        got = self.adjacency[who] @ uses
+        return np.minimum(np.divide(got, deg, out=np.zeros_like(got, dtype=float),
+                                    where=deg > 0), 1.0)
+
+
+def build_network(spec: Scenario, band: np.ndarray, region: np.ndarray,
+                  rng: np.random.Generator) -> PeerNetwork:
+    net = spec.network
+    n = len(band)
+    seed = int(rng.integers(2**31 - 1))
+    # lay firms out by region, then band, so ring neighbours are alike
+    order = np.lexsort((rng.random(n), band, region))
+    k = min(net.mean_degree, max(n - 1, 0))
+    if net.generator == "complete":
+        if n > MAX_COMPLETE:
+            raise ValueError(f"network.generator: got 'complete' for {n} operators, expected "
+                             f"at most {MAX_COMPLETE} (use small_world or scale_free)")
+        g = nx.complete_graph(n)
+    elif net.generator == "small_world":
+        g = nx.watts_strogatz_graph(n, max(k, 2) if n > 2 else 0, net.rewire_probability,
+                                    seed=seed)
+    elif net.generator == "scale_free":
+        g = nx.barabasi_albert_graph(n, max(1, min(k // 2, n - 1)), seed=seed) if n > 1 \
+            else nx.empty_graph(n)
+    else:
+        g = nx.gnm_random_graph(n, n * k // 2, seed=seed)
+    g = nx.relabel_nodes(g, dict(enumerate(order.tolist())), copy=True)
+    hauls_for = _haulage_links(g, band, region, net.hauliers_per_large_fleet, rng)
+    return PeerNetwork(g, n, hauls_for, complete=net.generator == "complete")
+
+
+def _haulage_links(g: nx.Graph, band: np.ndarray, region: np.ndarray, per_large: int,
+                   rng: np.random.Generator) -> np.ndarray:
+    """Each large fleet (band 3) gets up to `per_large` micro firms (band 0) of its region that
+    haul for it; each micro firm hauls for one large fleet at most."""
+    hauls_for = np.full(len(band), -1, np.int64)
+    if per_large == 0:
+        return hauls_for
+    for r in np.unique(region):
+        large = np.flatnonzero((band == 3) & (region == r))
+        micro = rng.permutation(np.flatnonzero((band == 0) & (region == r)))
+        take = min(len(micro), per_large * len(large))
+        owners = np.repeat(large, per_large)[:take]
+        hauls_for[micro[:take]] = owners
+        g.add_edges_from(zip(micro[:take].tolist(), owners.tolist(), strict=True),
+                         hauls_for=True)
+    return hauls_for

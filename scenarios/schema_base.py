@@ -1,0 +1,88 @@
+"""Building blocks of the scenario schema: sourced numbers, table rows, shares, names.
+
+Sources start with "[S]" (read in a published source) or "[E]" (an estimate), as in DATA.md.
+A table row carries `source` for all its numbers and may name a different one per field in
+`sources`. Paths over time are either one number or a mapping year -> value, interpolated
+linearly between years and held flat outside them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+SIZE_BANDS = ("micro", "small", "medium", "large")
+SHARE_TOLERANCE = 1e-6
+
+
+def _check_source(text: str) -> str:
+    if not re.match(r"^\[(S|E)(, [^\]]+)?\]\s*\S", text):
+        raise ValueError('expected a source starting with "[S] " (published) or "[E] " (estimate)')
+    return text
+
+
+Source = Annotated[str, AfterValidator(_check_source)]
+Share = Annotated[float, Field(ge=0, le=1)]
+NonNegative = Annotated[float, Field(ge=0)]
+Positive = Annotated[float, Field(gt=0)]
+Year = Annotated[int, Field(ge=1900, le=2200)]
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+ClassName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+NonNegativePath = NonNegative | dict[Year, NonNegative]
+
+
+def _check_shares(shares: dict, what: str) -> None:
+    total = sum(shares.values())
+    if abs(total - 1.0) > SHARE_TOLERANCE:
+        raise ValueError(f"expected {what} summing to 1 (they sum to {total:.6g})")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Row(Strict):
+    """A table row: `source` covers its numbers, `sources` may override it per field."""
+
+    source: Source
+    sources: dict[str, Source] = {}
+
+    @model_validator(mode="after")
+    def _sources_name_fields(self):
+        numeric = set(type(self).model_fields) - {"source", "sources"}
+        unknown = sorted(set(self.sources) - numeric)
+        if unknown:
+            raise ValueError(f"expected `sources` keys among {sorted(numeric)}, got {unknown}")
+        return self
+
+
+class SourcedNumber(Strict):
+    value: float
+    source: Source
+
+
+class SourcedShare(Strict):
+    value: Share
+    source: Source
+
+
+class SourcedCount(Strict):
+    value: Annotated[int, Field(ge=0)]
+    source: Source
+
+
+class SourcedPath(Strict):
+    """A number that may change over time: one value or year -> value."""
+
+    value: float | dict[Year, float]
+    source: Source
+
+
+class BandValues(Row):
+    micro: NonNegative
+    small: NonNegative
+    medium: NonNegative
+    large: NonNegative

@@ -1,0 +1,148 @@
+"""What each month records: the fleet by technology, class and size band, emissions, money,
+decisions, credit, the used market and partnerships. Counts and amounts are scaled from the
+simulated sample to the whole fleet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fleetsim.scenarios import SIZE_BANDS
+
+from .registry import LISTED
+
+if TYPE_CHECKING:
+    from .model import FleetModel
+
+
+@dataclass
+class Flows:
+    """What happened this month (counts of simulated vehicles and loans, MXN amounts)."""
+
+    n_class: int
+    entered: np.ndarray = field(init=False)  # [class] joined the active fleet
+    left: np.ndarray = field(init=False)  # [class] left it (scrapped or listed for sale)
+    entered_new: int = 0
+    entered_import: int = 0
+    entered_used: int = 0
+    entered_demo: int = 0
+    scrapped: int = 0
+    listed: int = 0
+    used_expired: int = 0
+    used_unmet: int = 0
+    used_sales_mxn: float = 0.0
+    reviews: int = 0
+    retrofits: int = 0
+    exits: int = 0
+    early_replacements: int = 0
+    growth_unmet: int = 0
+    repossessed: int = 0
+    loans_approved: int = 0
+    loans_repaid: int = 0
+    loans_defaulted: int = 0
+    loans_principal_mxn: float = 0.0
+    loan_payments_mxn: float = 0.0
+    defaulted_balance_mxn: float = 0.0
+    purchase_new_mxn: float = 0.0
+    purchase_import_mxn: float = 0.0
+    subsidy_mxn: float = 0.0
+    scrap_bonus_mxn: float = 0.0
+    partnership_retrofits: int = 0
+    partnership_replacements: int = 0
+    partnership_cofinance_mxn: float = 0.0
+    declined: int = 0
+
+    def __post_init__(self):
+        self.entered = np.zeros(self.n_class, np.int64)
+        self.left = np.zeros(self.n_class, np.int64)
+
+
+SCALED_FLOWS = [f.name for f in fields(Flows)
+                if f.name not in ("n_class", "entered", "left", "declined")]
+
+
+def names(model: FleetModel) -> list[str]:
+    t = model.tables
+    fuels = [f"{f}_{model.spec.fuels[f].unit.lower()}" for f in t.fuel_names]
+    return [
+        "date", "year", "month", "vehicles",
+        *(f"vehicles_{n}" for n in t.reported_names),
+        *(f"vehicles_{c}" for c in model.class_names),
+        *(f"vehicles_{b}" for b in SIZE_BANDS),
+        *(f"entered_{c}" for c in model.class_names),
+        *(f"retired_{c}" for c in model.class_names),
+        "entered", "retired",
+        "share_soot_free", "share_zev",
+        *(f"share_soot_free_{b}" for b in SIZE_BANDS),
+        *(f"share_zev_{b}" for b in SIZE_BANDS),
+        "mean_age_years",
+        "pm25_t", "bc_t", "nox_t", "co2_ttw_t", "co2_wtw_t", "vehicle_km", *fuels,
+        "energy_cost_mxn", "maintenance_mxn", "operating_margin_mxn",
+        *SCALED_FLOWS,
+        "loans_declined", "used_pool", "used_price_mean_mxn", "loans_active", "loan_balance_mxn",
+        *(f"loans_{x.name}" for x in model.lenders),
+        *(f"perceived_default_zev_{x.name}" for x in model.lenders),
+        "operator_cash_mxn",
+    ]
+
+
+def row(model: FleetModel) -> dict[str, Any]:
+    s = 1.0 / model.sample_fraction
+    t, fl, reg = model.tables, model.flows, model.registry
+    by_tech = model.counts.sum(axis=0)
+    n = by_tech.sum()
+    rates = dict(zip(model._rate_names, model._totals * s / 12.0, strict=True))
+    out: dict[str, Any] = {
+        "date": f"{model.month // 12:04d}-{model.month % 12 + 1:02d}",
+        "year": model.month // 12,
+        "month": model.month % 12 + 1,
+        "vehicles": n * s,
+    }
+    out.update({f"vehicles_{k}": v * s for k, v in zip(t.reported_names, by_tech, strict=True)})
+    out.update({f"vehicles_{c}": v * s for c, v in zip(model.class_names,
+                                                       model.counts.sum(axis=1), strict=True)})
+    band_n = model.band_counts.sum(axis=1)
+    out.update({f"vehicles_{b}": v * s for b, v in zip(SIZE_BANDS, band_n, strict=True)})
+    out.update({f"entered_{c}": v * s for c, v in zip(model.class_names, fl.entered,
+                                                      strict=True)})
+    out.update({f"retired_{c}": v * s for c, v in zip(model.class_names, fl.left, strict=True)})
+    out["entered"] = fl.entered.sum() * s
+    out["retired"] = fl.left.sum() * s
+    out["share_soot_free"] = _share(by_tech[t.soot_free_reported].sum(), n)
+    out["share_zev"] = _share(by_tech[t.zev_reported].sum(), n)
+    for b, bn in zip(SIZE_BANDS, band_n, strict=True):
+        row_b = model.band_counts[SIZE_BANDS.index(b)]
+        out[f"share_soot_free_{b}"] = _share(row_b[t.soot_free_reported].sum(), bn)
+        out[f"share_zev_{b}"] = _share(row_b[t.zev_reported].sum(), bn)
+    out["mean_age_years"] = (model.month - model._birth_sum / n) / 12.0 if n else 0.0
+    out["pm25_t"] = rates["pm25_g"] / 1e6
+    out["bc_t"] = rates["bc_g"] / 1e6
+    out["nox_t"] = rates["nox_g"] / 1e6
+    out["co2_ttw_t"] = rates["co2_ttw_kg"] / 1e3
+    out["co2_wtw_t"] = rates["co2_wtw_kg"] / 1e3
+    out["vehicle_km"] = rates["km"]
+    for f in t.fuel_names:
+        out[f"{f}_{model.spec.fuels[f].unit.lower()}"] = rates[f"energy_{f}"]
+    out["energy_cost_mxn"] = rates["energy_cost_mxn"]
+    out["maintenance_mxn"] = rates["maintenance_mxn"]
+    out["operating_margin_mxn"] = rates["margin_mxn"]
+    for name in SCALED_FLOWS:
+        out[name] = getattr(fl, name) * s
+    out["loans_declined"] = fl.declined * s
+    out["used_pool"] = len(reg.in_state(LISTED)) * s
+    out["used_price_mean_mxn"] = fl.used_sales_mxn / fl.entered_used if fl.entered_used else 0.0
+    loans = model.loans
+    active = loans.active()
+    out["loans_active"] = len(active) * s
+    out["loan_balance_mxn"] = float(loans.balance[active].sum()) * s
+    for x in model.lenders:
+        out[f"loans_{x.name}"] = float((loans.lender[active] == x.index).sum()) * s
+        out[f"perceived_default_zev_{x.name}"] = float(x.perceived_default()[1])
+    out["operator_cash_mxn"] = float(model.operator_arrays.cash.sum()) * s
+    return out
+
+
+def _share(part, whole) -> float:
+    return float(part / whole) if whole else 0.0

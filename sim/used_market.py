@@ -1,0 +1,61 @@
+"""The domestic used-truck market: vehicles that fleets sell while still fit wait here for a
+buyer, at a price set by age, engine standard and, per class, by supply and demand."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fleetsim.scenarios import Scenario
+
+from .registry import ACTIVE, LISTED, VehicleRegistry
+
+
+class UsedMarket:
+    def __init__(self, spec: Scenario, n_class: int, n_tech: int):
+        self.p = spec.used_market
+        self.n_class, self.n_tech = n_class, n_tech
+        self.multiplier = np.ones(n_class)
+
+    def listings(self, reg: VehicleRegistry) -> np.ndarray:
+        return reg.in_state(LISTED)
+
+    def stats(self, reg: VehicleRegistry, month: int):
+        """Per class: number listed, most common engine, mean age in years."""
+        rows = self.listings(reg)
+        cls = reg.cols["vclass"][rows].astype(np.intp)
+        count = np.bincount(cls, minlength=self.n_class)
+        by_tech = np.bincount(cls * self.n_tech + reg.cols["tech"][rows],
+                              minlength=self.n_class * self.n_tech).reshape(self.n_class, -1)
+        age = np.bincount(cls, weights=(month - reg.cols["birth_month"][rows]) / 12.0,
+                          minlength=self.n_class)
+        mean_age = np.divide(age, count, out=np.zeros(self.n_class), where=count > 0)
+        return count, by_tech.argmax(axis=1), mean_age
+
+    def expiring(self, reg: VehicleRegistry, month: int) -> np.ndarray:
+        """Listings unsold too long, or past their end of life: they go to scrap."""
+        rows = self.listings(reg)
+        old = (month - reg.cols["listed_month"][rows]) >= self.p.listing_max_months
+        dead = reg.cols["death_month"][rows] <= month
+        return rows[old | dead]
+
+    def match(self, reg: VehicleRegistry, buyer_class: np.ndarray,
+              rng: np.random.Generator) -> np.ndarray:
+        """A listed row for each buyer of that class, at random; -1 where none is left."""
+        rows = self.listings(reg)
+        cls = reg.cols["vclass"][rows]
+        got = np.full(len(buyer_class), -1, np.int64)
+        for c in np.unique(buyer_class):
+            buyers = np.flatnonzero(buyer_class == c)
+            pool = rng.permutation(rows[cls == c])
+            k = min(len(buyers), len(pool))
+            got[buyers[:k]] = pool[:k]
+        assert (reg.cols["state"][got[got >= 0]] != ACTIVE).all()
+        return got
+
+    def update_prices(self, demand: np.ndarray, supply: np.ndarray) -> None:
+        """Prices rise when more buyers want a class than there are listings, and fall when
+        listings pile up."""
+        excess = (demand - supply) / np.maximum(supply, 1.0)
+        self.multiplier = np.clip(self.multiplier * (1.0 + self.p.price_adjustment
+                                                     * np.clip(excess, -1.0, 1.0)),
+                                  self.p.price_multiplier_min, self.p.price_multiplier_max)
