@@ -38,7 +38,7 @@ NonNegativePath = NonNegative | dict[Year, NonNegative]
 def _check_shares(shares: dict, what: str) -> None:
     total = sum(shares.values())
     if abs(total - 1.0) > SHARE_TOLERANCE:
-        raise ValueError(f"expected {what} summing to 1 (they sum to {total:.6g})")
+        raise ValueError(f"got {what} summing to {total:.6g}, expected them to sum to 1")
 
 
 class Strict(BaseModel):
@@ -92,13 +92,13 @@ class Simulation(Strict):
     def _dates_in_order(self):
         if self.max_end_year <= self.start_year:
             raise ValueError(
-                f"expected max_end_year after start_year {self.start_year}, "
-                f"got {self.max_end_year}"
+                f"got max_end_year {self.max_end_year}, expected a year after start_year "
+                f"{self.start_year}"
             )
         if self.start_year + self.default_years > self.max_end_year:
             raise ValueError(
-                f"expected start_year + default_years <= max_end_year ({self.max_end_year}), "
-                f"got {self.start_year + self.default_years}"
+                f"got start_year + default_years = {self.start_year + self.default_years}, "
+                f"expected at most max_end_year ({self.max_end_year})"
             )
         return self
 
@@ -110,24 +110,26 @@ class AgeDistribution(Row):
 
     @model_validator(mode="after")
     def _bins(self):
-        last = -1
         for key in self.shares_by_age_years:
             match = re.fullmatch(r"(\d+)-(\d+)", key)
-            if not match:
-                raise ValueError(f'expected age bins like "0-4", got "{key}"')
-            lo, hi = int(match[1]), int(match[2])
-            if hi < lo or lo <= last:
-                raise ValueError(f'expected increasing, non-overlapping age bins, got "{key}"')
+            if not match or int(match[2]) < int(match[1]):
+                raise ValueError(f'got age bin "{key}", expected bins like "0-4"')
+        last = -1
+        for lo, hi, _ in self.bins():
+            if lo <= last:
+                raise ValueError(f'got overlapping age bins at "{lo}-{hi}", expected each age '
+                                 "in one bin")
             last = hi
         _check_shares(self.shares_by_age_years, "age shares")
         return self
 
     def bins(self) -> list[tuple[int, int, float]]:
+        """(first age, last age, share), youngest first whatever the order in the file."""
         out = []
         for key, share in self.shares_by_age_years.items():
             lo, hi = (int(x) for x in key.split("-"))
             out.append((lo, hi, share))
-        return out
+        return sorted(out)
 
 
 class Survival(Row):
@@ -262,8 +264,15 @@ class SalesMix(Strict):
         return self
 
 
+class BandShares(Row):
+    micro: Share
+    small: Share
+    medium: Share
+    large: Share
+
+
 class UsedImports(Strict):
-    share_of_additions_by_band: BandValues
+    share_of_additions_by_band: BandShares
     age: AgeDistribution
     technology_by_model_year: dict[Year, Name]
     technology_by_model_year_source: Source
@@ -335,8 +344,11 @@ class Regulation(Strict):
     def _ordered(self):
         for field in ("new_vehicle_standards", "used_import_rules"):
             dates = [r.effective for r in getattr(self, field)]
-            if dates != sorted(dates):
-                raise ValueError(f"expected {field} in order of their effective dates")
+            for i in range(1, len(dates)):
+                if dates[i] < dates[i - 1]:
+                    raise ValueError(
+                        f"{field}.{i}.effective: got {dates[i]}, expected rules in date order "
+                        f"(on or after {dates[i - 1]})")
         return self
 
 
@@ -344,6 +356,7 @@ class Scenario(Strict):
     name: Name
     description: str
     extends: str | None = None
+    based_on: str | None = None  # set by the loader: the scenarios this one was merged onto
     simulation: Simulation
     classes: dict[ClassName, VehicleClass]
     regions: dict[Name, Region]
@@ -398,9 +411,11 @@ def _cross_reference_problems(s: Scenario) -> list[str]:
             need(shares, techs, where, "technology")
             for t, share in shares.items():
                 if share > 0 and t in techs and cls not in s.technologies[t].by_class:
-                    problems.append(f"{where}.{t}: got a share for a class it has no data for")
+                    problems.append(f"{where}.{t}: got a share for a class it has no data for, "
+                                    f"expected technologies.{t}.by_class.{cls}")
                 elif share > 0 and t in techs and s.technologies[t].by_class[cls].price_mxn is None:
-                    problems.append(f"{where}.{t}: got a share for a technology with no price_mxn")
+                    problems.append(f"{where}.{t}: got a share for a technology with no price_mxn, "
+                                    f"expected a price in technologies.{t}.by_class.{cls}")
     missing(classes - set(s.market.sales_mix.by_class), "market.sales_mix.by_class",
             "sales shares")
     for t in s.market.used_imports.technology_by_model_year.values():

@@ -98,10 +98,6 @@ def test_build_operators_regions_follow_stock_shares():
     np.testing.assert_allclose(freq, expected, atol=0.02)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG: build_operators (agents/operators.py) sets firms = min(..., u // min_units); a band "
-    "whose share of a small sample is below min_units (large: 40) gets 0 firms and its units "
-    "are dropped, so the firms' sizes no longer add up to n_vehicles"))
 def test_build_operators_keeps_every_unit_for_a_small_sample(city_spec):
     ops = build_operators(city_spec, 77, 0.0005, np.random.default_rng(4))
     assert ops.initial_size.sum() == 77

@@ -119,10 +119,6 @@ def test_validate_malformed_yaml_names_line_and_column(tmp_path):
                      "expected ',' or ']', but got ':'"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG: an impossible YAML date (2025-13-01) raises ValueError in yaml.safe_load, which "
-    "loader.parse_yaml does not turn into a ScenarioError: `fleetsim validate` exits 1 with a "
-    "traceback instead of 2 with one line"))
 def test_validate_impossible_date_exits_2_without_traceback(tmp_path):
     path = tmp_path / "date.yaml"
     path.write_text("name: x\nregulation:\n  new_vehicle_standards:\n"

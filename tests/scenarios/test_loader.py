@@ -26,7 +26,7 @@ def test_child_overrides_a_nested_value(tmp_path):
         "classes:\n  C2:\n    survival:\n      lambda_years: 40\n")
     child, parent = load(tmp_path / "child.yaml"), load("mexico_city")
     assert child.name == "child"
-    assert child.extends == "mexico_city"
+    assert child.based_on == "mexico_city <- mexico_national"
     assert child.classes["C2"].survival.lambda_years == 40
     # siblings of the changed value come from the parent
     assert child.classes["C2"].survival.k == parent.classes["C2"].survival.k
@@ -69,19 +69,11 @@ def test_chain_of_three_and_relative_paths(tmp_path, monkeypatch):
     assert spec.usage.km_decline_per_year_of_age == city.usage.km_decline_per_year_of_age
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG: extends merges year -> value paths key by key, so mexico_city's growth path "
-    "{2025: 0.02, 2040: 0.015, 2060: 0.01} picks up mexico_national's 2030: 0.03 "
-    "(scenarios/builtin/mexico_city.yaml market.growth_per_year; loader.deep_merge)"))
 def test_city_growth_path_is_the_city_file_s_own():
     assert load("mexico_city").market.growth_per_year.value == {2025: 0.02, 2040: 0.015,
                                                                 2060: 0.01}
 
 
-@pytest.mark.xfail(strict=True, raises=ScenarioError, reason=(
-    "BUG: load_raw() keeps `extends` in the merged mapping, so writing it out and loading it "
-    "again merges the base a second time: keys the child removed with null come back "
-    "(mexico_city: all five national regions, stock shares summing to 1.83)"))
 def test_merged_raw_round_trips_through_yaml(tmp_path):
     path = tmp_path / "resolved.yaml"
     path.write_text(yaml.safe_dump(load_raw("mexico_city"), sort_keys=False))
@@ -116,10 +108,6 @@ def test_override_on_year_keyed_path():
         y: v for y, v in base.items() if y != 2025}
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG: an override that reaches inside a sourced number ('x.value' or 'x.value.<year>') "
-    "changes the number but keeps the original source (loader.apply_override only marks the "
-    "source when the path names the {value, source} mapping itself)"))
 def test_override_on_year_keyed_path_marks_source():
     spec = load("mexico_city", {"market.growth_per_year.value.2025": 0.07})
     assert spec.market.growth_per_year.source == OVERRIDE_SOURCE

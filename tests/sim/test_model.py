@@ -216,11 +216,6 @@ def test_progress_callback_counts_months():
     assert ticks == [1] * 12
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "BUG: agents/operators.py build_operators gives a band no firms when its units are fewer "
-    "than min_units (firms = min(..., u // min_units) = 0), dropping those units; "
-    "stock.initial_columns then fails with a shape mismatch (fraction 0.0005) or "
-    "band_fleet_sizes with 'n < 0' (0.0002)"))
 @pytest.mark.parametrize("fraction", [0.0005, 0.0002])
 def test_tiny_sample_fraction_builds_a_model(fraction):
     model = FleetModel("mexico_city", rng=1, sample_fraction=fraction)
@@ -228,11 +223,6 @@ def test_tiny_sample_fraction_builds_a_model(fraction):
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG: stock.initial_columns draws the starting fleet's deaths at now = start_month - 1 but "
-    "gives vehicles of age 0 months birth_month = start_month, a negative age; with a "
-    "non-integer Weibull k, (age/lambda)**k is NaN and turnover.death_months turns the NaN "
-    "lifetime into 'retire in the first month'"))
 def test_newest_starting_vehicles_do_not_all_retire_at_once():
     model = FleetModel("mexico_city", rng=1, sample_fraction=0.05,
                        overrides={"classes.C2.survival.k": 2.5})
