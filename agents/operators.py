@@ -103,12 +103,15 @@ def build_operators(spec: Scenario, n_vehicles: int, sample_fraction: float,
     units = allocate(n_vehicles, np.array([b.power_unit_share for b in bands]))
     band_idx, sizes = [], []
     for i, (band, u) in enumerate(zip(bands, units, strict=True)):
+        u = int(u)
         firms = int(round(band.firms * sample_fraction))
-        firms = min(max(firms, 1 if u > 0 else 0), u // band.min_units)
+        # a tiny sample keeps at least one firm per band that holds vehicles, each firm with at
+        # least min_units where the units allow it, and enough firms to stay under max_units
+        firms = min(max(firms, 1 if u > 0 else 0), max(u // band.min_units, 1 if u else 0))
         if band.max_units is not None and firms * band.max_units < u:
-            firms = -(-u // band.max_units)  # a tiny sample needs enough firms to hold the units
-        s = band_fleet_sizes(firms, int(u), band.min_units, band.max_units,
-                             band.fleet_size_sigma, rng)
+            firms = -(-u // band.max_units)
+        lo = min(band.min_units, u // firms) if firms else band.min_units
+        s = band_fleet_sizes(firms, u, lo, band.max_units, band.fleet_size_sigma, rng)
         band_idx.append(np.full(len(s), i, np.int8))
         sizes.append(s)
     band_arr = np.concatenate(band_idx)

@@ -85,9 +85,17 @@ def load_raw(name_or_path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
         return data
     if not isinstance(parent, str):
         raise ScenarioError([f"extends: got {parent!r}, expected a scenario name or path"])
-    base = load_raw(parent, (*_seen, path))
+    try:
+        base = load_raw(parent, (*_seen, path))
+    except ScenarioError as err:
+        if err.problems[0].startswith("scenario: "):
+            raise ScenarioError(["extends: " + err.problems[0].removeprefix("scenario: ")]) \
+                from None
+        raise
     merged = deep_merge(base, data)
-    merged["extends"] = parent
+    # merged already: the result stands alone; based_on keeps the chain for the record
+    merged["based_on"] = " <- ".join(x for x in (parent, base.get("based_on")) if x)
+    merged["extends"] = None
     return merged
 
 
@@ -113,11 +121,33 @@ def parse_yaml(text: str, label: str = "scenario") -> dict:
         raise ScenarioError([f"{label}: malformed YAML at {where}: {err.problem}"]) from None
     except yaml.YAMLError as err:
         raise ScenarioError([f"{label}: malformed YAML: {err}"]) from None
+    except ValueError as err:  # e.g. an impossible date such as 2025-13-01
+        raise ScenarioError([f"{label}: {_unreadable_value(text, err)}"]) from None
     if not isinstance(data, dict):
         raise ScenarioError([
             f"{label}: got {type(data).__name__}, expected a mapping of scenario fields"
         ])
     return data
+
+
+def _unreadable_value(text: str, err: ValueError) -> str:
+    """Where YAML's parser accepted a value its constructor then rejected (PyYAML gives no
+    position for these): find the scalar that fails and name its line and column."""
+    stack = [yaml.compose(text)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                yaml.SafeLoader("").construct_object(node, deep=True)
+            except ValueError:
+                mark = node.start_mark
+                return (f"line {mark.line + 1}, column {mark.column + 1}: got '{node.value}', "
+                        f"expected a valid value ({err})")
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(v for pair in node.value for v in pair)
+        elif node is not None:
+            stack.extend(node.value)
+    return f"got a value YAML cannot read ({err}), expected a valid number, date or text"
 
 
 def deep_merge(base: dict, top: dict) -> dict:
@@ -127,11 +157,17 @@ def deep_merge(base: dict, top: dict) -> dict:
     for key, value in top.items():
         if value is None:
             out.pop(key, None)
-        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+        elif (isinstance(value, dict) and isinstance(out.get(key), dict)
+              and not _is_year_path(value)):
             out[key] = deep_merge(out[key], value)
         else:
             out[key] = copy.deepcopy(_drop_nulls(value))
     return out
+
+
+def _is_year_path(value: dict) -> bool:
+    """A year -> value path is one value: a child's path replaces its parent's whole."""
+    return bool(value) and all(isinstance(k, int) for k in value)
 
 
 def _drop_nulls(value):
@@ -149,6 +185,9 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         return key.strip(), yaml.safe_load(value)
     except yaml.YAMLError:
         return key.strip(), value
+    except ValueError as err:  # e.g. an impossible date
+        raise ScenarioError([f"{key.strip()}: got '{value}', expected a valid value ({err})"]) \
+            from None
 
 
 def apply_override(raw: dict, dotted: str, value: Any) -> None:
@@ -156,6 +195,7 @@ def apply_override(raw: dict, dotted: str, value: Any) -> None:
     (a mapping with value and source) sets its value and marks the source as an override."""
     keys = dotted.split(".")
     node: Any = raw
+    trail: list[tuple[Any, Any]] = []
     for depth, key in enumerate(keys):
         here = ".".join(keys[: depth + 1])
         if isinstance(node, list):
@@ -178,7 +218,11 @@ def apply_override(raw: dict, dotted: str, value: Any) -> None:
                 target["source"] = OVERRIDE_SOURCE
             else:
                 node[key] = value
+                for parent, k in trail:  # a number inside a sourced number: mark that source
+                    if k == "value" and "source" in parent:
+                        parent["source"] = OVERRIDE_SOURCE
         else:
+            trail.append((node, key))
             node = node[key]
 
 
@@ -212,11 +256,7 @@ def format_validation_error(err: ValidationError) -> list[str]:
         elif kind == "value_error":
             # our validators say "expected ..." about this place, or "full.path: ..." elsewhere
             msg = e["msg"].removeprefix("Value error, ")
-            lines = [
-                (f"{path}: {part}" if isinstance(got, dict | list) else
-                 f"{path}: got {_show(got)}, {part}") if part.startswith("expected") else part
-                for part in msg.split("; ")
-            ]
+            lines = [_place(path, got, part) for part in msg.split("; ")]
         else:
             msg = e["msg"]
             msg = msg.replace("Input should be ", "", 1) if msg.startswith("Input should") else msg
@@ -234,6 +274,17 @@ def format_validation_error(err: ValidationError) -> list[str]:
             useful = lines
         out.extend(dict.fromkeys(useful))
     return out
+
+
+def _place(path: str, got, part: str) -> str:
+    """Put a validator's message at its place: "got/expected ..." is about `path` itself;
+    "field: ..." names a field below `path` (or, at the top, a full path)."""
+    if part.startswith("expected"):
+        shown = "" if isinstance(got, dict | list) else f"got {_show(got)}, "
+        return f"{path}: {shown}{part}"
+    if part.startswith("got "):
+        return f"{path}: {part}"
+    return part if path == "scenario" else f"{path}.{part}"
 
 
 def _other_branch(line: str, has_deeper_errors: bool) -> bool:

@@ -3,6 +3,7 @@ beside every number (see schema_base for the conventions)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Literal
 
@@ -51,13 +52,13 @@ class Simulation(Strict):
     def _dates_in_order(self):
         if self.max_end_year <= self.start_year:
             raise ValueError(
-                f"expected max_end_year after start_year {self.start_year}, "
-                f"got {self.max_end_year}"
+                f"got max_end_year {self.max_end_year}, expected a year after start_year "
+                f"{self.start_year}"
             )
         if self.start_year + self.default_years > self.max_end_year:
             raise ValueError(
-                f"expected start_year + default_years <= max_end_year ({self.max_end_year}), "
-                f"got {self.start_year + self.default_years}"
+                f"got start_year + default_years = {self.start_year + self.default_years}, "
+                f"expected at most max_end_year ({self.max_end_year})"
             )
         return self
 
@@ -69,24 +70,26 @@ class AgeDistribution(Row):
 
     @model_validator(mode="after")
     def _bins(self):
-        last = -1
         for key in self.shares_by_age_years:
             match = re.fullmatch(r"(\d+)-(\d+)", key)
-            if not match:
-                raise ValueError(f'expected age bins like "0-4", got "{key}"')
-            lo, hi = int(match[1]), int(match[2])
-            if hi < lo or lo <= last:
-                raise ValueError(f'expected increasing, non-overlapping age bins, got "{key}"')
+            if not match or int(match[2]) < int(match[1]):
+                raise ValueError(f'got age bin "{key}", expected bins like "0-4"')
+        last = -1
+        for lo, hi, _ in self.bins():
+            if lo <= last:
+                raise ValueError(f'got overlapping age bins at "{lo}-{hi}", expected each age '
+                                 "in one bin")
             last = hi
         _check_shares(self.shares_by_age_years, "age shares")
         return self
 
     def bins(self) -> list[tuple[int, int, float]]:
+        """(first age, last age, share), youngest first whatever the order in the file."""
         out = []
         for key, share in self.shares_by_age_years.items():
             lo, hi = (int(x) for x in key.split("-"))
             out.append((lo, hi, share))
-        return out
+        return sorted(out)
 
 
 class Survival(Row):
@@ -271,8 +274,11 @@ class Regulation(Strict):
     def _ordered(self):
         for field in ("new_vehicle_standards", "used_import_rules"):
             dates = [r.effective for r in getattr(self, field)]
-            if dates != sorted(dates):
-                raise ValueError(f"expected {field} in order of their effective dates")
+            for i in range(1, len(dates)):
+                if dates[i] < dates[i - 1]:
+                    raise ValueError(
+                        f"{field}.{i}.effective: got {dates[i]}, expected rules in date order "
+                        f"(on or after {dates[i - 1]})")
         return self
 
 
@@ -280,6 +286,7 @@ class Scenario(Strict):
     name: Name
     description: str
     extends: str | None = None
+    based_on: str | None = None  # set by the loader: the scenarios this one was merged onto
     simulation: Simulation
     classes: dict[ClassName, VehicleClass]
     regions: dict[Name, Region]

@@ -9,8 +9,7 @@ linearly between years and held flat outside them.
 from __future__ import annotations
 
 import re
-from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -37,7 +36,7 @@ NonNegativePath = NonNegative | dict[Year, NonNegative]
 def _check_shares(shares: dict, what: str) -> None:
     total = sum(shares.values())
     if abs(total - 1.0) > SHARE_TOLERANCE:
-        raise ValueError(f"expected {what} summing to 1 (they sum to {total:.6g})")
+        raise ValueError(f"got {what} summing to {total:.6g}, expected them to sum to 1")
 
 
 class Strict(BaseModel):

@@ -117,7 +117,6 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     spec, tables, year, ops = ctx.spec, ctx.tables, ctx.year, ctx.ops
     layout = OptionLayout(tables)
     n, k = len(rv), len(layout)
-    nt = len(tables.tech_names)
     band = ops.band[rv.owner].astype(np.intp)
     taste = band_tastes(spec)
     r, h, beta = taste["r"][band], taste["h"][band], taste["beta"][band]

@@ -36,7 +36,8 @@ def death_months(
     rng: np.random.Generator,
 ) -> np.ndarray:
     """Month (counted from year 0) in which each vehicle retires; always after `now_month`."""
-    age = (now_month - birth_month) / 12.0
+    # a vehicle born this month is "now" aged 0, never less
+    age = np.maximum(now_month - birth_month, 0) / 12.0
     life = draw_lifetimes(age, lambda_years, k, rng)
     month = birth_month + np.ceil(life * 12.0).astype(np.int64)
     return np.maximum(month, now_month + 1).astype(np.int32)

@@ -1,0 +1,447 @@
+"""Every kind of scenario error gives one clear line: "path.to.field: got VALUE, expected WHAT".
+
+Bad files are built from the merged raw mapping of the built-in mexico_city scenario (with
+`extends` dropped, so the file is self-contained), changed in one place, written to a temporary
+YAML file and loaded like a user's file.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import pytest
+
+from fleetsim.scenarios import ScenarioError, builtin_names, load, load_raw
+from fleetsim.scenarios.loader import MAX_FILE_BYTES
+from fleetsim.scenarios.schema import Scenario
+from tests.helpers import del_path, set_path
+
+
+def problems_of(path) -> list[str]:
+    with pytest.raises(ScenarioError) as info:
+        load(path)
+    problems = info.value.problems
+    assert problems, "a ScenarioError must say what is wrong"
+    for line in problems:
+        assert "\n" not in line, f"one line per problem, got {line!r}"
+        assert "Traceback" not in line
+    return problems
+
+
+def load_mutated(city_raw, write_scenario, mutate) -> list[str]:
+    mutate(city_raw)
+    return problems_of(write_scenario(city_raw))
+
+
+def setter(path, value):
+    return lambda raw: set_path(raw, path, value)
+
+
+def deleter(path):
+    return lambda raw: del_path(raw, path)
+
+
+def _append_earlier_rule(field: str):
+    def mutate(raw):
+        rules = raw["regulation"][field]
+        rules.append({**rules[0], "effective": "2020-01-01"})
+    return mutate
+
+
+# (id, mutation, path the line must start with, text naming the bad value)
+FIELD_CASES = [
+    ("unknown_top_level_key", setter("colour", "blue"), "colour", "unknown key"),
+    ("unknown_nested_key", setter("classes.C2.survival.shape", 2),
+     "classes.C2.survival.shape", "unknown key"),
+    ("missing_required_field", deleter("classes.C2.survival.k"),
+     "classes.C2.survival.k", "got nothing"),
+    ("missing_required_section", deleter("usage"), "usage", "got nothing"),
+    ("wrong_type_integer", setter("simulation.start_year", "soon"),
+     "simulation.start_year", "'soon'"),
+    ("wrong_type_boolean", setter("classes.C2.heavy", "maybe"), "classes.C2.heavy", "'maybe'"),
+    ("wrong_type_mapping", setter("classes.C2.survival", 5), "classes.C2.survival", "got 5"),
+    ("wrong_type_list", setter("regulation.new_vehicle_standards", {"a": 1}),
+     "regulation.new_vehicle_standards", "got a dict"),
+    ("bad_year_key", setter("market.growth_per_year.value", {"soon": 0.1}),
+     "market.growth_per_year.value.soon", "'soon'"),
+    ("bad_name", setter("name", "Mexico City"), "name", "'Mexico City'"),
+    ("bad_enum", setter("fuels.diesel.unit", "gallon"), "fuels.diesel.unit", "'gallon'"),
+    ("bad_date", setter("regulation.new_vehicle_standards.0.effective", "tomorrow"),
+     "regulation.new_vehicle_standards.0.effective", "'tomorrow'"),
+    ("negative_price", setter("technologies.diesel_epa2010.by_class.C2.price_mxn", -5),
+     "technologies.diesel_epa2010.by_class.C2.price_mxn", "got -5"),
+    ("negative_price_in_year_path",
+     setter("technologies.battery_electric.by_class.C2.price_mxn.2030", -5),
+     "technologies.battery_electric.by_class.C2.price_mxn.2030", "got -5"),
+    ("negative_fuel_price", setter("fuels.natural_gas.price_mxn_per_unit", -1),
+     "fuels.natural_gas.price_mxn_per_unit", "got -1"),
+    ("negative_count", setter("classes.C2.initial_stock_units.value", -5),
+     "classes.C2.initial_stock_units.value", "got -5"),
+    ("negative_share", setter("usage.km_decline_per_year_of_age", -0.1),
+     "usage.km_decline_per_year_of_age", "got -0.1"),
+    ("zero_sample_fraction", setter("simulation.sample_fraction", 0),
+     "simulation.sample_fraction", "got 0"),
+    ("share_above_one", setter("market.resale_value_retained_per_year.value", 1.5),
+     "market.resale_value_retained_per_year.value", "got 1.5"),
+    ("sales_share_above_one", setter("market.sales_mix.by_class.C2.2025.diesel_epa2010", 1.2),
+     "market.sales_mix.by_class.C2.2025.diesel_epa2010", "got 1.2"),
+    ("region_share_above_one", setter("regions.zmvm.stock_share", 1.5),
+     "regions.zmvm.stock_share", "got 1.5"),
+    ("max_end_year_before_start_year", setter("simulation.max_end_year", 2020),
+     "simulation", "max_end_year 2020"),
+    ("default_years_past_max_end_year", setter("simulation.default_years", 100),
+     "simulation", "= 2125"),
+    ("overlapping_age_bins",
+     setter("classes.C2.initial_age.shares_by_age_years", {"0-4": 0.5, "3-9": 0.5}),
+     "classes.C2.initial_age", '"3-9"'),
+    ("bad_age_bin_label",
+     setter("classes.C2.initial_age.shares_by_age_years", {"0-4": 0.5, "old": 0.5}),
+     "classes.C2.initial_age", '"old"'),
+    ("max_units_below_min_units", setter("operators.bands.small.max_units", 1),
+     "operators.bands.small", "got 1"),
+    ("band_without_firms", setter("operators.bands.large.firms", 0),
+     "operators.bands.large.firms", "got 0"),
+    ("source_without_tag", setter("classes.C2.survival.source", "ICCT says so"),
+     "classes.C2.survival.source", "'ICCT says so'"),
+    ("source_with_unknown_tag", setter("market.growth_per_year.source", "[X] nope"),
+     "market.growth_per_year.source", "'[X] nope'"),
+    ("source_with_tag_only", setter("classes.C2.survival.source", "[E] "),
+     "classes.C2.survival.source", "'[E] '"),
+    ("bad_per_field_source", setter("classes.C2.survival.sources", {"k": "guess"}),
+     "classes.C2.survival.sources.k", "'guess'"),
+    ("per_field_source_for_unknown_field",
+     setter("classes.C2.survival.sources", {"zzz": "[E] guess"}),
+     "classes.C2.survival", "['zzz']"),
+    ("unknown_fuel", setter("technologies.diesel_epa2010.fuel", "hydrogen"),
+     "technologies.diesel_epa2010.fuel", "'hydrogen'"),
+    ("unknown_class_in_technology",
+     lambda raw: set_path(raw, "technologies.diesel_epa2010.by_class.C9",
+                          raw["technologies"]["diesel_epa2010"]["by_class"]["C2"]),
+     "technologies.diesel_epa2010.by_class", "'C9'"),
+    ("unknown_technology_in_sales_mix",
+     setter("market.sales_mix.by_class.C2.2025", {"diesel_epa2010": 0.5, "hydrogen": 0.5}),
+     "market.sales_mix.by_class.C2.2025", "'hydrogen'"),
+    ("class_without_sales_mix", deleter("market.sales_mix.by_class.van"),
+     "market.sales_mix.by_class", "'van'"),
+    ("unknown_technology_in_retrofit",
+     setter("retrofits.diesel_dpf_retrofit.applies_to", ["diesel_epa1998", "steam"]),
+     "retrofits.diesel_dpf_retrofit.applies_to", "'steam'"),
+    ("unknown_technology_in_initial_stock",
+     setter("initial_stock.technology_by_model_year.1900", {"steam": 1.0}),
+     "initial_stock.technology_by_model_year.1900", "'steam'"),
+    ("unknown_technology_placed", setter("initial_stock.placed.0.technology", "warp"),
+     "initial_stock.placed.0.technology", "'warp'"),
+    ("unknown_region_placed", setter("initial_stock.placed.0.region", "atlantis"),
+     "initial_stock.placed.0.region", "'atlantis'"),
+    ("unknown_retrofit_fitted", setter("initial_stock.retrofitted.0.retrofit", "magic"),
+     "initial_stock.retrofitted.0.retrofit", "'magic'"),
+    ("unknown_import_technology",
+     setter("market.used_imports.technology_by_model_year.2010", "fusion"),
+     "market.used_imports.technology_by_model_year", "'fusion'"),
+    ("unknown_used_price_reference", setter("market.used_price_reference_technology", "nope"),
+     "market.used_price_reference_technology", "'nope'"),
+    ("unknown_class_in_standard",
+     setter("regulation.new_vehicle_standards.0.classes", ["C2", "B9"]),
+     "regulation.new_vehicle_standards.0.classes", "'B9'"),
+    ("unknown_technology_in_standard",
+     setter("regulation.new_vehicle_standards.0.allowed_technologies",
+            ["diesel_epa2010", "fusion"]),
+     "regulation.new_vehicle_standards.0.allowed_technologies", "'fusion'"),
+    ("fallback_not_allowed",
+     setter("regulation.new_vehicle_standards.0.fallback_technology", "diesel_epa2004"),
+     "regulation.new_vehicle_standards.0.fallback_technology", "'diesel_epa2004'"),
+    ("unknown_technology_in_import_rule",
+     setter("regulation.used_import_rules.0.allowed_technologies", ["diesel_epa2010", "fusion"]),
+     "regulation.used_import_rules.0.allowed_technologies", "'fusion'"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "prefix", "value"),
+                         [pytest.param(*case[1:], id=case[0]) for case in FIELD_CASES])
+def test_field_error_is_one_clear_line(city_raw, write_scenario, mutate, prefix, value):
+    problems = load_mutated(city_raw, write_scenario, mutate)
+    assert len(problems) == 1, problems
+    line = problems[0]
+    assert line.startswith(prefix + ":"), line
+    assert "got" in line and "expected" in line, line
+    assert value in line, line
+
+
+# Shares that must sum to 1, and rules that must be in date order. These lines name the path and
+# what was expected (and, for sums, the sum), but not in the "got VALUE, expected WHAT" form.
+SUM_CASES = [
+    ("age_shares", setter("classes.C2.initial_age.shares_by_age_years.0-4", 0.5),
+     "classes.C2.initial_age", "1.36"),
+    ("sales_mix", setter("market.sales_mix.by_class.C2.2025.diesel_epa2010", 0.9),
+     "market.sales_mix", "1.43"),
+    ("region_stock_shares", setter("regions.zmvm.stock_share", 0.5), "regions", "0.5"),
+    ("band_power_unit_share", setter("operators.bands.micro.power_unit_share", 0.5),
+     "operators", "1.24"),
+    ("initial_technology_shares",
+     setter("initial_stock.technology_by_model_year.2008.diesel_epa2004", 0.9),
+     "initial_stock", "1.2"),
+]
+ORDER_CASES = [
+    ("new_vehicle_standards_out_of_order", _append_earlier_rule("new_vehicle_standards"),
+     "regulation.new_vehicle_standards.1.effective", "2020-01-01"),
+    ("used_import_rules_out_of_order", _append_earlier_rule("used_import_rules"),
+     "regulation.used_import_rules.1.effective", "2020-01-01"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "prefix", "value"),
+                         [pytest.param(*case[1:], id=case[0]) for case in SUM_CASES])
+def test_shares_not_summing_to_one(city_raw, write_scenario, mutate, prefix, value):
+    problems = load_mutated(city_raw, write_scenario, mutate)
+    assert len(problems) == 1, problems
+    line = problems[0]
+    assert line.startswith(prefix + ":"), line
+    assert "expected" in line and "sum to 1" in line, line
+    assert f"summing to {value}," in line, line
+
+
+@pytest.mark.parametrize(("mutate", "prefix", "value"),
+                         [pytest.param(*case[1:], id=case[0]) for case in ORDER_CASES])
+def test_rules_out_of_date_order(city_raw, write_scenario, mutate, prefix, value):
+    problems = load_mutated(city_raw, write_scenario, mutate)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(prefix + ":"), problems
+    assert "expected" in problems[0] and "order" in problems[0], problems
+
+
+@pytest.mark.parametrize(("mutate", "prefix", "value"),
+                         [pytest.param(*case[1:], id=case[0])
+                          for case in SUM_CASES + ORDER_CASES])
+def test_sum_and_order_errors_say_got_and_value(city_raw, write_scenario, mutate, prefix, value):
+    line = load_mutated(city_raw, write_scenario, mutate)[0]
+    assert "got" in line and value in line, line
+
+
+def test_share_for_unpriced_technology_says_expected(city_raw, write_scenario):
+    mutate = setter("market.sales_mix.by_class.C2.2025",
+                    {"diesel_pre1994": 0.5, "diesel_epa2010": 0.5})
+    problems = load_mutated(city_raw, write_scenario, mutate)
+    assert problems[0].startswith("market.sales_mix.by_class.C2.2025.diesel_pre1994:")
+    assert "got" in problems[0] and "expected" in problems[0], problems
+
+
+def test_share_for_unpriced_technology_is_rejected(city_raw, write_scenario):
+    mutate = setter("market.sales_mix.by_class.C2.2025",
+                    {"diesel_pre1994": 0.5, "diesel_epa2010": 0.5})
+    problems = load_mutated(city_raw, write_scenario, mutate)
+    assert problems == ["market.sales_mix.by_class.C2.2025.diesel_pre1994: "
+                        "got a share for a technology with no price_mxn, expected a price in "
+                        "technologies.diesel_pre1994.by_class.C2"]
+
+
+def test_import_share_above_one_is_rejected(city_raw, write_scenario):
+    set_path(city_raw, "market.used_imports.share_of_additions_by_band.micro", 1.5)
+    try:
+        load(write_scenario(city_raw))
+        problems = []
+    except ScenarioError as err:
+        problems = err.problems
+    assert problems, "a share of 1.5 was accepted"
+    assert problems[0].startswith("market.used_imports.share_of_additions_by_band.micro:")
+
+
+def test_several_problems_are_all_reported(city_raw, write_scenario):
+    set_path(city_raw, "simulation.start_year", "soon")
+    set_path(city_raw, "fuels.diesel.unit", "gallon")
+    problems = problems_of(write_scenario(city_raw))
+    assert len(problems) == 2
+    assert {p.split(":")[0] for p in problems} == {"simulation.start_year", "fuels.diesel.unit"}
+
+
+# ---- file-level problems ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "line", "column"), [
+    ("name: x\nclasses: [1, 2\nusage: 3\n", 3, 6),
+    ("name: x\nclasses:\n\tC2: 1\n", 3, 1),
+    ("name: x\n  description: y\n", 2, 14),
+])
+def test_malformed_yaml_names_line_and_column(tmp_path, text, line, column):
+    path = tmp_path / "broken.yaml"
+    path.write_text(text)
+    problems = problems_of(path)
+    assert len(problems) == 1
+    assert problems[0].startswith("broken.yaml: malformed YAML at ")
+    assert f"line {line}, column {column}" in problems[0], problems
+
+
+def test_yaml_list_is_not_a_scenario(tmp_path):
+    path = tmp_path / "list.yaml"
+    path.write_text("- name: x\n- name: y\n")
+    assert problems_of(path) == ["list.yaml: got list, expected a mapping of scenario fields"]
+
+
+def test_empty_file_is_not_a_scenario(tmp_path):
+    path = tmp_path / "empty.yaml"
+    path.write_text("")
+    (line,) = problems_of(path)
+    assert line.startswith("empty.yaml: got ") and "expected a mapping" in line
+
+
+def test_impossible_date_in_yaml_is_a_scenario_error(tmp_path):
+    path = tmp_path / "date.yaml"
+    path.write_text("name: x\nregulation:\n  new_vehicle_standards:\n"
+                    "    - effective: 2025-13-01\n")
+    (line,) = problems_of(path)
+    assert line.startswith("date.yaml:") and "line 4" in line
+
+
+def test_extends_cycle(tmp_path):
+    (tmp_path / "a.yaml").write_text("name: a\nextends: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("name: b\nextends: a.yaml\n")
+    problems = problems_of(tmp_path / "a.yaml")
+    assert problems == ["extends: got a cycle a.yaml -> b.yaml -> a.yaml, "
+                        "expected a chain that ends"]
+
+
+def test_extends_itself(tmp_path):
+    (tmp_path / "self.yaml").write_text("name: s\nextends: self.yaml\n")
+    (line,) = problems_of(tmp_path / "self.yaml")
+    assert line.startswith("extends: got a cycle self.yaml -> self.yaml")
+
+
+def test_extends_missing_scenario_names_the_value(tmp_path):
+    (tmp_path / "child.yaml").write_text("name: c\nextends: no_such_scenario\n")
+    (line,) = problems_of(tmp_path / "child.yaml")
+    assert "got 'no_such_scenario'" in line and "expected a built-in name" in line
+    assert "mexico_city" in line
+
+
+def test_extends_missing_scenario_names_the_extends_field(tmp_path):
+    (tmp_path / "child.yaml").write_text("name: c\nextends: no_such_scenario\n")
+    (line,) = problems_of(tmp_path / "child.yaml")
+    assert line.startswith("extends:")
+
+
+def test_extends_not_a_string(tmp_path):
+    (tmp_path / "child.yaml").write_text("name: c\nextends: [mexico_city]\n")
+    assert problems_of(tmp_path / "child.yaml") == [
+        "extends: got ['mexico_city'], expected a scenario name or path"]
+
+
+def test_missing_scenario_file():
+    with pytest.raises(ScenarioError) as info:
+        load("/nonexistent/scenario.yaml")
+    (line,) = info.value.problems
+    assert line.startswith("scenario: got '/nonexistent/scenario.yaml', expected")
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    ({"market.nope": 1}, "market.nope: got an unknown path, expected one of: growth_per_year"),
+    ({"nope": 1}, "nope: got an unknown path, expected one of: name, description"),
+    ({"regulation.new_vehicle_standards.5.effective": "2030-01-01"},
+     "regulation.new_vehicle_standards.5: got an unknown path, expected an index below 1"),
+    ({"simulation.start_year.x": 1},
+     "simulation.start_year.x: got an unknown path, expected simulation.start_year to have"),
+    ({"market.growth_per_year.value.2031": 0.1},
+     "market.growth_per_year.value.2031: got an unknown path, expected one of: 2025"),
+])
+def test_set_unknown_path(overrides, expected):
+    with pytest.raises(ScenarioError) as info:
+        load("mexico_city", overrides)
+    (line,) = info.value.problems
+    assert line.startswith(expected), line
+
+
+def test_set_bad_value_is_reported_at_its_path():
+    with pytest.raises(ScenarioError) as info:
+        load("mexico_city", {"simulation.sample_fraction": 2})
+    assert info.value.problems == [
+        "simulation.sample_fraction: got 2, expected less than or equal to 1"]
+
+
+def test_file_too_large(tmp_path):
+    path = tmp_path / "huge.yaml"
+    path.write_text("name: x\n" + ("#" * 99 + "\n") * (MAX_FILE_BYTES // 100 + 1))
+    size = path.stat().st_size
+    assert size > MAX_FILE_BYTES
+    assert problems_of(path) == [f"huge.yaml: got {size} bytes, expected at most {MAX_FILE_BYTES}"]
+
+
+# ---- the built-in scenarios ---------------------------------------------------------------------
+
+def test_builtins_are_listed():
+    assert builtin_names() == ["mexico_city", "mexico_national"]
+
+
+@pytest.mark.parametrize("name", ["mexico_city", "mexico_national"])
+def test_builtin_validates(name):
+    spec = load(name)
+    assert isinstance(spec, Scenario)
+    assert spec.name == name
+
+
+@pytest.mark.parametrize("name", ["mexico_city", "mexico_national"])
+def test_builtin_reloads_from_a_dumped_raw_file(name, write_scenario):
+    """The merged raw mapping, written out without `extends`, is the same scenario."""
+    raw = load_raw(name)
+    raw.pop("extends", None)
+    spec = load(write_scenario(raw))
+    assert spec.model_dump(exclude={"extends"}) == load(name).model_dump(exclude={"extends"})
+
+
+SETTINGS = {"simulation"}  # run settings, not data: they need no source
+
+
+def unsourced_numbers(node, path="", covered=False) -> list[str]:
+    """Paths of numbers with no source: a number is covered if a mapping on its path holds
+    `source`, or its key has a sibling `<key>_source`."""
+    if isinstance(node, dict):
+        here = covered or "source" in node
+        out = []
+        for key, value in node.items():
+            if not path and key in SETTINGS:
+                continue
+            child = here or f"{key}_source" in node
+            out += unsourced_numbers(value, f"{path}.{key}".lstrip("."), child)
+        return out
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node)
+                for p in unsourced_numbers(v, f"{path}.{i}", covered)]
+    if isinstance(node, numbers.Number) and not isinstance(node, bool) and not covered:
+        return [path]
+    return []
+
+
+@pytest.mark.parametrize("name", ["mexico_city", "mexico_national"])
+def test_every_number_in_builtin_yaml_has_a_source(name):
+    raw = load_raw(name)
+    assert unsourced_numbers(raw) == []
+
+
+def test_unsourced_number_walker_finds_a_bare_number():
+    """The walker above must be able to fail."""
+    raw = {"a": {"b": 1, "c": {"d": 2.5, "source": "[E] x"}}, "e": [{"f": 3}]}
+    assert unsourced_numbers(raw) == ["a.b", "e.0.f"]
+
+
+def sourced_models(model, path="scenario"):
+    """(path, source text) of every model in a validated scenario that carries a `source`, and of
+    every entry of its per-field `sources`."""
+    from pydantic import BaseModel
+
+    fields = type(model).model_fields
+    if "source" in fields:
+        yield path, model.source
+        for key, text in getattr(model, "sources", {}).items():
+            yield f"{path}.sources.{key}", text
+    for name in fields:
+        value = getattr(model, name)
+        items = (value.items() if isinstance(value, dict)
+                 else enumerate(value) if isinstance(value, list) else [(None, value)])
+        for key, item in items:
+            sub = f"{path}.{name}" + ("" if key is None else f".{key}")
+            if isinstance(item, BaseModel):
+                yield from sourced_models(item, sub)
+
+
+@pytest.mark.parametrize("name", ["mexico_city", "mexico_national"])
+def test_every_sourced_model_has_a_real_source(name):
+    found = list(sourced_models(load(name)))
+    assert len(found) > 50
+    bad = [(p, s) for p, s in found if not s or not s.strip() or s[:2] not in ("[S", "[E")]
+    assert bad == []

@@ -1,0 +1,136 @@
+"""Yearly use, energy and emission rates per vehicle."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fleetsim.sim.emissions import (
+    RATES,
+    compute_rates,
+    deterioration,
+    high_emitter_multipliers,
+    km_factor,
+    rate_names,
+)
+from fleetsim.sim.registry import VehicleRegistry
+from fleetsim.sim.technology import TechTables
+
+NOW = 2030 * 12
+
+
+def test_deterioration_rises_with_age_and_caps():
+    ages = np.arange(0, 80, dtype=float)
+    d = deterioration(ages, 0.04, 3.0)
+    assert d[0] == 1.0
+    assert d[10] == pytest.approx(1.4)
+    assert np.all(np.diff(d) >= 0)
+    assert np.all(np.diff(d[:50]) > 0)
+    assert d.max() == 3.0
+    np.testing.assert_array_equal(d[ages >= 50], 3.0)
+
+
+def test_km_factor_declines_to_a_floor(city_spec):
+    u = city_spec.usage
+    ages = np.arange(0, 100, dtype=float)
+    f = km_factor(ages, city_spec)
+    assert f[0] == 1.0
+    assert f[1] == pytest.approx(1 - u.km_decline_per_year_of_age)
+    assert np.all(np.diff(f) <= 0)
+    assert f.min() == pytest.approx(u.km_min_share_of_new)
+
+
+def test_high_emitter_multipliers_have_mean_one():
+    z = np.random.default_rng(1).standard_normal(400_000)
+    m = high_emitter_multipliers(z, 1.0)
+    assert m.dtype == np.float32
+    assert m.mean() == pytest.approx(1.0, abs=0.02)
+    assert np.all(m > 0)
+    np.testing.assert_array_equal(high_emitter_multipliers(z[:10], 0.0), 1.0)
+
+
+@pytest.fixture(scope="module")
+def tables(city_spec):
+    return TechTables(city_spec)
+
+
+def rates_for(spec, tables, vehicles: list[dict]) -> dict[str, np.ndarray]:
+    """Yearly rates of the given vehicles (tech, retrofit, vclass by name, age in years)."""
+    reg = VehicleRegistry(len(rate_names(tables)))
+    n = len(vehicles)
+    rows = reg.add(
+        owner=np.zeros(n, np.int32),
+        vclass=[tables.class_code[v.get("vclass", "C2")] for v in vehicles],
+        tech=[tables.tech_code[v["tech"]] for v in vehicles],
+        retrofit=[tables.retrofit_code.get(v.get("retrofit"), 0) for v in vehicles],
+        region=np.zeros(n), origin=np.zeros(n),
+        birth_month=[NOW - 12 * v.get("age", 0) for v in vehicles],
+        death_month=np.full(n, NOW + 600),
+        km_new=np.full(n, 50_000.0), pm_mult=np.ones(n), nox_mult=np.ones(n))
+    out = compute_rates(reg, rows, NOW, tables, tables.for_year(NOW // 12), spec)
+    return dict(zip(rate_names(tables), out, strict=True))
+
+
+def test_retrofitted_filter_cuts_pm_and_bc_by_its_reductions(city_spec, tables):
+    r = rates_for(city_spec, tables, [
+        {"tech": "diesel_epa2004", "age": 8},
+        {"tech": "diesel_epa2004", "age": 8, "retrofit": "diesel_dpf_retrofit"},
+    ])
+    dpf = city_spec.retrofits["diesel_dpf_retrofit"]
+    assert r["pm25_g"][0] > 0 and r["bc_g"][0] > 0
+    assert r["pm25_g"][1] == pytest.approx(r["pm25_g"][0] * (1 - dpf.pm_reduction.value))
+    assert r["bc_g"][1] == pytest.approx(r["bc_g"][0] * (1 - dpf.bc_reduction.value))
+    # the filter costs fuel, and so CO2
+    assert r["co2_ttw_kg"][1] == pytest.approx(r["co2_ttw_kg"][0] * (1 + dpf.fuel_penalty.value))
+    assert r["km"][1] == r["km"][0]
+    assert r["nox_g"][1] == pytest.approx(r["nox_g"][0])
+
+
+def test_black_carbon_is_its_fraction_of_pm(city_spec, tables):
+    r = rates_for(city_spec, tables, [{"tech": "diesel_epa1998", "age": 3}])
+    f_bc = city_spec.technologies["diesel_epa1998"].bc_fraction_of_pm.value
+    assert r["bc_g"][0] == pytest.approx(r["pm25_g"][0] * f_bc)
+
+
+def test_battery_electric_has_no_tailpipe_but_upstream_co2(city_spec, tables):
+    r = rates_for(city_spec, tables, [{"tech": "battery_electric", "vclass": v, "age": 2}
+                                      for v in ("van", "C2", "C3", "T3")])
+    assert np.all(r["km"] > 0)
+    np.testing.assert_array_equal(r["pm25_g"], 0.0)
+    np.testing.assert_array_equal(r["bc_g"], 0.0)
+    np.testing.assert_array_equal(r["nox_g"], 0.0)
+    np.testing.assert_array_equal(r["co2_ttw_kg"], 0.0)
+    assert np.all(r["co2_wtw_kg"] > 0)
+    assert np.all(r["energy_electricity"] > 0)
+    np.testing.assert_array_equal(r["energy_diesel"], 0.0)
+
+
+def test_diesel_well_to_wheel_exceeds_tank_to_wheel(city_spec, tables):
+    r = rates_for(city_spec, tables, [{"tech": "diesel_epa2010", "age": 0}])
+    diesel = city_spec.fuels["diesel"]
+    litres = r["energy_diesel"][0]
+    assert litres == pytest.approx(r["km"][0] * 20.5 / 100)  # C2 EPA 2010: 20.5 L/100 km
+    assert r["co2_ttw_kg"][0] == pytest.approx(litres * diesel.ttw_co2_kg_per_unit)
+    assert r["co2_wtw_kg"][0] == pytest.approx(
+        litres * (diesel.ttw_co2_kg_per_unit + diesel.wtt_co2_kg_per_unit))
+    assert r["energy_cost_mxn"][0] == pytest.approx(litres * 26.30)
+
+
+def test_emissions_per_km_rise_with_age_and_cap(city_spec, tables):
+    ages = [0, 5, 10, 20, 49, 50, 70]
+    r = rates_for(city_spec, tables, [{"tech": "diesel_epa2007", "age": a} for a in ages])
+    pm_per_km = r["pm25_g"] / r["km"]
+    e = city_spec.emissions
+    expected = 0.035 * np.minimum(1 + e.pm_deterioration_per_year_of_age * np.array(ages),
+                                  e.deterioration_cap_multiplier)
+    np.testing.assert_allclose(pm_per_km, expected, rtol=1e-6)
+    assert pm_per_km[-1] == pytest.approx(0.035 * e.deterioration_cap_multiplier)
+    # older vehicles drive less, down to the floor
+    assert np.all(np.diff(r["km"]) <= 0)
+    assert r["km"][-1] == pytest.approx(50_000 * city_spec.usage.km_min_share_of_new)
+
+
+def test_rate_names_cover_every_fuel(tables):
+    names = rate_names(tables)
+    assert names[: len(RATES)] == list(RATES)
+    assert names[len(RATES):] == [f"energy_{f}" for f in tables.fuel_names]

@@ -1,0 +1,271 @@
+"""FleetModel: determinism, policies' effects, scaling, range, agents, Mesa integration."""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+import mesa
+import numpy as np
+import pandas as pd
+import pytest
+
+from fleetsim.agents import Operator, Regulator
+from fleetsim.scenarios import SIZE_BANDS
+from fleetsim.sim import FleetModel, ModelRangeError
+from tests.helpers import SMALL_FRACTION
+
+
+def run_months(seed: int, months: int = 60, fraction: float = SMALL_FRACTION,
+               overrides: dict | None = None) -> pd.DataFrame:
+    """Results of mexico_city run for `months` months (module level so workers can run it)."""
+    model = FleetModel("mexico_city", rng=seed, sample_fraction=fraction, overrides=overrides)
+    for _ in range(months):
+        model.step()
+    return model.results()
+
+
+# ---- determinism --------------------------------------------------------------------------------
+
+def test_same_seed_same_results():
+    pd.testing.assert_frame_equal(run_months(11), run_months(11))
+
+
+def test_different_seeds_differ():
+    a, b = run_months(11), run_months(12)
+    assert not a.equals(b)
+    assert (a["retired"] != b["retired"]).any()
+
+
+def test_same_seed_same_results_across_processes():
+    """Fresh interpreters (spawn: their own hash seeds) give the results of this process."""
+    seeds = [21, 22]
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
+        remote = list(pool.map(run_months, seeds))
+    for seed, res in zip(seeds, remote, strict=True):
+        pd.testing.assert_frame_equal(res, run_months(seed))
+    assert not remote[0].equals(remote[1])
+
+
+def test_results_shape_and_columns(small_model, small_results):
+    res = small_results
+    assert len(res) == 360
+    assert list(res.columns) == small_model.metric_names()
+    assert res["date"].iloc[0] == "2025-01" and res["date"].iloc[-1] == "2054-12"
+    assert list(res["month"].iloc[:13]) == [*range(1, 13), 1]
+    expected = {"vehicles", "entered_new", "entered_import", "retired", "share_soot_free",
+                "share_zev", "mean_age_years", "pm25_t", "bc_t", "nox_t", "co2_ttw_t",
+                "co2_wtw_t"}
+    expected |= {f"vehicles_{t}" for t in small_model.tables.reported_names}
+    expected |= {f"{kind}_{c}" for c in small_model.class_names
+                 for kind in ("vehicles", "entered", "retired")}
+    assert expected <= set(res.columns)
+    assert small_model.date.isoformat() == "2054-12-01"
+
+
+def test_results_before_any_step_are_empty():
+    model = FleetModel("mexico_city", rng=1, sample_fraction=SMALL_FRACTION)
+    res = model.results()
+    assert res.empty and list(res.columns) == model.metric_names()
+
+
+# ---- the results agree with the registry ---------------------------------------------------------
+
+def test_results_match_the_fleet(small_model, small_results):
+    last = small_results.iloc[-1]
+    fleet = small_model.fleet()
+    f = small_model.sample_fraction
+    assert last["vehicles"] == pytest.approx(len(fleet) / f)
+    assert last["mean_age_years"] == pytest.approx(fleet["age_years"].mean())
+    assert last["pm25_t"] == pytest.approx(fleet["pm25_g_per_year"].sum() / f / 12 / 1e6)
+    assert last["co2_ttw_t"] == pytest.approx(fleet["co2_ttw_kg_per_year"].sum() / f / 12 / 1e3)
+    by_tech = fleet["reported_technology"].value_counts()
+    for tech in small_model.tables.reported_names:
+        assert last[f"vehicles_{tech}"] == pytest.approx(by_tech.get(tech, 0) / f), tech
+    soot_free = [t for t, sf in zip(small_model.tables.reported_names,
+                                    small_model.tables.soot_free_reported, strict=True) if sf]
+    share = fleet["reported_technology"].isin(soot_free).mean()
+    assert last["share_soot_free"] == pytest.approx(share)
+
+
+def test_fleet_columns_and_owners(small_model):
+    fleet = small_model.fleet()
+    assert list(fleet.columns) == [
+        "owner", "owner_unique_id", "size_band", "vehicle_class", "technology", "retrofit",
+        "reported_technology", "model_year", "age_years", "annual_km", "region", "origin",
+        "retirement_year", "pm25_g_per_year", "co2_ttw_kg_per_year"]
+    agents = {a.unique_id: a for a in small_model.agents}
+    owners = [agents.get(uid) for uid in fleet["owner_unique_id"].unique()]
+    assert all(isinstance(a, Operator) for a in owners)
+    # the owner index and the agent agree, and so do the size bands
+    sample = fleet.iloc[:: max(1, len(fleet) // 200)]
+    for _, row in sample.iterrows():
+        agent = agents[row["owner_unique_id"]]
+        assert agent.index == row["owner"]
+        assert agent.band == row["size_band"]
+    assert fleet["age_years"].min() >= 0
+    assert (fleet["retirement_year"] >= 2054).all()
+    assert set(fleet["origin"].unique()) <= {"initial", "new", "used_import"}
+    assert fleet["origin"].value_counts().get("new", 0) > 0
+
+
+def test_agents_are_operators_and_one_regulator(small_model):
+    kinds = pd.Series([type(a).__name__ for a in small_model.agents]).value_counts()
+    assert kinds["Regulator"] == 1
+    assert kinds["Operator"] == len(small_model.operators)
+    assert isinstance(small_model.regulator, Regulator)
+    assert small_model.fleet_sizes().sum() == len(small_model.fleet())
+
+
+@pytest.mark.parametrize("fraction", [0.02, 0.05])
+def test_operators_in_four_bands_scaled_by_sample(fraction):
+    model = FleetModel("mexico_city", rng=3, sample_fraction=fraction)
+    bands = pd.Series([op.band for op in model.operators]).value_counts()
+    assert set(bands.index) == set(SIZE_BANDS)
+    for band in SIZE_BANDS:
+        firms = model.spec.operators.bands[band].firms
+        assert bands[band] == pytest.approx(firms * fraction, abs=1), band
+    sizes = model.operator_arrays.initial_size
+    assert sizes.sum() == model.initial_counts.sum()
+    assert model.fleet_sizes().sum() == model.initial_counts.sum()
+
+
+# ---- policies -----------------------------------------------------------------------------------
+
+def share_in(res: pd.DataFrame, column: str, date: str) -> float:
+    return float(res.loc[res["date"] == date, column].iloc[0])
+
+
+def test_nom044_raises_the_soot_free_share():
+    """With the soot-free standard pushed to 2040, 2030's fleet is less soot-free."""
+    months = 6 * 12
+    on_time = run_months(5, months)
+    late = run_months(5, months, overrides={
+        "regulation.new_vehicle_standards.0.effective": "2040-01-01"})
+    assert share_in(late, "share_soot_free", "2030-12") < share_in(
+        on_time, "share_soot_free", "2030-12") - 0.05
+    # the starting fleet is the same; the gap opens with sales
+    assert share_in(late, "share_soot_free", "2025-01") == pytest.approx(
+        share_in(on_time, "share_soot_free", "2025-01"), abs=0.01)
+
+
+def test_import_rule_bars_imports_from_november_2025(small_results):
+    res = small_results
+    before = res[res["date"] < "2025-11"]
+    after = res[res["date"] >= "2025-11"]
+    assert len(before) == 10
+    assert (before["import_barred"] == 0).all()
+    assert after["import_barred"].sum() > 0
+    assert after.head(12)["import_barred"].gt(0).sum() >= 6
+
+
+def test_no_import_rule_bars_nothing():
+    res = run_months(5, 24, overrides={"regulation.used_import_rules": []})
+    assert (res["import_barred"] == 0).all()
+    assert res["entered_import"].sum() > 0
+
+
+# ---- scaling and range --------------------------------------------------------------------------
+
+def test_sample_fraction_scales_results():
+    small = FleetModel("mexico_city", rng=1, sample_fraction=0.02)
+    large = FleetModel("mexico_city", rng=1, sample_fraction=0.05)
+    units = sum(c.initial_stock_units.value for c in small.spec.classes.values())
+    assert small.initial_counts.sum() == pytest.approx(units * 0.02, abs=4)
+    assert large.initial_counts.sum() == pytest.approx(units * 0.05, abs=4)
+    small.step()
+    large.step()
+    a, b = small.results()["vehicles"].iloc[0], large.results()["vehicles"].iloc[0]
+    assert a == pytest.approx(units, rel=0.01)
+    assert a == pytest.approx(b, rel=0.02)
+    assert small.results()["pm25_t"].iloc[0] == pytest.approx(
+        large.results()["pm25_t"].iloc[0], rel=0.15)
+
+
+def test_bad_sample_fraction():
+    with pytest.raises(ValueError, match="sample_fraction"):
+        FleetModel("mexico_city", sample_fraction=0)
+    with pytest.raises(ValueError, match="sample_fraction"):
+        FleetModel("mexico_city", sample_fraction=1.5)
+
+
+def test_run_past_max_end_year_raises():
+    model = FleetModel("mexico_city", rng=1, sample_fraction=0.01)
+    assert model.months_left() == 36 * 12
+    with pytest.raises(ModelRangeError, match="years: got 37"):
+        model.run(years=37)
+    with pytest.raises(ModelRangeError):
+        model.run(years=0)
+    assert model.results().empty, "a refused run does not step"
+    model.run(years=36)
+    assert model.results()["date"].iloc[-1] == "2060-12"
+    assert not model.running
+    with pytest.raises(ModelRangeError, match="max_end_year"):
+        model.step()
+
+
+def test_default_run_length():
+    model = FleetModel("mexico_city", rng=1, sample_fraction=0.01).run()
+    assert len(model.results()) == model.spec.simulation.default_years * 12
+
+
+def test_progress_callback_counts_months():
+    ticks = []
+    FleetModel("mexico_city", rng=1, sample_fraction=0.01).run(years=1, progress=ticks.append)
+    assert ticks == [1] * 12
+
+
+@pytest.mark.parametrize("fraction", [0.0005, 0.0002])
+def test_tiny_sample_fraction_builds_a_model(fraction):
+    model = FleetModel("mexico_city", rng=1, sample_fraction=fraction)
+    assert model.initial_counts.sum() > 0
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_newest_starting_vehicles_do_not_all_retire_at_once():
+    model = FleetModel("mexico_city", rng=1, sample_fraction=0.05,
+                       overrides={"classes.C2.survival.k": 2.5})
+    reg = model.registry
+    newest = (reg.birth_month == model.start_month) & (reg.vclass == model.class_names.index("C2"))
+    assert newest.sum() > 0
+    # a new truck retires within its first month with probability (1/12/33)^2.5, about 3e-7
+    assert (reg.death_month[newest] == model.start_month).mean() < 0.5
+
+
+def test_national_scenario_runs():
+    model = FleetModel("mexico_national", rng=1, sample_fraction=0.01).run(years=2)
+    res = model.results()
+    assert len(res) == 24
+    assert res["vehicles"].iloc[0] == pytest.approx(721_622, rel=0.01)
+    assert res["vehicles"].iloc[-1] > res["vehicles"].iloc[0], "the national fleet grows"
+    assert len(model.operator_arrays.region_names) == 5
+    assert model.fleet()["region"].nunique() == 5
+
+
+# ---- Mesa ---------------------------------------------------------------------------------------
+
+def test_mesa_batch_run():
+    rows = mesa.batch_run(FleetModel, parameters={"scenario": ["mexico_city"],
+                                                  "sample_fraction": [0.02]},
+                          rng=[1, 2], max_steps=24, number_processes=1,
+                          data_collection_period=-1, display_progress=False)
+    assert len(rows) == 2
+    assert {r["rng"] for r in rows} == {1, 2}
+    for r in rows:
+        assert r["Step"] == 24
+        assert r["date"] == "2026-12"
+        assert r["vehicles"] > 100_000
+    assert rows[0]["vehicles"] != rows[1]["vehicles"] or rows[0]["pm25_t"] != rows[1]["pm25_t"]
+    direct = run_months(1, 24, 0.02)
+    assert rows[[r["rng"] for r in rows].index(1)]["vehicles"] == direct["vehicles"].iloc[-1]
+
+
+def test_scenario_object_and_path_are_accepted(city_spec, tmp_path):
+    from fleetsim.scenarios.loader import builtin_dir
+
+    a = FleetModel(city_spec, rng=4, sample_fraction=0.01)
+    b = FleetModel(builtin_dir() / "mexico_city.yaml", rng=4, sample_fraction=0.01)
+    assert a.spec == b.spec
+    np.testing.assert_array_equal(a.initial_counts, b.initial_counts)
+    assert a.seed == 4
