@@ -29,14 +29,14 @@ class PeerNetwork:
         self.adjacency = sp.csr_array((np.ones(len(rows)), (rows, cols)), shape=(n, n))
         self.degree = np.asarray(self.adjacency.sum(axis=1)).ravel()
 
-    def neighbour_share(self, uses: np.ndarray, who: np.ndarray) -> np.ndarray:
-        """Share of each operator in `who`'s neighbours using each family; uses is
+    def neighbour_share(self, uses: np.ndarray) -> np.ndarray:
+        """[operator, family] share of each operator's neighbours using each family; uses is
         [operator, family] with weights (1 for a user, more for a demonstration fleet)."""
         if self.complete:
-            others = uses.sum(axis=0)[None, :] - uses[who]
+            others = uses.sum(axis=0)[None, :] - uses
             return np.minimum(others / max(self.n - 1, 1), 1.0)
-        deg = self.degree[who][:, None]
-        got = self.adjacency[who] @ uses
+        deg = self.degree[:, None]
+        got = self.adjacency @ uses
         return np.minimum(np.divide(got, deg, out=np.zeros_like(got, dtype=float),
                                     where=deg > 0), 1.0)
 

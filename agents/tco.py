@@ -77,6 +77,9 @@ def tco(
     loan_principal=0.0,
     loan_rate=0.0,
     loan_term_months=60,
+    annuity=None,
+    discount_end=None,
+    financing=None,
 ) -> dict[str, np.ndarray]:
     """Cost lines of one option (see LINES) and their `total`.
 
@@ -91,20 +94,27 @@ def tco(
         lost_revenue_share: share of that margin lost to access restrictions.
         charger_mxn: charging equipment bought with a battery-electric vehicle.
         loan_principal, loan_rate, loan_term_months: the loan that pays part of `price`.
+        annuity, discount_end, financing: the same present-value factors and financing line,
+            already computed; a caller pricing many rows that share a few rates passes them to
+            skip recomputing powers row by row.
     """
-    a = annuity_factor(discount_rate, horizon_years)
+    a = annuity_factor(discount_rate, horizon_years) if annuity is None else annuity
+    if discount_end is None:
+        discount_end = discount(discount_rate, horizon_years)
+    if financing is None:
+        financing = financing_cost(loan_principal, loan_rate, loan_term_months, discount_rate,
+                                   horizon_years)
     km = np.asarray(km_per_year, float)
     lines = {
         "purchase": np.asarray(price, float) + 0.0,
-        "financing": financing_cost(loan_principal, loan_rate, loan_term_months,
-                                    discount_rate, horizon_years),
+        "financing": np.asarray(financing, float) + 0.0,
         "energy": km * energy_mxn_per_km * a,
         "maintenance": km * maintenance_mxn_per_km * a,
         "charging": np.asarray(charger_mxn, float) + 0.0,
         "lost_revenue": km * margin_mxn_per_km * lost_revenue_share * a,
         "revenue": -km * margin_mxn_per_km * a,
         "sale_of_old": -np.asarray(sale_of_old, float),
-        "resale_end": -np.asarray(resale_end, float) * discount(discount_rate, horizon_years),
+        "resale_end": -np.asarray(resale_end, float) * discount_end,
     }
     lines["total"] = sum(lines[k] for k in LINES)
     return lines

@@ -16,7 +16,7 @@ import numpy as np
 
 from fleetsim.agents import Lender, OperatorArrays, PeerNetwork, PolicyEffects, credit_score
 from fleetsim.agents.choice import bass_probability, logit_choice, risk_premium
-from fleetsim.agents.tco import financing_cost, tco
+from fleetsim.agents.tco import annuity_factor, discount, financing_cost, tco
 from fleetsim.scenarios import SIZE_BANDS, Scenario
 
 from .emissions import km_factor
@@ -81,6 +81,7 @@ class Context:
     peers: PeerNetwork
     uses: np.ndarray  # [operator, family] weights: who runs what (demonstrations weigh more)
     market: Market
+    neighbour_share: np.ndarray  # [operator, family] share of neighbours running the family
     deal_active: np.ndarray  # [partnership] in force this month
     ulsd: np.ndarray  # [region] ultra-low-sulphur diesel sold this month
 
@@ -114,6 +115,9 @@ def band_tastes(spec: Scenario) -> dict[str, np.ndarray]:
 
 
 def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
+    """Choose an option for every review row. Each option column is priced only on the rows
+    where it is open, so closed options (a technology not sold, a retrofit an engine cannot
+    take) cost nothing."""
     spec, tables, year, ops = ctx.spec, ctx.tables, ctx.year, ctx.ops
     layout = OptionLayout(tables)
     n, k = len(rv), len(layout)
@@ -126,210 +130,208 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     scrap_value = np.array([e.scrap_value_mxn for e in econ])[c] + ctx.effects.scrap_bonus_mxn[c]
     charger = np.array([e.charger_mxn_per_vehicle for e in econ])
     g_maint = spec.usage.maintenance_growth_per_year_of_age
-    fuel_price = year.fuel_price_mxn
     consts = np.array([spec.decisions.technology_constants.get(x, 0.0)
                        for x in tables.reported_names])
     has = ~rv.growth
     cur_t = rv.tech.astype(np.intp)
     cur_r = rv.retrofit.astype(np.intp)
-
-    # partnership terms open to this row's owner
-    deal = np.zeros(n, np.int64)
-    partner = ops.partnership[rv.owner]
-    ok_deal = partner >= 0
-    ok_deal[ok_deal] = ctx.deal_active[partner[ok_deal]]
-    deal[ok_deal] = partner[ok_deal] + 1
+    deal = _deals(ops, rv.owner, ctx.deal_active)
 
     market_value = ctx.valuer.value(year, cur_t, c, rv.age_years) * ctx.market.used_multiplier[c]
-    sale_of_old = np.where(rv.eol, scrap_value, market_value)
-    sale_of_old = np.where(has, sale_of_old, 0.0)
+    sale_of_old = np.where(has, np.where(rv.eol, scrap_value, market_value), 0.0)
 
-    util = np.full((n, k), -np.inf)
-    feasible = np.zeros((n, k), bool)
-    fin_ok = np.ones((n, k), bool)  # finance is not what stops it
-    familiar = np.zeros((n, k), bool)
-    family = np.zeros((n, k), np.intp)
-    cols = {name: np.zeros((n, k)) for name in ("price", "subsidy", "cofin", "principal",
-                                                  "rate")}
-    lender_of = np.full((n, k), -1)
-    scrap_old = np.zeros((n, k), bool)
-    deal_of = np.zeros((n, k), np.int64)
-    rep_tech = np.zeros((n, k), np.intp)
+    util = np.full((k, n), -np.inf)
+    feasible = np.zeros((k, n), bool)
+    fin_ok = np.ones((k, n), bool)  # finance is not what stops it
+    familiar = np.ones((k, n), bool)
+    family = np.zeros((k, n), np.intp)
+    cols = {name: np.zeros((k, n)) for name in ("price", "subsidy", "cofin", "principal",
+                                                  "rate", "fin_line")}
+    lender_of = np.full((k, n), -1)
+    scrap_old = np.zeros((k, n), bool)
+    deal_of = np.zeros((k, n), np.int64)
+    rep_tech = np.zeros((k, n), np.intp)
     owned = ctx.uses[rv.owner] > 0  # [row, family]
     cash = np.maximum(ops.cash[rv.owner], 0.0) / np.bincount(rv.owner)[rv.owner]
-    score_base = dict(band=band, repaid=ops.loans_repaid[rv.owner],
-                      defaulted=ops.loans_defaulted[rv.owner],
-                      collateral_mxn=ops.fleet_value[rv.owner])
+    lenders = [_LenderTerms(x, tables, spec) for x in ctx.lenders]
+    history = credit_score(spec, band, ops.loans_repaid[rv.owner], ops.loans_defaulted[rv.owner],
+                           0.0, 1.0, 0.0)  # the score without collateral and guarantee
+    collateral = ops.fleet_value[rv.owner]
+    cw, gw = spec.credit.collateral_weight, spec.credit.guarantee_weight
+    # present-value factors by band, and financing cost per MXN borrowed by [lender, zev, band]
+    # (row -1: no loan): few distinct values, so the powers are computed once
+    annuity_b = annuity_factor(taste["r"], taste["h"])
+    disc_b = discount(taste["r"], taste["h"])
+    per_mxn = np.zeros((len(lenders) + 1, 2, len(SIZE_BANDS)))
+    for lt in lenders:
+        for z in (0, 1):
+            per_mxn[lt.lender.index, z] = financing_cost(1.0, lt.rate[:, z], lt.spec.term_months,
+                                                         taste["r"], taste["h"])
 
-    def vehicle_lines(t, retro, age0, price, sale, uplift, charger_mxn, principal, rate, term):
-        age_mid = age0 + h / 2.0
-        km = rv.km_new * km_factor(age_mid, spec)
-        energy = year.energy_per_km[t, c] * fuel_price[t] * (1.0 + tables.fuel_penalty[retro])
-        maint = ((year.maintenance_mxn_per_km[t, c] + tables.retrofit_extra_maint[retro, c])
+    def lines_for(i, t, retro, age0, price, sale, uplift, charger_mxn, financing):
+        """TCO lines on rows i for a vehicle of engine t (+ retrofit) aged age0 on purchase."""
+        ci, hi = c[i], h[i]
+        age_mid = age0 + hi / 2.0
+        km = rv.km_new[i] * km_factor(age_mid, spec)
+        energy = (year.energy_per_km[t, ci] * year.fuel_price_mxn[t]
+                  * (1.0 + tables.fuel_penalty[retro]))
+        maint = ((year.maintenance_mxn_per_km[t, ci] + tables.retrofit_extra_maint[retro, ci])
                  * (1.0 + g_maint * age_mid))
         rep = tables.reported(t, retro)
-        return tco(price=price, discount_rate=r, horizon_years=h, km_per_year=km,
+        return tco(price=price, discount_rate=r[i], horizon_years=hi, km_per_year=km,
                    energy_mxn_per_km=energy, maintenance_mxn_per_km=maint,
-                   resale_end=ctx.valuer.value(year, t, c, age0 + h), sale_of_old=sale,
-                   margin_mxn_per_km=margin * (1.0 + uplift),
+                   resale_end=ctx.valuer.value(year, t, ci, age0 + hi), sale_of_old=sale,
+                   margin_mxn_per_km=margin[i] * (1.0 + uplift),
                    lost_revenue_share=ctx.effects.lost_revenue_share[rep],
-                   charger_mxn=charger_mxn, loan_principal=principal, loan_rate=rate,
-                   loan_term_months=term)
+                   charger_mxn=charger_mxn, annuity=annuity_b[band[i]],
+                   discount_end=disc_b[band[i]], financing=financing)
 
-    def finance(j, price, t, zev, used, guarantee):
-        """Best way to pay `price` in column j: cash, or the cheapest loan approved."""
-        best_rate = np.full(n, np.inf)
-        best_lender = np.full(n, -1)
-        best_down = np.zeros(n)
-        for lender in ctx.lenders:
-            s = lender.spec
-            serves = lender.serves_band[band].copy()
-            if s.technologies_served is not None:
-                serves &= np.isin(t, s.technologies_served)
-            if used and not s.serves_used:
-                serves &= False
-            down_share = s.used_down_payment_share if used else s.down_payment_share
-            down = price * down_share
-            rate = lender.rate(band, zev)
-            score = credit_score(spec, loan_mxn=price - down, guarantee_share=guarantee,
-                                 **score_base)
-            ok = (serves & (score >= s.min_score) & (cash >= down) & (price > 0)
-                  & (lender.quota_left() >= 1))
+    def finance(i, j, price, rep, used, guarantee, cofin):
+        """Cheapest way to pay `price` on rows i of column j: cash, or the cheapest loan an
+        approving lender offers. Returns (principal, rate, term) of what is used."""
+        m = len(i)
+        best_rate, best_lender, best_down = np.full(m, np.inf), np.full(m, -1), np.zeros(m)
+        zev = tables.zev_reported[rep]
+        for lt in lenders:
+            if used and not lt.spec.serves_used:
+                continue
+            if lt.lender.quota_left() < 1:
+                continue
+            serves = lt.serves_band[band[i]] & lt.serves_rep[rep]
+            # a partner's co-finance counts towards the down payment the lender asks
+            gross = price + cofin
+            down = np.maximum(gross * (lt.spec.used_down_payment_share if used
+                                       else lt.spec.down_payment_share) - cofin, 0.0)
+            rate = lt.rate[band[i], zev.astype(np.intp)]
+            loan = np.maximum(price - down, 1.0)
+            score = (history[i] + cw * np.minimum(collateral[i] / loan, 2.0)
+                     + gw * guarantee)
+            ok = serves & (score >= lt.spec.min_score) & (cash[i] >= down) & (price > 0)
             better = ok & (rate < best_rate)
             best_rate = np.where(better, rate, best_rate)
-            best_lender = np.where(better, lender.index, best_lender)
+            best_lender = np.where(better, lt.lender.index, best_lender)
             best_down = np.where(better, down, best_down)
         loan_ok = best_lender >= 0
-        cash_ok = cash >= price
+        cash_ok = cash[i] >= price
         principal = np.where(loan_ok, price - best_down, 0.0)
         rate = np.where(loan_ok, best_rate, 0.0)
-        # (index -1, no lender, picks the trailing placeholder term)
-        term = np.array([x.spec.term_months for x in ctx.lenders] + [60])[best_lender]
-        gain = financing_cost(principal, rate, term, r, h)
-        # an operator paying cash when it could borrow more cheaply than it discounts, borrows
-        use_loan = loan_ok & (~cash_ok | (gain < 0))
-        cols["principal"][:, j] = np.where(use_loan, principal, 0.0)
-        cols["rate"][:, j] = np.where(use_loan, rate, 0.0)
-        lender_of[:, j] = np.where(use_loan, best_lender, -1)
-        fin_ok[:, j] = loan_ok | cash_ok
-        term_used = np.where(use_loan, term, 60)
-        return cols["principal"][:, j], cols["rate"][:, j], term_used
+        financing = principal * per_mxn[best_lender, tables.zev_reported[rep].astype(np.intp),
+                                        band[i]]
+        # borrow when short of cash, or when the loan is cheaper than the firm's own discounting
+        use_loan = loan_ok & (~cash_ok | (financing < 0))
+        cols["principal"][j, i] = np.where(use_loan, principal, 0.0)
+        cols["rate"][j, i] = np.where(use_loan, rate, 0.0)
+        lender_of[j, i] = np.where(use_loan, best_lender, -1)
+        fin_ok[j, i] = loan_ok | cash_ok
+        return np.where(use_loan, financing, 0.0)
 
-    rows_all = np.arange(n)
-    fin_line = np.zeros((n, k))
     for j in range(k):
         kind, item = layout.kind[j], layout.item[j]
-        if kind == KEEP:
-            ok = has & ~rv.eol
-            lines = vehicle_lines(cur_t, cur_r, rv.age_years, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 60)
-            rep = tables.reported(cur_t, cur_r)
-            feasible[:, j] = ok
-            family[:, j] = tables.family_reported[rep]
-            familiar[:, j] = True
-            util[:, j] = (-beta * lines["total"] / 1e6 + consts[rep]
-                          + taste["keep"][band])
-            rep_tech[:, j] = cur_t
-            continue
         if kind == LEAVE:
-            feasible[:, j] = True
-            familiar[:, j] = True
-            util[:, j] = -beta * (-sale_of_old) / 1e6
+            feasible[j] = True
+            util[j] = beta * sale_of_old / 1e6
             continue
+        if kind == KEEP:
+            i = np.flatnonzero(has & ~rv.eol)
+            t_after, retro, age0 = cur_t[i], cur_r[i], rv.age_years[i]
+            lines = lines_for(i, t_after, retro, age0, 0.0, 0.0, 0.0, 0.0, 0.0)
+            rep = tables.reported(t_after, retro)
+            feasible[j, i] = True
+            family[j, i] = tables.family_reported[rep]
+            util[j, i] = (-beta[i] * lines["total"] / 1e6 + consts[rep]
+                          + taste["keep"][band[i]])
+            rep_tech[j, i] = t_after
+            continue
+        in_deal = np.zeros(n, bool)
         if kind == RETROFIT:
-            retro = np.full(n, item)
-            spec_r = spec.retrofits[tables.retrofit_names[item - 1]]
-            ok = (has & ~rv.eol & (cur_r == 0)
-                  & np.isin(cur_t, [tables.tech_code[x] for x in spec_r.applies_to])
-                  & (rv.age_years <= spec_r.max_age_years))
-            if spec_r.needs_ulsd:
-                ok &= ctx.ulsd[ops.region[rv.owner]]
-            gross = year.retrofit_price_mxn[item, c]
-            subsidy = np.minimum(ctx.effects.retrofit_subsidy_mxn[item, c], gross)
-            in_deal = (deal > 0) & _deal_retrofit(spec, deal, tables.retrofit_names[item - 1],
-                                                  rv.age_years)
-            cofin = np.where(in_deal, (gross - subsidy) * _deal_field(spec, deal, "cofinance"),
-                             0.0)
-            price = gross - subsidy - cofin
-            t_after, age0, sale, charge = cur_t, rv.age_years, 0.0, 0.0
             name = tables.retrofit_names[item - 1]
-            zev = np.zeros(n, bool)
+            rs = spec.retrofits[name]
+            ok = (has & ~rv.eol & (cur_r == 0) & (rv.age_years <= rs.max_age_years)
+                  & np.isin(cur_t, [tables.tech_code[x] for x in rs.applies_to]))
+            if rs.needs_ulsd:
+                ok &= ctx.ulsd[ops.region[rv.owner]]
+            i = np.flatnonzero(ok)
+            if not len(i):
+                continue
+            gross = year.retrofit_price_mxn[item, c[i]]
+            subsidy = np.minimum(ctx.effects.retrofit_subsidy_mxn[item, c[i]], gross)
+            in_deal[i] = (deal[i] > 0) & _deal_retrofit(spec, deal[i], name, rv.age_years[i])
+            t_after, retro, age0 = cur_t[i], np.full(len(i), item), rv.age_years[i]
+            sale, charge, used = 0.0, 0.0, False
+        elif kind == NEW:
+            gross_all = year.price_mxn[item, c]
+            i = np.flatnonzero(~np.isnan(gross_all) & ctx.effects.new_allowed[item, c])
+            if not len(i):
+                continue
+            gross = gross_all[i]
+            subsidy = np.minimum(ctx.effects.purchase_subsidy_mxn[item, c[i]], gross)
+            in_deal[i] = (deal[i] > 0) & has[i] & _deal_replace(
+                spec, deal[i], tables.tech_names[item], rv.age_years[i])
+            t_after, retro, age0 = np.full(len(i), item), np.zeros(len(i), np.intp), 0.0
+            charge = np.where(tables.needs_charger[item], charger[c[i]], 0.0)
             used = False
-            rep = tables.reported(cur_t, retro)
-            t_code_for_lender = np.full(n, name, dtype=object)
         else:
-            retro = np.zeros(n, np.intp)
-            if kind == NEW:
-                t_after = np.full(n, item)
-                gross = year.price_mxn[item, c]
-                ok = ~np.isnan(gross) & ctx.effects.new_allowed[item, c]
-                gross = np.nan_to_num(gross)
-                subsidy = np.minimum(ctx.effects.purchase_subsidy_mxn[item, c], gross)
-                in_deal = (deal > 0) & has & _deal_replace(spec, deal, tables.tech_names[item],
-                                                          rv.age_years)
-                cofin = np.where(in_deal,
-                                 (gross - subsidy) * _deal_field(spec, deal, "cofinance"), 0.0)
-                age0 = np.zeros(n)
-                charge = np.where(tables.needs_charger[item], charger[c], 0.0)
-                used = False
+            mk = ctx.market
+            if kind == USED:
+                i = np.flatnonzero(mk.used_count[c] > 0)
+                if not len(i):
+                    continue
+                t_after = mk.used_tech[c[i]].astype(np.intp)
+                age0 = mk.used_age[c[i]]
+                gross = ctx.valuer.value(year, t_after, c[i], age0) * mk.used_multiplier[c[i]]
             else:
-                subsidy = np.zeros(n)
-                cofin = np.zeros(n)
-                in_deal = np.zeros(n, bool)
-                charge = 0.0
-                used = True
-                if kind == USED:
-                    m = ctx.market
-                    ok = m.used_count[c] > 0
-                    t_after = m.used_tech[c].astype(np.intp)
-                    age0 = m.used_age[c]
-                    gross = (ctx.valuer.value(year, t_after, c, age0)
-                             * m.used_multiplier[c])
-                else:
-                    offer = ctx.market.import_offer
-                    if offer is None:
-                        continue
-                    age0 = np.full(n, offer[0])
-                    t_after = np.full(n, offer[1])
-                    gross = (ctx.valuer.value(year, t_after, c, age0)
-                             * (1.0 + ctx.market.import_cost_share))
-                    ok = np.ones(n, bool)
-            price = gross - subsidy - cofin
-            sale = np.where(in_deal, scrap_value, sale_of_old)
-            sale = np.where(has, sale, 0.0)
-            zev = tables.zev_reported[t_after]
-            rep = t_after
-            t_code_for_lender = np.asarray(tables.tech_names, dtype=object)[t_after]
-        guarantee = np.where(in_deal, _deal_field(spec, deal, "guarantee"), 0.0)
-        uplift = np.where(in_deal, _deal_field(spec, deal, "uplift"), 0.0)
-        principal, rate, term = finance(j, price, t_code_for_lender, zev, used,
-                                                  guarantee)
-        lines = vehicle_lines(t_after, retro, age0, price, sale, uplift, charge, principal,
-                              rate, term)
-        feasible[:, j] = ok
-        family[:, j] = tables.family_reported[rep]
-        familiar[:, j] = owned[rows_all, family[:, j]]
-        util[:, j] = -beta * lines["total"] / 1e6 + consts[rep]
-        fin_line[:, j] = lines["financing"]
-        cols["price"][:, j] = price
-        cols["subsidy"][:, j] = subsidy
-        cols["cofin"][:, j] = cofin
-        scrap_old[:, j] = in_deal | rv.eol
-        deal_of[:, j] = np.where(in_deal, deal, 0)
-        rep_tech[:, j] = t_after
+                if mk.import_offer is None:
+                    continue
+                i = np.arange(n)
+                age0 = np.full(n, mk.import_offer[0])
+                t_after = np.full(n, mk.import_offer[1])
+                gross = ctx.valuer.value(year, t_after, c, age0) * (1.0 + mk.import_cost_share)
+            subsidy = np.zeros(len(i))
+            retro = np.zeros(len(i), np.intp)
+            charge, used = 0.0, True
+        d_i = in_deal[i]
+        cofin = np.where(d_i, (gross - subsidy) * _deal_term(spec, deal[i], "cofinance"), 0.0)
+        price = gross - subsidy - cofin
+        if kind != RETROFIT:
+            sale = np.where(d_i & has[i], scrap_value[i], sale_of_old[i])
+        rep = tables.reported(t_after, retro)
+        guarantee = np.where(d_i, _deal_term(spec, deal[i], "guarantee"), 0.0)
+        uplift = np.where(d_i, _deal_term(spec, deal[i], "uplift"), 0.0)
+        financing = finance(i, j, price, rep, used, guarantee, cofin)
+        lines = lines_for(i, t_after, retro, age0, price, sale, uplift, charge, financing)
+        feasible[j, i] = True
+        family[j, i] = tables.family_reported[rep]
+        familiar[j, i] = owned[i, family[j, i]]
+        util[j, i] = -beta[i] * lines["total"] / 1e6 + consts[rep]
+        cols["fin_line"][j, i] = lines["financing"]
+        cols["price"][j, i], cols["subsidy"][j, i], cols["cofin"][j, i] = price, subsidy, cofin
+        scrap_old[j, i] = d_i | rv.eol[i]
+        deal_of[j, i] = np.where(d_i, deal[i], 0)
+        rep_tech[j, i] = t_after
 
     # perceived risk of unfamiliar families, from peers (Bass p + q F)
     d = spec.decisions
-    share = ctx.peers.neighbour_share(ctx.uses, rv.owner)  # [row, family]
-    pi = bass_probability(d.outside_p, d.peer_q, share[rows_all[:, None], family])
+    rows_all = np.arange(n)
     both = feasible & fin_ok
-    n_fam = (both & familiar).sum(axis=1, keepdims=True)
-    premium = np.where(familiar, 0.0, risk_premium(pi, n_fam))
-    u = util - premium
+    u = util.copy()
+    strange = feasible & ~familiar
+    if strange.any():
+        share = ctx.neighbour_share  # [operator, family]
+        n_fam = (both & familiar).sum(axis=0)
+        jj, rr = np.nonzero(strange)
+        pi = bass_probability(d.outside_p, d.peer_q, share[rv.owner[rr], family[jj, rr]])
+        u[jj, rr] -= risk_premium(pi, n_fam[rr])
 
-    gumbel = rng.gumbel(size=(n, k))
-    wanted = logit_choice(u, feasible, rng, gumbel)
-    choice = logit_choice(u, both, rng, gumbel)
-    declined = (wanted >= 0) & ~fin_ok[rows_all, np.maximum(wanted, 0)]
+    # choices are made on (row, option) views of the (option, row) tables, among the columns
+    # open to anyone this month
+    open_cols = np.flatnonzero(feasible.any(axis=1))
+    gumbel = np.zeros((n, k), np.float32)
+    gumbel[:, open_cols] = -np.log(-np.log(rng.random((n, len(open_cols)), np.float32)
+                                           .clip(1e-7, 1 - 1e-7)))
+    wanted = open_cols[logit_choice(u[open_cols].T, feasible[open_cols].T, rng,
+                                    gumbel[:, open_cols])]
+    choice = logit_choice(u.T, both.T, rng, gumbel)
+    declined = feasible.any(axis=0) & ~fin_ok[np.maximum(wanted, 0), rows_all]
     # a lender's yearly quota: first come, first served; the rest choose again, paying cash
     # where they can (the loan's financing line leaves their utility)
     for _ in range(3):
@@ -338,41 +340,72 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
             break
         declined[over] = True
         # they lose every offer of the lender whose quota ran out
-        rr, jj = np.nonzero(lender_of[over] == lender_of[over, choice[over]][:, None])
-        rr = over[rr]
-        both[rr, jj] &= cols["price"][rr, jj] <= cash[rr]
-        u[rr, jj] += beta[rr] * fin_line[rr, jj] / 1e6
-        lender_of[rr, jj] = -1
-        cols["principal"][rr, jj] = 0.0
-        cols["rate"][rr, jj] = 0.0
-        choice[over] = logit_choice(u[over], both[over], rng, gumbel[over])
+        jj, ri = np.nonzero(lender_of[:, over] == lender_of[choice[over], over][None, :])
+        rr = over[ri]
+        both[jj, rr] &= cols["price"][jj, rr] <= cash[rr]
+        u[jj, rr] += beta[rr] * cols["fin_line"][jj, rr] / 1e6
+        lender_of[jj, rr] = -1
+        cols["principal"][jj, rr] = 0.0
+        cols["rate"][jj, rr] = 0.0
+        choice[over] = logit_choice(u[:, over].T, both[:, over].T, rng, gumbel[over])
 
     pick = np.maximum(choice, 0)
-    take = lambda a: np.where(choice >= 0, a[rows_all, pick], 0)  # noqa: E731
+    chosen = choice >= 0
+
+    def take(a, empty=0):
+        return np.where(chosen, a[pick, rows_all], empty)
+
     return Decision(
         option=choice,
-        kind=np.where(choice >= 0, layout.kind[pick], -1),
-        item=np.where(choice >= 0, layout.item[pick], -1),
+        kind=np.where(chosen, layout.kind[pick], -1),
+        item=np.where(chosen, layout.item[pick], -1),
         price=take(cols["price"]),
         subsidy=take(cols["subsidy"]),
         cofinance=take(cols["cofin"]),
-        lender=np.where(choice >= 0, lender_of[rows_all, pick], -1),
+        lender=take(lender_of, -1),
         principal=take(cols["principal"]),
         rate=take(cols["rate"]),
         deal=take(deal_of),
-        scrap_old=np.where(choice >= 0, scrap_old[rows_all, pick], False),
+        scrap_old=take(scrap_old, False),
         declined=declined,
         rep_tech=take(rep_tech),
-        extra={"utility": u, "feasible": both},
+        extra={"utility": u.T, "feasible": both.T},
     )
 
 
+class _LenderTerms:
+    """A lender's terms this month as lookup tables: whom it serves, what it charges."""
+
+    def __init__(self, lender: Lender, tables: TechTables, spec: Scenario):
+        self.lender, self.spec = lender, lender.spec
+        self.serves_band = lender.serves_band
+        served = lender.spec.technologies_served
+        self.serves_rep = (np.ones(len(tables.reported_names), bool) if served is None
+                           else np.isin(tables.reported_names, served))
+        bands = np.arange(len(SIZE_BANDS))
+        self.rate = np.stack([lender.rate(bands, np.zeros(len(bands), bool)),
+                              lender.rate(bands, np.ones(len(bands), bool))], axis=1)
+
+
+def _deals(ops: OperatorArrays, owner: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """Partnership (index + 1) whose terms each row's owner can take this month, or 0."""
+    partner = ops.partnership[owner]
+    deal = np.zeros(len(owner), np.int64)
+    ok = partner >= 0
+    ok[ok] = active[partner[ok]]
+    deal[ok] = partner[ok] + 1
+    return deal
+
+
 def _over_quota(choice, lender_of, lenders, rng) -> np.ndarray:
-    """Rows whose chosen loan is past its lender's yearly quota (in a random order)."""
+    """Rows whose chosen loan is past its lender's yearly quota (in a random order);
+    lender_of is [option, row]."""
     rows = np.flatnonzero(choice >= 0)
-    lend = lender_of[rows, choice[rows]]
+    lend = lender_of[choice[rows], rows]
     over = []
     for lender in lenders:
+        if lender.yearly_quota is None:
+            continue
         mine = rows[lend == lender.index]
         room = int(np.floor(max(lender.quota_left(), 0.0)))
         if len(mine) > room:
@@ -380,7 +413,7 @@ def _over_quota(choice, lender_of, lenders, rng) -> np.ndarray:
     return np.concatenate(over) if over else np.zeros(0, np.int64)
 
 
-def _deal_field(spec: Scenario, deal: np.ndarray, what: str) -> np.ndarray:
+def _deal_term(spec: Scenario, deal: np.ndarray, what: str) -> np.ndarray:
     """A partnership's term for each row's deal (deal = partnership index + 1, 0 = none)."""
     values = {"cofinance": [p.cofinance_share for p in spec.partnerships],
               "guarantee": [p.guarantee_share for p in spec.partnerships],

@@ -227,7 +227,7 @@ class FleetModel(mesa.Model):
         reg = self.registry
         reg.compact(keep_rates=False)
         reg.rates[:, : reg.n] = self._rates(slice(0, reg.n))
-        reg.rates[:, reg.cols["state"][: reg.n] != ACTIVE] = 0.0
+        reg.rates[:, np.flatnonzero(reg.cols["state"][: reg.n] != ACTIVE)] = 0.0
         self._totals = reg.rates[:, : reg.n].sum(axis=1)
         self._fleet_values()
 
@@ -333,10 +333,12 @@ class FleetModel(mesa.Model):
         if len(rv) == 0:
             return
         count, used_tech, used_age = self.used_market.stats(reg, m)
+        uses = self.uses()
         ctx = Context(
             spec=spec, tables=t, year=t.for_year(m // 12), valuer=self.valuer,
             effects=self.regulator.effects, ops=ops, lenders=self.lenders, peers=self.peers,
-            uses=self.uses(),
+            uses=uses,
+            neighbour_share=self.peers.neighbour_share(uses),
             market=Market(count, used_tech, used_age, self.used_market.multiplier,
                           self.imports.typical(m, self.regulator.import_rule),
                           spec.used_market.import_cost_share),
