@@ -18,16 +18,32 @@ MAX_COMPLETE = 5000  # a complete graph is for small test worlds
 
 
 class PeerNetwork:
-    def __init__(self, graph: nx.Graph, n: int, hauls_for: np.ndarray, complete: bool):
-        self.graph = graph
+    """Edges between operators (by operator index) and the adjacency matrix built from them;
+    `graph` gives the same network as a networkx Graph, built when first asked for."""
+
+    def __init__(self, edges: np.ndarray, n: int, hauls_for: np.ndarray, complete: bool):
+        self.edges = edges  # [edge, 2] operator indices
         self.n = n
         self.hauls_for = hauls_for  # for each operator, the large fleet it hauls for, or -1
         self.complete = complete
-        edges = np.array(graph.edges(), dtype=np.int64).reshape(-1, 2)
+        self._graph: nx.Graph | None = None
         rows = np.concatenate([edges[:, 0], edges[:, 1]])
         cols = np.concatenate([edges[:, 1], edges[:, 0]])
         self.adjacency = sp.csr_array((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+        self.adjacency.data[:] = 1.0  # a pair linked twice (peer and haulier) counts once
         self.degree = np.asarray(self.adjacency.sum(axis=1)).ravel()
+
+    @property
+    def graph(self) -> nx.Graph:
+        if self._graph is None:
+            g = nx.Graph()
+            g.add_nodes_from(range(self.n))
+            g.add_edges_from(self.edges.tolist())
+            hauliers = np.flatnonzero(self.hauls_for >= 0)
+            for a, b in zip(hauliers.tolist(), self.hauls_for[hauliers].tolist(), strict=True):
+                g.edges[a, b]["hauls_for"] = True
+            self._graph = g
+        return self._graph
 
     def neighbour_share(self, uses: np.ndarray) -> np.ndarray:
         """[operator, family] share of each operator's neighbours using each family; uses is
@@ -62,12 +78,15 @@ def build_network(spec: Scenario, band: np.ndarray, region: np.ndarray,
             else nx.empty_graph(n)
     else:
         g = nx.gnm_random_graph(n, n * k // 2, seed=seed)
-    g = nx.relabel_nodes(g, dict(enumerate(order.tolist())), copy=True)
-    hauls_for = _haulage_links(g, band, region, net.hauliers_per_large_fleet, rng)
-    return PeerNetwork(g, n, hauls_for, complete=net.generator == "complete")
+    # generator nodes are layout positions; map them to operator indices
+    edges = order[np.array(g.edges(), dtype=np.int64).reshape(-1, 2)]
+    hauls_for = _haulage_links(band, region, net.hauliers_per_large_fleet, rng)
+    hauliers = np.flatnonzero(hauls_for >= 0)
+    edges = np.concatenate([edges, np.stack([hauliers, hauls_for[hauliers]], axis=1)])
+    return PeerNetwork(edges, n, hauls_for, complete=net.generator == "complete")
 
 
-def _haulage_links(g: nx.Graph, band: np.ndarray, region: np.ndarray, per_large: int,
+def _haulage_links(band: np.ndarray, region: np.ndarray, per_large: int,
                    rng: np.random.Generator) -> np.ndarray:
     """Each large fleet (band 3) gets up to `per_large` micro firms (band 0) of its region that
     haul for it; each micro firm hauls for one large fleet at most."""
@@ -80,6 +99,4 @@ def _haulage_links(g: nx.Graph, band: np.ndarray, region: np.ndarray, per_large:
         take = min(len(micro), per_large * len(large))
         owners = np.repeat(large, per_large)[:take]
         hauls_for[micro[:take]] = owners
-        g.add_edges_from(zip(micro[:take].tolist(), owners.tolist(), strict=True),
-                         hauls_for=True)
     return hauls_for
