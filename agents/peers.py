@@ -27,6 +27,8 @@ class PeerNetwork:
         self.hauls_for = hauls_for  # for each operator, the large fleet it hauls for, or -1
         self.complete = complete
         self._graph: nx.Graph | None = None
+        self._seen: np.ndarray | None = None  # the uses last seen, and their neighbour sums
+        self._sums: np.ndarray | None = None
         rows = np.concatenate([edges[:, 0], edges[:, 1]])
         cols = np.concatenate([edges[:, 1], edges[:, 0]])
         self.adjacency = sp.csr_array((np.ones(len(rows)), (rows, cols)), shape=(n, n))
@@ -45,15 +47,27 @@ class PeerNetwork:
             self._graph = g
         return self._graph
 
-    def neighbour_share(self, uses: np.ndarray) -> np.ndarray:
+    def neighbour_share(self, uses: np.ndarray, changed_since_last: bool = False) -> np.ndarray:
         """[operator, family] share of each operator's neighbours using each family; uses is
-        [operator, family] with weights (1 for a user, more for a demonstration fleet)."""
+        [operator, family] with weights (1 for a user, more for a demonstration fleet).
+
+        With changed_since_last, the neighbour sums are updated from the operators whose uses
+        changed since the previous call (few, month to month) instead of recomputed."""
+        uses = np.asarray(uses, float)
         if self.complete:
             others = uses.sum(axis=0)[None, :] - uses
             return np.minimum(others / max(self.n - 1, 1), 1.0)
+        if changed_since_last and self._sums is not None and self._seen.shape == uses.shape:
+            moved = np.flatnonzero((uses != self._seen).any(axis=1))
+            if len(moved):
+                # the adjacency is symmetric: the rows of the movers are their neighbours
+                self._sums += self.adjacency[moved].T @ (uses[moved] - self._seen[moved])
+        else:
+            self._sums = np.column_stack([self.adjacency @ uses[:, f]
+                                          for f in range(uses.shape[1])])
+        self._seen = uses.copy()
         deg = self.degree[:, None]
-        got = self.adjacency @ uses
-        return np.minimum(np.divide(got, deg, out=np.zeros_like(got, dtype=float),
+        return np.minimum(np.divide(self._sums, deg, out=np.zeros_like(self._sums),
                                     where=deg > 0), 1.0)
 
 

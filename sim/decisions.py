@@ -24,6 +24,7 @@ from .market import Valuer
 from .technology import TechTables, YearTables
 
 KEEP, RETROFIT, NEW, USED, IMPORT, LEAVE = range(6)
+MAX_GRID_AGE = 80  # years; older vehicles are priced as this old
 KIND_NAMES = ("keep", "retrofit", "new", "used", "import", "leave")
 
 
@@ -123,10 +124,9 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     n, k = len(rv), len(layout)
     band = ops.band[rv.owner].astype(np.intp)
     taste = band_tastes(spec)
-    r, h, beta = taste["r"][band], taste["h"][band], taste["beta"][band]
+    beta = taste["beta"][band]
     c = rv.vclass.astype(np.intp)
     econ = [cl.economics for cl in spec.classes.values()]
-    margin = np.array([e.contribution_mxn_per_km for e in econ])[c]
     scrap_value = np.array([e.scrap_value_mxn for e in econ])[c] + ctx.effects.scrap_bonus_mxn[c]
     charger = np.array([e.charger_mxn_per_vehicle for e in econ])
     g_maint = spec.usage.maintenance_growth_per_year_of_age
@@ -144,13 +144,13 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     feasible = np.zeros((k, n), bool)
     fin_ok = np.ones((k, n), bool)  # finance is not what stops it
     familiar = np.ones((k, n), bool)
-    family = np.zeros((k, n), np.intp)
+    family = np.zeros((k, n), np.int8)
     cols = {name: np.zeros((k, n)) for name in ("price", "subsidy", "cofin", "principal",
                                                   "rate", "fin_line")}
-    lender_of = np.full((k, n), -1)
+    lender_of = np.full((k, n), -1, np.int8)
     scrap_old = np.zeros((k, n), bool)
-    deal_of = np.zeros((k, n), np.int64)
-    rep_tech = np.zeros((k, n), np.intp)
+    deal_of = np.zeros((k, n), np.int8)
+    rep_tech = np.zeros((k, n), np.int8)
     owned = ctx.uses[rv.owner] > 0  # [row, family]
     cash = np.maximum(ops.cash[rv.owner], 0.0) / np.bincount(rv.owner)[rv.owner]
     lenders = [_LenderTerms(x, tables, spec) for x in ctx.lenders]
@@ -168,23 +168,38 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
             per_mxn[lt.lender.index, z] = financing_cost(1.0, lt.rate[:, z], lt.spec.term_months,
                                                          taste["r"], taste["h"])
 
-    def lines_for(i, t, retro, age0, price, sale, uplift, charger_mxn, financing):
-        """TCO lines on rows i for a vehicle of engine t (+ retrofit) aged age0 on purchase."""
-        ci, hi = c[i], h[i]
-        age_mid = age0 + hi / 2.0
-        km = rv.km_new[i] * km_factor(age_mid, spec)
-        energy = (year.energy_per_km[t, ci] * year.fuel_price_mxn[t]
-                  * (1.0 + tables.fuel_penalty[retro]))
-        maint = ((year.maintenance_mxn_per_km[t, ci] + tables.retrofit_extra_maint[retro, ci])
-                 * (1.0 + g_maint * age_mid))
-        rep = tables.reported(t, retro)
-        return tco(price=price, discount_rate=r[i], horizon_years=hi, km_per_year=km,
-                   energy_mxn_per_km=energy, maintenance_mxn_per_km=maint,
-                   resale_end=ctx.valuer.value(year, t, ci, age0 + hi), sale_of_old=sale,
-                   margin_mxn_per_km=margin[i] * (1.0 + uplift),
-                   lost_revenue_share=ctx.effects.lost_revenue_share[rep],
-                   charger_mxn=charger_mxn, annuity=annuity_b[band[i]],
-                   discount_end=disc_b[band[i]], financing=financing)
+    margin_c = np.array([e.contribution_mxn_per_km for e in econ])
+    bands = np.arange(len(SIZE_BANDS))
+
+    def grid(t, retro, cc, bb, age0, price, charger_mxn):
+        """TCO of a vehicle of engine t (+ retrofit) aged age0 on purchase, for class cc and band
+        bb (arrays broadcast to a small grid): the part that does not depend on the row, the
+        part per km of the row's own intensity (km_new), and the margin per km (for a
+        contract uplift). A row's cost is then fixed + km_new x per_km + its own lines."""
+        hb = taste["h"][bb]
+        age_mid = age0 + hb / 2.0
+        km = km_factor(age_mid, spec)
+        common = dict(discount_rate=taste["r"][bb], horizon_years=hb, annuity=annuity_b[bb],
+                      discount_end=disc_b[bb], financing=0.0,
+                      energy_mxn_per_km=(year.energy_per_km[t, cc] * year.fuel_price_mxn[t]
+                                         * (1.0 + tables.fuel_penalty[retro])),
+                      maintenance_mxn_per_km=((year.maintenance_mxn_per_km[t, cc]
+                                               + tables.retrofit_extra_maint[retro, cc])
+                                              * (1.0 + g_maint * age_mid)),
+                      margin_mxn_per_km=margin_c[cc],
+                      lost_revenue_share=ctx.effects.lost_revenue_share[tables.reported(t, retro)])
+        fixed = tco(price=price, km_per_year=0.0, charger_mxn=charger_mxn,
+                    resale_end=ctx.valuer.value(year, t, cc, age0 + hb), **common)["total"]
+        per_km = tco(km_per_year=km, **common)["total"]
+        return np.broadcast_arrays(fixed, per_km, km * margin_c[cc] * annuity_b[bb])
+
+    # keeping (and retrofitting) depends on the vehicle: grid over engine, retrofit, class,
+    # band and whole years of age
+    n_t, n_r, n_c = len(tables.tech_names), len(tables.retrofit_names) + 1, len(econ)
+    ages = np.arange(MAX_GRID_AGE + 1, dtype=float)
+    g_t, g_r, g_c, g_b, g_a = np.ix_(np.arange(n_t), np.arange(n_r), np.arange(n_c), bands, ages)
+    keep_fixed, keep_per_km, _ = grid(g_t, g_r, g_c, g_b, g_a, 0.0, 0.0)
+    age_i = np.minimum(rv.age_years.astype(np.intp), MAX_GRID_AGE)
 
     def finance(i, j, price, rep, used, guarantee, cofin):
         """Cheapest way to pay `price` on rows i of column j: cash, or the cheapest loan an
@@ -233,14 +248,13 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
             continue
         if kind == KEEP:
             i = np.flatnonzero(has & ~rv.eol)
-            t_after, retro, age0 = cur_t[i], cur_r[i], rv.age_years[i]
-            lines = lines_for(i, t_after, retro, age0, 0.0, 0.0, 0.0, 0.0, 0.0)
-            rep = tables.reported(t_after, retro)
+            at = (cur_t[i], cur_r[i], c[i], band[i], age_i[i])
+            total = keep_fixed[at] + rv.km_new[i] * keep_per_km[at]
+            rep = tables.reported(cur_t[i], cur_r[i])
             feasible[j, i] = True
             family[j, i] = tables.family_reported[rep]
-            util[j, i] = (-beta[i] * lines["total"] / 1e6 + consts[rep]
-                          + taste["keep"][band[i]])
-            rep_tech[j, i] = t_after
+            util[j, i] = -beta[i] * total / 1e6 + consts[rep] + taste["keep"][band[i]]
+            rep_tech[j, i] = cur_t[i]
             continue
         in_deal = np.zeros(n, bool)
         if kind == RETROFIT:
@@ -253,57 +267,70 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
             i = np.flatnonzero(ok)
             if not len(i):
                 continue
-            gross = year.retrofit_price_mxn[item, c[i]]
-            subsidy = np.minimum(ctx.effects.retrofit_subsidy_mxn[item, c[i]], gross)
+            kit = year.retrofit_price_mxn[item]
+            kit_net = kit - np.minimum(ctx.effects.retrofit_subsidy_mxn[item], kit)  # [class]
+            fixed, per_km, rev = grid(g_t[:, 0], item, g_c[:, 0], g_b[:, 0], g_a[:, 0],
+                                      kit_net[g_c[:, 0]], 0.0)
+            at = (cur_t[i], c[i], band[i], age_i[i])
+            gross, subsidy = kit[c[i]], kit[c[i]] - kit_net[c[i]]
             in_deal[i] = (deal[i] > 0) & _deal_retrofit(spec, deal[i], name, rv.age_years[i])
-            t_after, retro, age0 = cur_t[i], np.full(len(i), item), rv.age_years[i]
-            sale, charge, used = 0.0, 0.0, False
-        elif kind == NEW:
-            gross_all = year.price_mxn[item, c]
-            i = np.flatnonzero(~np.isnan(gross_all) & ctx.effects.new_allowed[item, c])
-            if not len(i):
-                continue
-            gross = gross_all[i]
-            subsidy = np.minimum(ctx.effects.purchase_subsidy_mxn[item, c[i]], gross)
-            in_deal[i] = (deal[i] > 0) & has[i] & _deal_replace(
-                spec, deal[i], tables.tech_names[item], rv.age_years[i])
-            t_after, retro, age0 = np.full(len(i), item), np.zeros(len(i), np.intp), 0.0
-            charge = np.where(tables.needs_charger[item], charger[c[i]], 0.0)
-            used = False
+            t_after, retro, used = cur_t[i], np.full(len(i), item), False
+            sale = 0.0
         else:
-            mk = ctx.market
-            if kind == USED:
-                i = np.flatnonzero(mk.used_count[c] > 0)
+            g_cb = (g_c[0, 0, :, :, 0], g_b[0, 0, :, :, 0])  # [class, band]
+            retro = 0
+            if kind == NEW:
+                price_c = year.price_mxn[item]
+                i = np.flatnonzero(~np.isnan(price_c[c]) & ctx.effects.new_allowed[item, c])
                 if not len(i):
                     continue
-                t_after = mk.used_tech[c[i]].astype(np.intp)
-                age0 = mk.used_age[c[i]]
-                gross = ctx.valuer.value(year, t_after, c[i], age0) * mk.used_multiplier[c[i]]
+                gross_c = np.nan_to_num(price_c)
+                net_c = gross_c - np.minimum(ctx.effects.purchase_subsidy_mxn[item], gross_c)
+                charge = np.where(tables.needs_charger[item], charger, 0.0)
+                fixed, per_km, rev = grid(item, 0, *g_cb, 0.0, net_c[g_cb[0]], charge[g_cb[0]])
+                in_deal[i] = (deal[i] > 0) & has[i] & _deal_replace(
+                    spec, deal[i], tables.tech_names[item], rv.age_years[i])
+                t_after, used = np.full(len(i), item), False
             else:
-                if mk.import_offer is None:
+                mk = ctx.market
+                if kind == USED:
+                    i = np.flatnonzero(mk.used_count[c] > 0)
+                    t_c, age_c = mk.used_tech.astype(np.intp), mk.used_age
+                    gross_c = ctx.valuer.value(year, t_c, np.arange(n_c), age_c) \
+                        * mk.used_multiplier
+                elif mk.import_offer is not None:
+                    i = np.arange(n)
+                    t_c = np.full(n_c, mk.import_offer[1])
+                    age_c = np.full(n_c, mk.import_offer[0])
+                    gross_c = ctx.valuer.value(year, t_c, np.arange(n_c), age_c) \
+                        * (1.0 + mk.import_cost_share)
+                else:
                     continue
-                i = np.arange(n)
-                age0 = np.full(n, mk.import_offer[0])
-                t_after = np.full(n, mk.import_offer[1])
-                gross = ctx.valuer.value(year, t_after, c, age0) * (1.0 + mk.import_cost_share)
-            subsidy = np.zeros(len(i))
-            retro = np.zeros(len(i), np.intp)
-            charge, used = 0.0, True
+                if not len(i):
+                    continue
+                net_c = gross_c
+                fixed, per_km, rev = grid(t_c[g_cb[0]], 0, *g_cb, age_c[g_cb[0]],
+                                          gross_c[g_cb[0]], 0.0)
+                t_after, used = t_c[c[i]], True
+            at = (c[i], band[i])
+            gross, subsidy = gross_c[c[i]], gross_c[c[i]] - net_c[c[i]]
+            sale = np.where(in_deal[i] & has[i], scrap_value[i], sale_of_old[i])
         d_i = in_deal[i]
         cofin = np.where(d_i, (gross - subsidy) * _deal_term(spec, deal[i], "cofinance"), 0.0)
         price = gross - subsidy - cofin
-        if kind != RETROFIT:
-            sale = np.where(d_i & has[i], scrap_value[i], sale_of_old[i])
         rep = tables.reported(t_after, retro)
         guarantee = np.where(d_i, _deal_term(spec, deal[i], "guarantee"), 0.0)
         uplift = np.where(d_i, _deal_term(spec, deal[i], "uplift"), 0.0)
         financing = finance(i, j, price, rep, used, guarantee, cofin)
-        lines = lines_for(i, t_after, retro, age0, price, sale, uplift, charge, financing)
+        # the row's own lines: its financing, what its old vehicle fetches, the co-finance
+        # taken off the price and a partner contract's extra margin
+        total = (fixed[at] + rv.km_new[i] * (per_km[at] - uplift * rev[at])
+                 + financing - sale - cofin)
         feasible[j, i] = True
         family[j, i] = tables.family_reported[rep]
         familiar[j, i] = owned[i, family[j, i]]
-        util[j, i] = -beta[i] * lines["total"] / 1e6 + consts[rep]
-        cols["fin_line"][j, i] = lines["financing"]
+        util[j, i] = -beta[i] * total / 1e6 + consts[rep]
+        cols["fin_line"][j, i] = financing
         cols["price"][j, i], cols["subsidy"][j, i], cols["cofin"][j, i] = price, subsidy, cofin
         scrap_old[j, i] = d_i | rv.eol[i]
         deal_of[j, i] = np.where(d_i, deal[i], 0)

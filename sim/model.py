@@ -95,6 +95,8 @@ class FleetModel(mesa.Model):
         self.used_market = UsedMarket(spec, len(t.class_names), len(t.tech_names))
         self.earnings = Earnings(spec, self.regulator.effects.lost_revenue_share)
         self._demo_weight = np.zeros((len(ops), len(t.family_names)))
+        # active vehicles per firm and technology family: who runs what, kept up to date
+        self.family_counts = np.zeros((len(ops), len(t.family_names)), np.int32)
 
         self.registry = VehicleRegistry(len(self._rate_names), int(counts.sum() * 1.3) + 64)
         n_cls, n_rep = len(t.class_names), len(t.reported_names)
@@ -218,8 +220,10 @@ class FleetModel(mesa.Model):
         reg = self.registry
         rep = self.tables.reported(reg.cols["tech"][rows], reg.cols["retrofit"][rows])
         np.add.at(self.counts, (reg.cols["vclass"][rows], rep), sign)
-        band = self.operator_arrays.band[reg.cols["owner"][rows]]
+        owner = reg.cols["owner"][rows]
+        band = self.operator_arrays.band[owner]
         np.add.at(self.band_counts, (band, rep), sign)
+        np.add.at(self.family_counts, (owner, self.tables.family_reported[rep]), sign)
         self._birth_sum += sign * int(reg.cols["birth_month"][rows].astype(np.int64).sum())
 
     def _new_year(self, m: int) -> None:
@@ -252,13 +256,8 @@ class FleetModel(mesa.Model):
     def uses(self) -> np.ndarray:
         """[operator, family] 1 where a firm runs a vehicle of that family, more for
         demonstration fleets: what its neighbours see."""
-        reg, t = self.registry, self.tables
-        rows = reg.in_state(ACTIVE)
-        fam = t.family_reported[t.reported(reg.cols["tech"][rows], reg.cols["retrofit"][rows])]
-        nf = len(t.family_names)
-        seen = np.bincount(reg.cols["owner"][rows].astype(np.int64) * nf + fam,
-                           minlength=len(self.operators) * nf).reshape(-1, nf)
-        return np.maximum((seen > 0).astype(float), self._demo_weight * (seen > 0))
+        seen = self.family_counts > 0
+        return np.maximum(seen, self._demo_weight * seen)
 
     # ---- events ------------------------------------------------------------------------------
     def _place_demonstrations(self, m: int) -> None:
@@ -338,7 +337,7 @@ class FleetModel(mesa.Model):
             spec=spec, tables=t, year=t.for_year(m // 12), valuer=self.valuer,
             effects=self.regulator.effects, ops=ops, lenders=self.lenders, peers=self.peers,
             uses=uses,
-            neighbour_share=self.peers.neighbour_share(uses),
+            neighbour_share=self.peers.neighbour_share(uses, changed_since_last=True),
             market=Market(count, used_tech, used_age, self.used_market.multiplier,
                           self.imports.typical(m, self.regulator.import_rule),
                           spec.used_market.import_cost_share),

@@ -120,5 +120,6 @@ class TechTables:
 
     def reported(self, tech: np.ndarray, retrofit: np.ndarray) -> np.ndarray:
         """Codes into `reported_names`: the engine, or the retrofit where one is fitted."""
-        return np.where(retrofit > 0, len(self.tech_names) + retrofit.astype(np.int16) - 1,
-                        tech.astype(np.int16))
+        retrofit = np.asarray(retrofit, np.int16)
+        return np.where(retrofit > 0, len(self.tech_names) + retrofit - 1,
+                        np.asarray(tech, np.int16))
