@@ -138,7 +138,10 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     deal = _deals(ops, rv.owner, ctx.deal_active)
 
     market_value = ctx.valuer.value(year, cur_t, c, rv.age_years) * ctx.market.used_multiplier[c]
-    sale_of_old = np.where(has, np.where(rv.eol, scrap_value, market_value), 0.0)
+    # an old vehicle fetches the better of the used market and scrap (with any scrap bonus);
+    # one at the end of its life only scrap
+    sale_of_old = np.where(has, np.where(rv.eol, scrap_value,
+                                         np.maximum(market_value, scrap_value)), 0.0)
 
     util = np.full((k, n), -np.inf)
     feasible = np.zeros((k, n), bool)

@@ -71,6 +71,7 @@ def names(model: FleetModel) -> list[str]:
         *(f"vehicles_{n}" for n in t.reported_names),
         *(f"vehicles_{c}" for c in model.class_names),
         *(f"vehicles_{b}" for b in SIZE_BANDS),
+        *(f"vehicles_{b}_{n}" for b in SIZE_BANDS for n in t.reported_names),
         *(f"entered_{c}" for c in model.class_names),
         *(f"retired_{c}" for c in model.class_names),
         "entered", "retired",
@@ -105,6 +106,9 @@ def row(model: FleetModel) -> dict[str, Any]:
                                                        model.counts.sum(axis=1), strict=True)})
     band_n = model.band_counts.sum(axis=1)
     out.update({f"vehicles_{b}": v * s for b, v in zip(SIZE_BANDS, band_n, strict=True)})
+    for bi, b in enumerate(SIZE_BANDS):
+        out.update({f"vehicles_{b}_{n}": v * s
+                    for n, v in zip(t.reported_names, model.band_counts[bi], strict=True)})
     out.update({f"entered_{c}": v * s for c, v in zip(model.class_names, fl.entered,
                                                       strict=True)})
     out.update({f"retired_{c}": v * s for c, v in zip(model.class_names, fl.left, strict=True)})

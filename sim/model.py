@@ -415,8 +415,9 @@ class FleetModel(mesa.Model):
         old_value = self.valuer.value(year, rv.tech.astype(np.intp), cls, rv.age_years) * \
             self.used_market.multiplier[cls]
         scrap_pay = econ_scrap[cls] + bonus[cls]
-        to_scrap = goes & (rv.eol | d.scrap_old | ((d.kind == LEAVE) & (scrap_pay >= old_value))
-                           | (d.kind == -1))
+        # a vehicle that goes is scrapped at the end of its life, under a partnership, or when
+        # scrapping (with any bonus) pays at least what the used market would; else it is sold
+        to_scrap = goes & (rv.eol | d.scrap_old | (scrap_pay >= old_value) | (d.kind == -1))
         to_list = goes & ~to_scrap
         self._deactivate(rv.row[to_scrap], GONE)
         self._deactivate(rv.row[to_list], LISTED)
