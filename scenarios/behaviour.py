@@ -71,6 +71,7 @@ class Lender(Row):
     technologies_served: list[Name] | None = None  # None: all (retrofits by their name)
     serves_used: bool
     yearly_loan_quota: Annotated[int, Field(ge=0)] | None = None
+    max_principal_mxn: NonNegative | None = None  # largest loan it makes
     risk_loading: NonNegative  # rate added per unit of perceived default probability
     prior_default_probability: Share
     prior_default_probability_zev: Share  # unproven technologies start riskier

@@ -204,11 +204,12 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     keep_fixed, keep_per_km, _ = grid(g_t, g_r, g_c, g_b, g_a, 0.0, 0.0)
     age_i = np.minimum(rv.age_years.astype(np.intp), MAX_GRID_AGE)
 
-    def finance(i, j, price, rep, used, guarantee, cofin):
+    def finance(i, j, price, rep, used, guarantee, cofin, trade_in):
         """Cheapest way to pay `price` on rows i of column j: cash, or the cheapest loan an
         approving lender offers. Returns (principal, rate, term) of what is used."""
         m = len(i)
         best_rate, best_lender, best_down = np.full(m, np.inf), np.full(m, -1), np.zeros(m)
+        funds = cash[i] + trade_in  # what the old vehicle fetches pays towards the new one
         zev = tables.zev_reported[rep]
         for lt in lenders:
             if used and not lt.spec.serves_used:
@@ -224,13 +225,15 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
             loan = np.maximum(price - down, 1.0)
             score = (history[i] + cw * np.minimum(collateral[i] / loan, 2.0)
                      + gw * guarantee)
-            ok = serves & (score >= lt.spec.min_score) & (cash[i] >= down) & (price > 0)
+            ok = serves & (score >= lt.spec.min_score) & (funds >= down) & (price > 0)
+            if lt.spec.max_principal_mxn is not None:
+                ok &= price - down <= lt.spec.max_principal_mxn
             better = ok & (rate < best_rate)
             best_rate = np.where(better, rate, best_rate)
             best_lender = np.where(better, lt.lender.index, best_lender)
             best_down = np.where(better, down, best_down)
         loan_ok = best_lender >= 0
-        cash_ok = cash[i] >= price
+        cash_ok = funds >= price
         principal = np.where(loan_ok, price - best_down, 0.0)
         rate = np.where(loan_ok, best_rate, 0.0)
         financing = principal * per_mxn[best_lender, tables.zev_reported[rep].astype(np.intp),
@@ -324,7 +327,8 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         rep = tables.reported(t_after, retro)
         guarantee = np.where(d_i, _deal_term(spec, deal[i], "guarantee"), 0.0)
         uplift = np.where(d_i, _deal_term(spec, deal[i], "uplift"), 0.0)
-        financing = finance(i, j, price, rep, used, guarantee, cofin)
+        financing = finance(i, j, price, rep, used, guarantee, cofin,
+                            sale if kind != RETROFIT else 0.0)
         # the row's own lines: its financing, what its old vehicle fetches, the co-finance
         # taken off the price and a partner contract's extra margin
         total = (fixed[at] + rv.km_new[i] * (per_km[at] - uplift * rev[at])
@@ -372,7 +376,8 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         # they lose every offer of the lender whose quota ran out
         jj, ri = np.nonzero(lender_of[:, over] == lender_of[choice[over], over][None, :])
         rr = over[ri]
-        both[jj, rr] &= cols["price"][jj, rr] <= cash[rr]
+        trade = np.where(layout.kind[jj] == RETROFIT, 0.0, sale_of_old[rr])
+        both[jj, rr] &= cols["price"][jj, rr] <= cash[rr] + trade
         u[jj, rr] += beta[rr] * cols["fin_line"][jj, rr] / 1e6
         lender_of[jj, rr] = -1
         cols["principal"][jj, rr] = 0.0
