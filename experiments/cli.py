@@ -122,8 +122,10 @@ def validate(
 @app.command()
 def scenarios() -> None:
     """List the built-in scenarios."""
-    for name, text in describe_builtins().items():
-        typer.echo(f"{name:<20} {text}")
+    found = describe_builtins()
+    width = max(map(len, found)) + 2
+    for name, text in found.items():
+        typer.echo(f"{name:<{width}}{text}")
 
 
 def main() -> None:
