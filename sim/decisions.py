@@ -216,22 +216,26 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
                 continue
             if lt.lender.quota_left() < 1:
                 continue
-            serves = lt.serves_band[band[i]] & lt.serves_rep[rep]
+            # only the rows this lender serves (band, technology)
+            w = np.flatnonzero(lt.serves_band[band[i]] & lt.serves_rep[rep])
+            if not len(w):
+                continue
+            iw, pw, cw_ = i[w], price[w], cofin[w]
             # a partner's co-finance counts towards the down payment the lender asks
-            gross = price + cofin
-            down = np.maximum(gross * (lt.spec.used_down_payment_share if used
-                                       else lt.spec.down_payment_share) - cofin, 0.0)
-            rate = lt.rate[band[i], zev.astype(np.intp)]
-            loan = np.maximum(price - down, 1.0)
-            score = (history[i] + cw * np.minimum(collateral[i] / loan, 2.0)
-                     + gw * guarantee)
-            ok = serves & (score >= lt.spec.min_score) & (funds >= down) & (price > 0)
+            down = np.maximum((pw + cw_) * (lt.spec.used_down_payment_share if used
+                                            else lt.spec.down_payment_share) - cw_, 0.0)
+            rate = lt.rate[band[iw], zev[w].astype(np.intp)]
+            loan = np.maximum(pw - down, 1.0)
+            score = (history[iw] + cw * np.minimum(collateral[iw] / loan, 2.0)
+                     + gw * guarantee[w])
+            ok = (score >= lt.spec.min_score) & (funds[w] >= down) & (pw > 0)
             if lt.spec.max_principal_mxn is not None:
-                ok &= price - down <= lt.spec.max_principal_mxn
-            better = ok & (rate < best_rate)
-            best_rate = np.where(better, rate, best_rate)
-            best_lender = np.where(better, lt.lender.index, best_lender)
-            best_down = np.where(better, down, best_down)
+                ok &= pw - down <= lt.spec.max_principal_mxn
+            better = w[ok & (rate < best_rate[w])]
+            sel = ok & (rate < best_rate[w])
+            best_rate[better] = rate[sel]
+            best_lender[better] = lt.lender.index
+            best_down[better] = down[sel]
         loan_ok = best_lender >= 0
         cash_ok = funds >= price
         principal = np.where(loan_ok, price - best_down, 0.0)
@@ -325,7 +329,7 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         cofin = np.where(d_i, (gross - subsidy) * _deal_term(spec, deal[i], "cofinance"), 0.0)
         price = gross - subsidy - cofin
         rep = tables.reported(t_after, retro)
-        guarantee = np.where(d_i, _deal_term(spec, deal[i], "guarantee"), 0.0)
+        guarantee = np.where(d_i, _deal_term(spec, deal[i], "guarantee"), 0.0) + np.zeros(len(i))
         uplift = np.where(d_i, _deal_term(spec, deal[i], "uplift"), 0.0)
         financing = finance(i, j, price, rep, used, guarantee, cofin,
                             sale if kind != RETROFIT else 0.0)
