@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pytest
 import yaml
 
 SMALL_FRACTION = 0.02
 SEED = 7
+SMALL_YEARS = 10  # the shared small model's run
 
 
 def set_path(raw: dict, dotted: str, value: Any) -> None:
@@ -47,3 +52,100 @@ def dump_scenario(path: Path, raw: dict) -> Path:
     """Write a raw mapping as YAML, keeping key order (age bins must stay in order)."""
     path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
+
+
+# ---- recorded runs ------------------------------------------------------------------------------
+
+@dataclass
+class DecisionRecord:
+    """One month's decide() call: who decided, what they chose, and the firms' money and credit
+    history just before (decide sees them at that moment; the month's purchases change them)."""
+
+    month: int
+    reviews: Any  # sim.decisions.Reviews
+    context: Any  # sim.decisions.Context (its arrays may have moved on since)
+    decision: Any  # sim.decisions.Decision
+    cash: np.ndarray
+    loans_repaid: np.ndarray
+    loans_defaulted: np.ndarray
+    fleet_value: np.ndarray
+    quota_left: list[float]
+
+
+@dataclass
+class Snapshot:
+    """Registry rows after a step (gone rows included until January's compaction)."""
+
+    month: int
+    vid: np.ndarray
+    state: np.ndarray
+    owner: np.ndarray
+    vclass: np.ndarray
+    tech: np.ndarray
+    origin: np.ndarray
+    birth_month: np.ndarray
+    next_vid: int
+    cash: np.ndarray  # firms' cash after the step
+    lender_repaid: list[np.ndarray] = field(default_factory=list)
+    lender_defaulted: list[np.ndarray] = field(default_factory=list)
+    perceived_zev: list[float] = field(default_factory=list)
+
+
+@dataclass
+class RunLog:
+    model: Any
+    start: Snapshot
+    snapshots: list[Snapshot]
+    decisions: list[DecisionRecord]
+
+    def results(self):
+        return self.model.results()
+
+
+def snapshot(model) -> Snapshot:
+    reg = model.registry
+    n = reg.n
+    return Snapshot(
+        month=model.month, vid=reg.cols["vid"][:n].copy(), state=reg.cols["state"][:n].copy(),
+        owner=reg.cols["owner"][:n].copy(), vclass=reg.cols["vclass"][:n].copy(),
+        tech=reg.cols["tech"][:n].copy(), origin=reg.cols["origin"][:n].copy(),
+        birth_month=reg.cols["birth_month"][:n].copy(), next_vid=int(reg.next_vid),
+        cash=model.operator_arrays.cash.copy(),
+        lender_repaid=[x.repaid.copy() for x in model.lenders],
+        lender_defaulted=[x.defaulted.copy() for x in model.lenders],
+        perceived_zev=[float(x.perceived_default()[1]) for x in model.lenders])
+
+
+def recorded_run(scenario: str, months: int, seed: int = SEED, fraction: float = SMALL_FRACTION,
+                 overrides: dict | None = None,
+                 before_step: Callable[[Any, int], None] | None = None) -> RunLog:
+    """Run a model month by month, keeping every decide() call and a registry snapshot after
+    each step. `before_step(model, k)` runs before the k-th step (0-based), e.g. a shock."""
+    import fleetsim.sim.model as model_module
+    from fleetsim.sim import FleetModel
+
+    model = FleetModel(scenario, rng=seed, sample_fraction=fraction, overrides=overrides)
+    decisions: list[DecisionRecord] = []
+    real = model_module.decide
+
+    def recording(rv, ctx, rng):
+        ops = ctx.ops
+        record = DecisionRecord(
+            month=model.month, reviews=rv, context=ctx, decision=None, cash=ops.cash.copy(),
+            loans_repaid=ops.loans_repaid.copy(), loans_defaulted=ops.loans_defaulted.copy(),
+            fleet_value=ops.fleet_value.copy(),
+            quota_left=[float(x.quota_left()) for x in ctx.lenders])
+        record.decision = real(rv, ctx, rng)
+        decisions.append(record)
+        return record.decision
+
+    start = snapshot(model)
+    snaps = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(model_module, "decide", recording)
+        for k in range(months):
+            if before_step is not None:
+                before_step(model, k)
+            model.step()
+            snaps.append(snapshot(model))
+    return RunLog(model, start, snaps, decisions)

@@ -62,8 +62,8 @@ def test_scenarios_lists_builtins():
     result = fleetsim("scenarios")
     assert result.returncode == 0, result.stderr
     names = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
-    assert names == ["mexico_city", "mexico_national"]
-    assert "Mexico City" in result.stdout
+    assert names == ["mexico_city", "mexico_city_partnership", "mexico_national"]
+    assert "Mexico City" in result.stdout and "partnership" in result.stdout
 
 
 def test_run_writes_parquet_and_summary(tmp_path):

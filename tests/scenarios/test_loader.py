@@ -82,8 +82,56 @@ def test_merged_raw_round_trips_through_yaml(tmp_path):
 
 def test_describe_builtins():
     described = describe_builtins()
-    assert set(described) == {"mexico_city", "mexico_national"}
+    assert set(described) == {"mexico_city", "mexico_city_partnership", "mexico_national"}
     assert all(text.strip() for text in described.values())
+
+
+def test_partnership_scenario_extends_the_city():
+    city, spec = load("mexico_city"), load("mexico_city_partnership")
+    assert spec.based_on == "mexico_city <- mexico_national"
+    assert city.partnerships == [] and city.demonstrations == [] and city.named_fleets == []
+    assert len(spec.partnerships) == 1 and len(spec.demonstrations) == 1
+    assert spec.demonstrations[0].fleet == spec.named_fleets[0].name
+    # everything else is the city's
+    assert spec.classes == city.classes and spec.credit == city.credit
+    assert spec.decisions == city.decisions and spec.network == city.network
+
+
+def test_city_lender_quotas_are_the_city_s_own():
+    city, national = load("mexico_city"), load("mexico_national")
+    for name in ("development_bank", "green_fund"):
+        assert (city.credit.lenders[name].yearly_loan_quota
+                < national.credit.lenders[name].yearly_loan_quota)
+        # the rest of the lender comes from the national file
+        assert city.credit.lenders[name].base_rate == national.credit.lenders[name].base_rate
+
+
+def test_child_removes_a_lender_and_changes_a_partnership(tmp_path):
+    (tmp_path / "child.yaml").write_text(
+        "name: child\nextends: mexico_city_partnership\n"
+        "credit:\n  lenders:\n    green_fund: null\n"
+        "decisions:\n  bands:\n    micro:\n      keep_constant: 1.0\n")
+    spec = load(tmp_path / "child.yaml")
+    assert list(spec.credit.lenders) == [
+        x for x in load("mexico_city").credit.lenders if x != "green_fund"]
+    assert spec.decisions.bands["micro"].keep_constant == 1.0
+    parent = load("mexico_city_partnership")
+    assert spec.decisions.bands["micro"].discount_rate == parent.decisions.bands[
+        "micro"].discount_rate
+    assert spec.partnerships == parent.partnerships
+
+
+def test_overrides_reach_the_new_sections():
+    spec = load("mexico_city_partnership", {
+        "partnerships.0.large_fleet_share": 0.0, "network.generator": "complete",
+        "credit.lenders.development_bank.yearly_loan_quota": None,
+        "decisions.bands.large.cost_sensitivity_per_million_mxn": 0,
+        "decisions.technology_constants": {}})
+    assert spec.partnerships[0].large_fleet_share == 0.0
+    assert spec.network.generator == "complete"
+    assert spec.credit.lenders["development_bank"].yearly_loan_quota is None
+    assert spec.decisions.bands["large"].cost_sensitivity_per_million_mxn == 0
+    assert spec.decisions.technology_constants == {}
 
 
 # ---- overrides ----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ YAML file and loaded like a user's file.
 
 from __future__ import annotations
 
+import copy
 import numbers
 
 import pytest
@@ -39,6 +40,19 @@ def setter(path, value):
 
 def deleter(path):
     return lambda raw: del_path(raw, path)
+
+
+def with_partnership(mutate=None):
+    """Give the mexico_city mapping the partnership scenario's named fleet, demonstration and
+    partnership, then apply `mutate`."""
+    extra = load_raw("mexico_city_partnership")
+
+    def both(raw):
+        for key in ("named_fleets", "demonstrations", "partnerships"):
+            raw[key] = copy.deepcopy(extra[key])
+        if mutate is not None:
+            mutate(raw)
+    return both
 
 
 def _append_earlier_rule(field: str):
@@ -83,8 +97,9 @@ FIELD_CASES = [
      "simulation.sample_fraction", "got 0"),
     ("share_above_one", setter("market.resale_value_retained_per_year.value", 1.5),
      "market.resale_value_retained_per_year.value", "got 1.5"),
-    ("sales_share_above_one", setter("market.sales_mix.by_class.C2.2025.diesel_epa2010", 1.2),
-     "market.sales_mix.by_class.C2.2025.diesel_epa2010", "got 1.2"),
+    ("partnership_share_above_one",
+     with_partnership(setter("partnerships.0.large_fleet_share", 1.2)),
+     "partnerships.0.large_fleet_share", "got 1.2"),
     ("region_share_above_one", setter("regions.zmvm.stock_share", 1.5),
      "regions.zmvm.stock_share", "got 1.5"),
     ("max_end_year_before_start_year", setter("simulation.max_end_year", 2020),
@@ -118,11 +133,10 @@ FIELD_CASES = [
      lambda raw: set_path(raw, "technologies.diesel_epa2010.by_class.C9",
                           raw["technologies"]["diesel_epa2010"]["by_class"]["C2"]),
      "technologies.diesel_epa2010.by_class", "'C9'"),
-    ("unknown_technology_in_sales_mix",
-     setter("market.sales_mix.by_class.C2.2025", {"diesel_epa2010": 0.5, "hydrogen": 0.5}),
-     "market.sales_mix.by_class.C2.2025", "'hydrogen'"),
-    ("class_without_sales_mix", deleter("market.sales_mix.by_class.van"),
-     "market.sales_mix.by_class", "'van'"),
+    ("unknown_technology_constant", setter("decisions.technology_constants.hydrogen", 1.0),
+     "decisions.technology_constants", "'hydrogen'"),
+    ("class_without_economics", deleter("classes.van.economics"), "classes.van.economics",
+     "got nothing"),
     ("unknown_technology_in_retrofit",
      setter("retrofits.diesel_dpf_retrofit.applies_to", ["diesel_epa1998", "steam"]),
      "retrofits.diesel_dpf_retrofit.applies_to", "'steam'"),
@@ -147,12 +161,89 @@ FIELD_CASES = [
      setter("regulation.new_vehicle_standards.0.allowed_technologies",
             ["diesel_epa2010", "fusion"]),
      "regulation.new_vehicle_standards.0.allowed_technologies", "'fusion'"),
-    ("fallback_not_allowed",
-     setter("regulation.new_vehicle_standards.0.fallback_technology", "diesel_epa2004"),
-     "regulation.new_vehicle_standards.0.fallback_technology", "'diesel_epa2004'"),
+    # the sales mix is gone: operators decide, so a file that still has one is told so
+    ("sales_mix_is_gone", setter("market.sales_mix", {"by_class": {}}), "market.sales_mix",
+     "unknown key"),
+    ("import_shares_by_band_are_gone",
+     setter("market.used_imports.share_of_additions_by_band", {"micro": 0.5}),
+     "market.used_imports.share_of_additions_by_band", "unknown key"),
+    ("fallback_technology_is_gone",
+     setter("regulation.new_vehicle_standards.0.fallback_technology", "diesel_epa2010"),
+     "regulation.new_vehicle_standards.0.fallback_technology", "unknown key"),
     ("unknown_technology_in_import_rule",
      setter("regulation.used_import_rules.0.allowed_technologies", ["diesel_epa2010", "fusion"]),
      "regulation.used_import_rules.0.allowed_technologies", "'fusion'"),
+    # the sections for agents that decide
+    ("unknown_lender_technology",
+     setter("credit.lenders.green_fund.technologies_served", ["battery_electric", "fusion"]),
+     "credit.lenders.green_fund.technologies_served", "'fusion'"),
+    ("unknown_lender_band", setter("credit.lenders.green_fund.bands_served", ["micro", "tiny"]),
+     "credit.lenders.green_fund.bands_served.1", "'tiny'"),
+    ("unknown_lender_key", setter("credit.lenders.green_fund.colour", "green"),
+     "credit.lenders.green_fund.colour", "unknown key"),
+    ("lender_without_min_score", deleter("credit.lenders.green_fund.min_score"),
+     "credit.lenders.green_fund.min_score", "got nothing"),
+    ("lender_term_zero", setter("credit.lenders.commercial_bank.term_months", 0),
+     "credit.lenders.commercial_bank.term_months", "got 0"),
+    ("lender_negative_quota", setter("credit.lenders.development_bank.yearly_loan_quota", -1),
+     "credit.lenders.development_bank.yearly_loan_quota", "got -1"),
+    ("lender_max_rate_above_one", setter("credit.lenders.development_bank.max_rate", 1.5),
+     "credit.lenders.development_bank.max_rate", "got 1.5"),
+    ("lender_prior_weight_zero",
+     setter("credit.lenders.development_bank.prior_weight_loans", 0),
+     "credit.lenders.development_bank.prior_weight_loans", "got 0"),
+    ("default_after_zero_months", setter("credit.default_after_negative_months", 0),
+     "credit.default_after_negative_months", "got 0"),
+    ("demonstration_of_an_unnamed_fleet",
+     with_partnership(setter("demonstrations.0.fleet", "Nobody")),
+     "demonstrations.0.fleet", "'Nobody'"),
+    ("demonstration_unknown_technology",
+     with_partnership(setter("demonstrations.0.technology", "warp")),
+     "demonstrations.0.technology", "'warp'"),
+    ("demonstration_unknown_class",
+     with_partnership(setter("demonstrations.0.vehicle_class", "B9")),
+     "demonstrations.0.vehicle_class", "'B9'"),
+    ("demonstration_of_no_units", with_partnership(setter("demonstrations.0.units", 0)),
+     "demonstrations.0.units", "got 0"),
+    ("partnership_ends_before_it_starts",
+     with_partnership(setter("partnerships.0.end", "2025-06-30")),
+     "partnerships.0", "2025-06-30"),
+    ("partnership_unknown_retrofit",
+     with_partnership(setter("partnerships.0.retrofit_technologies", ["scr"])),
+     "partnerships.0.retrofit_technologies", "'scr'"),
+    ("partnership_unknown_replacement",
+     with_partnership(setter("partnerships.0.replacement_technologies", ["warp"])),
+     "partnerships.0.replacement_technologies", "'warp'"),
+    ("named_fleets_twice",
+     with_partnership(lambda raw: raw["named_fleets"].append(dict(raw["named_fleets"][0]))),
+     "named_fleets", "'Demonstration fleet A'"),
+    ("tastes_for_an_unknown_band",
+     lambda raw: set_path(raw, "decisions.bands.huge", raw["decisions"]["bands"]["large"]),
+     "decisions.bands.huge", "'huge'"),
+    ("horizon_zero", setter("decisions.bands.micro.horizon_years", 0),
+     "decisions.bands.micro.horizon_years", "got 0"),
+    ("payout_share_above_one", setter("decisions.bands.micro.payout_share", 1.5),
+     "decisions.bands.micro.payout_share", "got 1.5"),
+    ("unknown_network_generator", setter("network.generator", "ring"), "network.generator",
+     "'ring'"),
+    ("missing_network", deleter("network"), "network", "got nothing"),
+    ("used_market_without_a_value_factor",
+     deleter("used_market.technology_value_factor.natural_gas"),
+     "used_market.technology_value_factor", "'natural_gas'"),
+    ("used_market_multiplier_zero", setter("used_market.price_multiplier_min", 0),
+     "used_market.price_multiplier_min", "got 0"),
+    ("bad_ulsd_date", setter("regions.zmvm.ulsd_available_from", "soon"),
+     "regions.zmvm.ulsd_available_from", "'soon'"),
+    ("bad_family_name", setter("technologies.battery_electric.family", "Electric Cars"),
+     "technologies.battery_electric.family", "'Electric Cars'"),
+    ("negative_retrofit_max_age", setter("retrofits.diesel_dpf_retrofit.max_age_years", -1),
+     "retrofits.diesel_dpf_retrofit.max_age_years", "got -1"),
+    ("bad_needs_ulsd", setter("retrofits.diesel_dpf_retrofit.needs_ulsd", "perhaps"),
+     "retrofits.diesel_dpf_retrofit.needs_ulsd", "'perhaps'"),
+    ("negative_maintenance_growth", setter("usage.maintenance_growth_per_year_of_age", -0.1),
+     "usage.maintenance_growth_per_year_of_age", "got -0.1"),
+    ("negative_scrap_value", setter("classes.C2.economics.scrap_value_mxn", -1),
+     "classes.C2.economics.scrap_value_mxn", "got -1"),
 ]
 
 
@@ -167,13 +258,51 @@ def test_field_error_is_one_clear_line(city_raw, write_scenario, mutate, prefix,
     assert value in line, line
 
 
+# Error lines that miss part of "path: got VALUE, expected WHAT" (bugs, see the reasons).
+BUG_CASES = [
+    pytest.param(deleter("decisions.bands.medium"), "decisions", "'medium'",
+                 id="missing_tastes_for_a_band", marks=pytest.mark.xfail(strict=True, reason=(
+                     "scenarios/behaviour.py Decisions._all_bands: the line says "
+                     "\"expected tastes for all four size bands, missing ['medium']\" with "
+                     "no \"got\""))),
+    pytest.param(deleter("operators.bands.medium"), "operators", "'medium'",
+                 id="missing_operator_band", marks=pytest.mark.xfail(strict=True, reason=(
+                     "scenarios/schema.py Operators._bands: \"expected all four size bands "
+                     "[...], missing ['medium']\" with no \"got\""))),
+    pytest.param(with_partnership(setter("named_fleets.0.region", "atlantis")),
+                 "named_fleets.0.region", "'atlantis'", id="named_fleet_unknown_region",
+                 marks=pytest.mark.xfail(strict=True, reason=(
+                     "scenarios/schema.py _cross_reference_problems: the line names "
+                     "'named_fleets.region', a path that does not exist (no list index)"))),
+    pytest.param(setter("used_market.technology_value_factor.warp", 0.5),
+                 "used_market.technology_value_factor", "'warp'",
+                 id="value_factor_for_an_unknown_technology",
+                 marks=pytest.mark.xfail(strict=True, reason=(
+                     "scenarios/schema.py _cross_reference_problems: a value factor for a "
+                     "technology that does not exist (a typo) is accepted silently, unlike "
+                     "decisions.technology_constants"))),
+]
+
+
+@pytest.mark.parametrize(("mutate", "prefix", "value"), BUG_CASES)
+def test_field_error_is_one_clear_line_known_bugs(city_raw, write_scenario, mutate, prefix,
+                                                  value):
+    problems = load_mutated(city_raw, write_scenario, mutate)
+    assert len(problems) == 1, problems
+    line = problems[0]
+    assert line.startswith(prefix), line  # a deeper path (e.g. decisions.bands) would do
+    assert line.split(":")[0] in {prefix, f"{prefix}.bands"}, line
+    assert "got" in line and "expected" in line, line
+    assert value in line, line
+
+
 # Shares that must sum to 1, and rules that must be in date order. These lines name the path and
 # what was expected (and, for sums, the sum), but not in the "got VALUE, expected WHAT" form.
 SUM_CASES = [
     ("age_shares", setter("classes.C2.initial_age.shares_by_age_years.0-4", 0.5),
      "classes.C2.initial_age", "1.36"),
-    ("sales_mix", setter("market.sales_mix.by_class.C2.2025.diesel_epa2010", 0.9),
-     "market.sales_mix", "1.43"),
+    ("import_age_shares", setter("market.used_imports.age.shares_by_age_years.1-5", 0.5),
+     "market.used_imports.age", "1.28"),
     ("region_stock_shares", setter("regions.zmvm.stock_share", 0.5), "regions", "0.5"),
     ("band_power_unit_share", setter("operators.bands.micro.power_unit_share", 0.5),
      "operators", "1.24"),
@@ -217,32 +346,41 @@ def test_sum_and_order_errors_say_got_and_value(city_raw, write_scenario, mutate
     assert "got" in line and value in line, line
 
 
-def test_share_for_unpriced_technology_says_expected(city_raw, write_scenario):
-    mutate = setter("market.sales_mix.by_class.C2.2025",
-                    {"diesel_pre1994": 0.5, "diesel_epa2010": 0.5})
+def test_unknown_lender_technology_exact_line(city_raw, write_scenario):
+    mutate = setter("credit.lenders.green_fund.technologies_served", ["fusion"])
     problems = load_mutated(city_raw, write_scenario, mutate)
-    assert problems[0].startswith("market.sales_mix.by_class.C2.2025.diesel_pre1994:")
-    assert "got" in problems[0] and "expected" in problems[0], problems
+    known = sorted([*city_raw["technologies"], *city_raw["retrofits"]])
+    assert problems == [f"credit.lenders.green_fund.technologies_served: expected a technology "
+                        f"or retrofit among {known}, got 'fusion'"]
 
 
-def test_share_for_unpriced_technology_is_rejected(city_raw, write_scenario):
-    mutate = setter("market.sales_mix.by_class.C2.2025",
-                    {"diesel_pre1994": 0.5, "diesel_epa2010": 0.5})
-    problems = load_mutated(city_raw, write_scenario, mutate)
-    assert problems == ["market.sales_mix.by_class.C2.2025.diesel_pre1994: "
-                        "got a share for a technology with no price_mxn, expected a price in "
-                        "technologies.diesel_pre1994.by_class.C2"]
+def test_missing_value_factor_exact_line(city_raw, write_scenario):
+    problems = load_mutated(city_raw, write_scenario,
+                            deleter("used_market.technology_value_factor.battery_electric"))
+    assert problems == ["used_market.technology_value_factor: expected a factor for "
+                        "'battery_electric', got none"]
 
 
-def test_import_share_above_one_is_rejected(city_raw, write_scenario):
-    set_path(city_raw, "market.used_imports.share_of_additions_by_band.micro", 1.5)
-    try:
-        load(write_scenario(city_raw))
-        problems = []
-    except ScenarioError as err:
-        problems = err.problems
-    assert problems, "a share of 1.5 was accepted"
-    assert problems[0].startswith("market.used_imports.share_of_additions_by_band.micro:")
+def test_partnership_dates_exact_line(city_raw, write_scenario):
+    problems = load_mutated(city_raw, write_scenario,
+                            with_partnership(setter("partnerships.0.end", "2025-06-30")))
+    assert problems == ["partnerships.0: expected end after start 2026-01-01, got 2025-06-30"]
+
+
+def test_demonstration_of_unnamed_fleet_exact_line(city_raw, write_scenario):
+    problems = load_mutated(city_raw, write_scenario,
+                            with_partnership(setter("demonstrations.0.fleet", "Fleet B")))
+    assert problems == ["demonstrations.0.fleet: expected a named fleet among "
+                        "['Demonstration fleet A'], got 'Fleet B'"]
+
+
+def test_demonstration_without_named_fleets(city_raw, write_scenario):
+    def mutate(raw):
+        with_partnership()(raw)
+        raw["named_fleets"] = []
+    (line,) = load_mutated(city_raw, write_scenario, mutate)
+    assert line.startswith("demonstrations.0.fleet: expected a named fleet among []")
+    assert "got 'Demonstration fleet A'" in line
 
 
 def test_several_problems_are_all_reported(city_raw, write_scenario):
@@ -364,18 +502,21 @@ def test_file_too_large(tmp_path):
 
 # ---- the built-in scenarios ---------------------------------------------------------------------
 
+BUILTINS = ["mexico_city", "mexico_city_partnership", "mexico_national"]
+
+
 def test_builtins_are_listed():
-    assert builtin_names() == ["mexico_city", "mexico_national"]
+    assert builtin_names() == BUILTINS
 
 
-@pytest.mark.parametrize("name", ["mexico_city", "mexico_national"])
+@pytest.mark.parametrize("name", BUILTINS)
 def test_builtin_validates(name):
     spec = load(name)
     assert isinstance(spec, Scenario)
     assert spec.name == name
 
 
-@pytest.mark.parametrize("name", ["mexico_city", "mexico_national"])
+@pytest.mark.parametrize("name", BUILTINS)
 def test_builtin_reloads_from_a_dumped_raw_file(name, write_scenario):
     """The merged raw mapping, written out without `extends`, is the same scenario."""
     raw = load_raw(name)
@@ -389,14 +530,20 @@ SETTINGS = {"simulation"}  # run settings, not data: they need no source
 
 def unsourced_numbers(node, path="", covered=False) -> list[str]:
     """Paths of numbers with no source: a number is covered if a mapping on its path holds
-    `source`, or its key has a sibling `<key>_source`."""
+    `source`, or its key has a sibling `<key>_source`, or it sits directly in a mapping with a
+    group source `<topic>_source` whose topic is no key there (decisions.diffusion_source covers
+    outside_p, peer_q and demonstration_weight; credit.scoring_source the scoring weights)."""
     if isinstance(node, dict):
         here = covered or "source" in node
+        group = any(str(k).endswith("_source") and str(k)[: -len("_source")] not in node
+                    for k in node)
         out = []
         for key, value in node.items():
             if not path and key in SETTINGS:
                 continue
             child = here or f"{key}_source" in node
+            if group and not isinstance(value, dict | list):
+                child = True
             out += unsourced_numbers(value, f"{path}.{key}".lstrip("."), child)
         return out
     if isinstance(node, list):
@@ -407,16 +554,31 @@ def unsourced_numbers(node, path="", covered=False) -> list[str]:
     return []
 
 
-@pytest.mark.parametrize("name", ["mexico_city", "mexico_national"])
+# a number the schema gives no place for a source (see the strict xfail below)
+NO_SOURCE_FIELD = {"retrofits.diesel_dpf_retrofit.max_age_years"}
+
+
+@pytest.mark.parametrize("name", BUILTINS)
 def test_every_number_in_builtin_yaml_has_a_source(name):
     raw = load_raw(name)
-    assert unsourced_numbers(raw) == []
+    assert set(unsourced_numbers(raw)) - NO_SOURCE_FIELD == set()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "scenarios/schema.py Retrofit is not a Row: it has no `source`/`sources`, so "
+    "retrofits.<name>.max_age_years (15 in mexico_national.yaml) has its source only in a YAML "
+    "comment that the schema cannot check"))
+@pytest.mark.parametrize("name", ["mexico_national"])
+def test_retrofit_max_age_has_a_source(name):
+    assert unsourced_numbers(load_raw(name)) == []
 
 
 def test_unsourced_number_walker_finds_a_bare_number():
     """The walker above must be able to fail."""
-    raw = {"a": {"b": 1, "c": {"d": 2.5, "source": "[E] x"}}, "e": [{"f": 3}]}
-    assert unsourced_numbers(raw) == ["a.b", "e.0.f"]
+    raw = {"a": {"b": 1, "c": {"d": 2.5, "source": "[E] x"}}, "e": [{"f": 3}],
+           "g": {"h": 1, "h_source": "[E] y", "i": 2}, "j": {"k": 1, "topic_source": "[E] z",
+                                                         "l": {"m": 4}}}
+    assert unsourced_numbers(raw) == ["a.b", "e.0.f", "g.i", "j.l.m"]
 
 
 def sourced_models(model, path="scenario"):
@@ -439,7 +601,7 @@ def sourced_models(model, path="scenario"):
                 yield from sourced_models(item, sub)
 
 
-@pytest.mark.parametrize("name", ["mexico_city", "mexico_national"])
+@pytest.mark.parametrize("name", BUILTINS)
 def test_every_sourced_model_has_a_real_source(name):
     found = list(sourced_models(load(name)))
     assert len(found) > 50

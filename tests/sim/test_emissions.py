@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fleetsim.scenarios import load
 from fleetsim.sim.emissions import (
     RATES,
+    Earnings,
     compute_rates,
     deterioration,
     high_emitter_multipliers,
@@ -54,8 +56,9 @@ def tables(city_spec):
     return TechTables(city_spec)
 
 
-def rates_for(spec, tables, vehicles: list[dict]) -> dict[str, np.ndarray]:
-    """Yearly rates of the given vehicles (tech, retrofit, vclass by name, age in years)."""
+def rates_for(spec, tables, vehicles: list[dict], lost_share=None) -> dict[str, np.ndarray]:
+    """Yearly rates of the given vehicles (tech, retrofit, vclass by name, age in years, deal =
+    partnership index + 1); lost_share: margin lost to access limits by reported technology."""
     reg = VehicleRegistry(len(rate_names(tables)))
     n = len(vehicles)
     rows = reg.add(
@@ -66,8 +69,12 @@ def rates_for(spec, tables, vehicles: list[dict]) -> dict[str, np.ndarray]:
         region=np.zeros(n), origin=np.zeros(n),
         birth_month=[NOW - 12 * v.get("age", 0) for v in vehicles],
         death_month=np.full(n, NOW + 600),
-        km_new=np.full(n, 50_000.0), pm_mult=np.ones(n), nox_mult=np.ones(n))
-    out = compute_rates(reg, rows, NOW, tables, tables.for_year(NOW // 12), spec)
+        km_new=np.full(n, 50_000.0), pm_mult=np.ones(n), nox_mult=np.ones(n),
+        review_month=np.zeros(n), deal=[v.get("deal", 0) for v in vehicles])
+    if lost_share is None:
+        lost_share = np.zeros(len(tables.reported_names))
+    out = compute_rates(reg, rows, NOW, tables, tables.for_year(NOW // 12), spec,
+                        Earnings(spec, lost_share))
     return dict(zip(rate_names(tables), out, strict=True))
 
 
@@ -134,3 +141,58 @@ def test_rate_names_cover_every_fuel(tables):
     names = rate_names(tables)
     assert names[: len(RATES)] == list(RATES)
     assert names[len(RATES):] == [f"energy_{f}" for f in tables.fuel_names]
+
+
+def test_maintenance_rises_with_age(city_spec, tables):
+    ages = [0, 1, 5, 10, 30]
+    r = rates_for(city_spec, tables, [{"tech": "diesel_epa2007", "age": a} for a in ages])
+    per_km = r["maintenance_mxn"] / r["km"]
+    base = tables.for_year(NOW // 12).maintenance_mxn_per_km[
+        tables.tech_code["diesel_epa2007"], tables.class_code["C2"]]
+    g = city_spec.usage.maintenance_growth_per_year_of_age
+    assert g > 0
+    np.testing.assert_allclose(per_km, base * (1 + g * np.array(ages)), rtol=1e-9)
+    assert np.all(np.diff(per_km) > 0)
+
+
+def test_retrofit_adds_its_maintenance(city_spec, tables):
+    r = rates_for(city_spec, tables, [
+        {"tech": "diesel_epa2004", "age": 4},
+        {"tech": "diesel_epa2004", "age": 4, "retrofit": "diesel_dpf_retrofit"},
+    ])
+    extra = city_spec.retrofits["diesel_dpf_retrofit"].by_class["C2"].extra_maintenance_mxn_per_km
+    g = city_spec.usage.maintenance_growth_per_year_of_age
+    assert r["maintenance_mxn"][1] - r["maintenance_mxn"][0] == pytest.approx(
+        r["km"][0] * extra * (1 + 4 * g))
+
+
+def test_margin_is_revenue_less_energy_and_maintenance(city_spec, tables):
+    r = rates_for(city_spec, tables, [{"tech": "diesel_epa2010", "age": a} for a in (0, 12)])
+    per_km = city_spec.classes["C2"].economics.contribution_mxn_per_km
+    expected = r["km"] * per_km - r["energy_cost_mxn"] - r["maintenance_mxn"]
+    np.testing.assert_allclose(r["margin_mxn"], expected, rtol=1e-9)
+    assert RATES[-1] == "margin_mxn"
+
+
+def test_access_limits_take_their_share_of_revenue(city_spec, tables):
+    lost = np.zeros(len(tables.reported_names))
+    lost[tables.reported_names.index("diesel_pre1994")] = 0.25
+    vehicles = [{"tech": "diesel_pre1994", "age": 35}, {"tech": "diesel_epa2010", "age": 3}]
+    free, limited = rates_for(city_spec, tables, vehicles), rates_for(city_spec, tables,
+                                                                       vehicles, lost)
+    revenue = free["km"][0] * city_spec.classes["C2"].economics.contribution_mxn_per_km
+    assert limited["margin_mxn"][0] == pytest.approx(free["margin_mxn"][0] - 0.25 * revenue)
+    assert limited["margin_mxn"][1] == pytest.approx(free["margin_mxn"][1])
+    assert limited["energy_cost_mxn"][0] == free["energy_cost_mxn"][0]
+
+
+def test_partnership_contract_lifts_the_margin():
+    spec = load("mexico_city_partnership")
+    tables = TechTables(spec)
+    uplift = spec.partnerships[0].contract_uplift_share
+    assert uplift > 0
+    r = rates_for(spec, tables, [{"tech": "diesel_epa2010", "age": 2},
+                                 {"tech": "diesel_epa2010", "age": 2, "deal": 1}])
+    revenue = r["km"][0] * spec.classes["C2"].economics.contribution_mxn_per_km
+    assert r["margin_mxn"][1] - r["margin_mxn"][0] == pytest.approx(uplift * revenue)
+    assert r["pm25_g"][1] == r["pm25_g"][0]

@@ -1,4 +1,5 @@
-"""The market: new-sales shares under standards, used imports under import rules, growth."""
+"""The market: what vehicles are worth (Valuer), the used imports the import rule admits
+(ImportSupply), the engine of an import by model year, and demand growth."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from datetime import date
 import numpy as np
 import pytest
 
-from fleetsim.scenarios.schema import ImportRule, NewVehicleStandard
+from fleetsim.scenarios.schema import ImportRule
 from fleetsim.sim import market
 from fleetsim.sim.technology import TechTables
+
+NOW = 2026 * 12  # January 2026
 
 
 @pytest.fixture(scope="module")
@@ -17,57 +20,65 @@ def tables(city_spec):
     return TechTables(city_spec)
 
 
-def shares_by_name(tables, shares) -> dict[str, float]:
-    return {t: s for t, s in zip(tables.tech_names, shares, strict=True) if s > 0}
+@pytest.fixture(scope="module")
+def valuer(city_spec, tables):
+    return market.Valuer(city_spec, tables)
 
 
-def test_sales_shares_follow_the_mix(city_spec, tables):
-    shares = market.sales_shares(city_spec, tables, "van", 2025, None)
-    assert shares.sum() == pytest.approx(1.0)
-    assert shares_by_name(tables, shares) == pytest.approx(
-        city_spec.market.sales_mix.by_class["van"][2025])
+@pytest.fixture(scope="module")
+def supply(city_spec, tables):
+    return market.ImportSupply(city_spec, tables)
 
 
-def test_sales_shares_interpolate_between_years(city_spec, tables):
-    points = city_spec.market.sales_mix.by_class["van"]
-    shares = shares_by_name(tables, market.sales_shares(city_spec, tables, "van", 2030, None))
-    for tech in set(points[2025]) | set(points[2035]):
-        expected = (points[2025].get(tech, 0) + points[2035].get(tech, 0)) / 2
-        assert shares.get(tech, 0) == pytest.approx(expected), tech
+# ---- the value of a vehicle ---------------------------------------------------------------------
+
+def test_value_declines_with_age_from_the_new_price(city_spec, tables, valuer):
+    year = tables.for_year(2026)
+    t, c = tables.tech_code["diesel_epa2010"], tables.class_code["T3"]
+    keep = city_spec.market.resale_value_retained_per_year.value
+    factor = city_spec.used_market.technology_value_factor["diesel_epa2010"]
+    ages = np.array([0.0, 1.0, 2.5, 5.0])
+    value = valuer.value(year, np.full(4, t), np.full(4, c), ages)
+    np.testing.assert_allclose(value, year.price_mxn[t, c] * keep**ages * factor)
+    assert np.all(np.diff(value) < 0)
 
 
-def test_standard_keeps_only_allowed_technologies(city_spec, tables):
-    std = city_spec.regulation.new_vehicle_standards[0]
-    mix = city_spec.market.sales_mix.by_class["C2"][2025]
-    shares = market.sales_shares(city_spec, tables, "C2", 2025, std)
-    assert shares.sum() == pytest.approx(1.0)
-    allowed = set(std.allowed_technologies)
-    got = shares_by_name(tables, shares)
-    assert set(got) <= allowed
-    assert set(mix) - allowed, "the test needs a mix with barred technologies"
-    # barred shares move to the allowed ones in proportion
-    allowed_total = sum(v for t, v in mix.items() if t in allowed)
-    assert got == pytest.approx({t: v / allowed_total for t, v in mix.items() if t in allowed})
+def test_value_never_falls_below_scrap(city_spec, tables, valuer):
+    year = tables.for_year(2026)
+    scrap = {name: cls.economics.scrap_value_mxn for name, cls in city_spec.classes.items()}
+    for name, c in tables.class_code.items():
+        v = valuer.value(year, np.array([tables.tech_code["diesel_epa1998"]]), np.array([c]),
+                         np.array([200.0]))
+        assert v[0] == pytest.approx(scrap[name]), name
 
 
-def test_standard_falls_back_when_the_mix_has_nothing_allowed(city_spec, tables):
-    std = NewVehicleStandard(name="gas only", effective=date(2025, 1, 1), classes=["van"],
-                             allowed_technologies=["natural_gas"],
-                             fallback_technology="natural_gas", source="[E] test")
-    assert "natural_gas" not in city_spec.market.sales_mix.by_class["van"][2025]
-    shares = market.sales_shares(city_spec, tables, "van", 2025, std)
-    assert shares_by_name(tables, shares) == {"natural_gas": 1.0}
+def test_engines_no_longer_sold_are_valued_from_the_reference_technology(city_spec, tables,
+                                                                           valuer):
+    year = tables.for_year(2026)
+    pre, ref = tables.tech_code["diesel_pre1994"], tables.tech_code[
+        city_spec.market.used_price_reference_technology]
+    c = tables.class_code["C2"]
+    assert np.isnan(year.price_mxn[pre, c])
+    base = valuer.base_price(year)
+    assert base[pre, c] == year.price_mxn[ref, c]
+    assert not np.isnan(base).any()
+    factor = city_spec.used_market.technology_value_factor
+    v = valuer.value(year, np.array([pre, ref]), np.array([c, c]), np.array([3.0, 3.0]))
+    assert v[0] / v[1] == pytest.approx(factor["diesel_pre1994"] / factor[
+        city_spec.market.used_price_reference_technology])
 
 
-def test_draw_new_technologies_matches_shares(tables):
-    shares = np.zeros(len(tables.tech_names))
-    shares[[2, 4, 6]] = [0.2, 0.5, 0.3]
-    drawn = market.draw_new_technologies(shares, 100_000, np.random.default_rng(1))
-    assert drawn.dtype == np.int8
-    freq = np.bincount(drawn, minlength=len(shares)) / len(drawn)
-    np.testing.assert_allclose(freq, shares, atol=0.01)
-    assert set(np.unique(drawn)) == {2, 4, 6}
+def test_cleaner_engines_are_worth_more(tables, valuer):
+    year = tables.for_year(2026)
+    names = ["diesel_pre1994", "diesel_epa1998", "diesel_epa2004", "diesel_epa2007",
+             "diesel_epa2010"]
+    codes = np.array([tables.tech_code[n] for n in names])
+    c = np.full(len(codes), tables.class_code["T3"])
+    v = valuer.value(year, codes, c, np.full(len(codes), 8.0))
+    assert np.all(np.diff(v) > 0)
 
+
+# ---- used imports -------------------------------------------------------------------------------
 
 def test_import_technology_by_model_year(city_spec, tables):
     years = np.array([1850, 1993, 1994, 2003, 2004, 2009, 2010, 2024])
@@ -77,36 +88,85 @@ def test_import_technology_by_model_year(city_spec, tables):
                      "diesel_epa2004", "diesel_epa2007", "diesel_epa2010", "diesel_epa2010"]
 
 
-def test_imports_without_a_rule_are_all_admitted(city_spec, tables):
-    age, tech, ok = market.draw_imports(city_spec, tables, 5000, 2025 * 12, None,
-                                        np.random.default_rng(2))
-    assert ok.all()
-    assert age.min() >= 12 and age.max() < 21 * 12, "import ages are 1-20 years"
-    assert len(age) == len(tech) == 5000
+def test_offer_without_a_rule_follows_the_age_distribution(city_spec, supply):
+    ages, p = supply.offer(NOW, None)
+    assert p.sum() == pytest.approx(1.0)
+    bins = city_spec.market.used_imports.age.bins()
+    assert ages.min() == bins[0][0] and ages.max() == bins[-1][1]
+    for lo, hi, share in bins:
+        in_bin = (ages >= lo) & (ages <= hi)
+        assert p[in_bin].sum() == pytest.approx(share), (lo, hi)
+        np.testing.assert_allclose(p[in_bin], share / (hi - lo + 1))
 
 
-def test_import_rule_bars_old_and_ineligible_imports(city_spec, tables):
+def test_rule_admits_only_young_clean_imports(city_spec, tables, supply):
     rule = city_spec.regulation.used_import_rules[0]
     assert rule.max_age_years == 10
-    now = 2026 * 12
-    age, tech, ok = market.draw_imports(city_spec, tables, 20_000, now, rule,
-                                        np.random.default_rng(3))
-    allowed = np.isin(tech, [tables.tech_code[t] for t in rule.allowed_technologies])
-    young = age < 11 * 12  # at most 10 whole years old
-    np.testing.assert_array_equal(ok, young & allowed)
-    assert ok.any() and (~ok).any()
-    assert not ok[age >= 11 * 12].any()
-    # model year 2010 on is EPA 2010: all admitted imports are of it
-    assert set(np.unique(tech[ok])) == {tables.tech_code["diesel_epa2010"]}
+    ages, p = supply.offer(NOW, rule)
+    assert len(ages) > 0 and p.sum() == pytest.approx(1.0)
+    assert ages.max() <= 10
+    techs = market.import_technology_by_model_year(city_spec, tables, 2026 - ages)
+    assert set(tables.tech_names[t] for t in techs) <= set(rule.allowed_technologies)
+    # the admitted ages keep their relative shares
+    all_ages, all_p = supply.offer(NOW, None)
+    kept = np.isin(all_ages, ages)
+    np.testing.assert_allclose(p, all_p[kept] / all_p[kept].sum())
 
 
-def test_import_rule_on_age_only(city_spec, tables):
+def test_rule_on_age_only(supply):
     rule = ImportRule(name="age only", effective=date(2025, 1, 1), max_age_years=5,
                       source="[E] test")
-    age, tech, ok = market.draw_imports(city_spec, tables, 20_000, 2026 * 12, rule,
-                                        np.random.default_rng(4))
-    np.testing.assert_array_equal(ok, age < 6 * 12)
+    ages, _ = supply.offer(NOW, rule)
+    np.testing.assert_array_equal(ages, np.arange(1, 6))
 
+
+def test_rule_on_technology_only(city_spec, tables, supply):
+    rule = ImportRule(name="EPA 2007 on", effective=date(2025, 1, 1),
+                      allowed_technologies=["diesel_epa2007", "diesel_epa2010"],
+                      source="[E] test")
+    ages, _ = supply.offer(NOW, rule)
+    # model years 2007 on: ages up to 19 in 2026
+    np.testing.assert_array_equal(ages, np.arange(1, 20))
+
+
+def test_rule_that_admits_nothing(supply):
+    rule = ImportRule(name="nothing", effective=date(2025, 1, 1), max_age_years=0,
+                      source="[E] test")
+    ages, p = supply.offer(NOW, rule)
+    assert len(ages) == len(p) == 0
+    assert supply.typical(NOW, rule) is None
+
+
+def test_typical_import(city_spec, tables, supply):
+    rule = city_spec.regulation.used_import_rules[0]
+    ages, p = supply.offer(NOW, rule)
+    mean_age, tech = supply.typical(NOW, rule)
+    assert mean_age == pytest.approx((ages * p).sum())
+    assert tables.tech_names[tech] == "diesel_epa2010"
+    unruled_age, unruled_tech = supply.typical(NOW, None)
+    assert unruled_age > mean_age, "the rule keeps older imports out"
+
+
+@pytest.mark.parametrize("ruled", [False, True])
+def test_draw_follows_the_offer(city_spec, tables, supply, ruled):
+    rule = city_spec.regulation.used_import_rules[0] if ruled else None
+    ages, p = supply.offer(NOW, rule)
+    age_months, tech = supply.draw(50_000, NOW, rule, np.random.default_rng(3))
+    assert age_months.dtype == np.int32
+    years = age_months // 12
+    assert set(np.unique(years)) <= set(ages)
+    freq = np.array([(years == a).mean() for a in ages])
+    np.testing.assert_allclose(freq, p, atol=0.01)
+    np.testing.assert_array_equal(
+        tech, market.import_technology_by_model_year(city_spec, tables,
+                                                     (NOW - age_months) // 12))
+    if ruled:
+        assert age_months.max() < 11 * 12, "at most 10 whole years old"
+        allowed = [tables.tech_code[t] for t in rule.allowed_technologies]
+        assert np.isin(tech, allowed).all()
+
+
+# ---- growth -------------------------------------------------------------------------------------
 
 def test_monthly_growth_compounds_to_the_yearly_rate(city_spec):
     g = market.monthly_growth(city_spec, 2025.0)
@@ -115,10 +175,3 @@ def test_monthly_growth_compounds_to_the_yearly_rate(city_spec):
     expected_2050 = (path[2040] + path[2060]) / 2
     assert (1 + market.monthly_growth(city_spec, 2050.0)) ** 12 == pytest.approx(
         1 + expected_2050)
-
-
-def test_used_price_declines_with_age(city_spec):
-    ref = np.array([100.0, 200.0])
-    keep = city_spec.market.resale_value_retained_per_year.value
-    price = market.used_price(city_spec, ref, np.array([0, 1, 1]), np.array([0.0, 1.0, 2.0]))
-    np.testing.assert_allclose(price, [100.0, 200.0 * keep, 200.0 * keep**2])

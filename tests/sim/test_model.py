@@ -13,16 +13,23 @@ import pytest
 from fleetsim.agents import Operator, Regulator
 from fleetsim.scenarios import SIZE_BANDS
 from fleetsim.sim import FleetModel, ModelRangeError
-from tests.helpers import SMALL_FRACTION
+from tests.helpers import SMALL_FRACTION, SMALL_YEARS, recorded_run
+
+END_YEAR = 2025 + SMALL_YEARS - 1  # the small model's last simulated year
 
 
 def run_months(seed: int, months: int = 60, fraction: float = SMALL_FRACTION,
-               overrides: dict | None = None) -> pd.DataFrame:
-    """Results of mexico_city run for `months` months (module level so workers can run it)."""
-    model = FleetModel("mexico_city", rng=seed, sample_fraction=fraction, overrides=overrides)
+               overrides: dict | None = None, scenario: str = "mexico_city") -> pd.DataFrame:
+    """Results of a scenario run for `months` months (module level so workers can run it)."""
+    model = FleetModel(scenario, rng=seed, sample_fraction=fraction, overrides=overrides)
     for _ in range(months):
         model.step()
     return model.results()
+
+
+def run_partnership(seed: int) -> pd.DataFrame:
+    """Two years of the partnership scenario (its deals and demonstration start in 2026)."""
+    return run_months(seed, 24, scenario="mexico_city_partnership")
 
 
 # ---- determinism --------------------------------------------------------------------------------
@@ -48,20 +55,48 @@ def test_same_seed_same_results_across_processes():
     assert not remote[0].equals(remote[1])
 
 
+def test_partnership_scenario_same_seed_same_results():
+    """Agents deciding (credit, peers, partnerships, the used market) stay reproducible."""
+    a = run_partnership(31)
+    pd.testing.assert_frame_equal(a, run_partnership(31))
+    assert a["loans_approved"].sum() > 0 and a["entered_demo"].sum() > 0
+    assert a["entered_used"].sum() > 0 and a["reviews"].sum() > 0
+    assert not a.equals(run_partnership(32))
+
+
+def test_partnership_scenario_same_results_across_processes():
+    seeds = [33, 34]
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
+        remote = list(pool.map(run_partnership, seeds))
+    for seed, res in zip(seeds, remote, strict=True):
+        pd.testing.assert_frame_equal(res, run_partnership(seed))
+
+
 def test_results_shape_and_columns(small_model, small_results):
     res = small_results
-    assert len(res) == 360
+    assert len(res) == 12 * SMALL_YEARS
     assert list(res.columns) == small_model.metric_names()
-    assert res["date"].iloc[0] == "2025-01" and res["date"].iloc[-1] == "2054-12"
+    assert len(set(res.columns)) == len(res.columns)
+    assert res["date"].iloc[0] == "2025-01" and res["date"].iloc[-1] == f"{END_YEAR}-12"
     assert list(res["month"].iloc[:13]) == [*range(1, 13), 1]
-    expected = {"vehicles", "entered_new", "entered_import", "retired", "share_soot_free",
-                "share_zev", "mean_age_years", "pm25_t", "bc_t", "nox_t", "co2_ttw_t",
-                "co2_wtw_t"}
+    expected = {"vehicles", "entered_new", "entered_import", "entered_used", "entered_demo",
+                "retired", "scrapped", "listed", "used_pool", "used_expired", "retrofits",
+                "exits", "early_replacements", "growth_unmet", "repossessed", "loans_approved",
+                "loans_declined", "loans_repaid", "loans_defaulted", "loans_active",
+                "loan_balance_mxn", "partnership_retrofits", "partnership_replacements",
+                "partnership_cofinance_mxn", "share_soot_free", "share_zev", "mean_age_years",
+                "pm25_t", "bc_t", "nox_t", "co2_ttw_t", "co2_wtw_t"}
     expected |= {f"vehicles_{t}" for t in small_model.tables.reported_names}
     expected |= {f"{kind}_{c}" for c in small_model.class_names
                  for kind in ("vehicles", "entered", "retired")}
+    expected |= {f"{kind}_{b}" for b in SIZE_BANDS
+                 for kind in ("vehicles", "share_soot_free", "share_zev")}
+    expected |= {f"{kind}_{x}" for x in small_model.spec.credit.lenders
+                 for kind in ("loans", "perceived_default_zev")}
     assert expected <= set(res.columns)
-    assert small_model.date.isoformat() == "2054-12-01"
+    assert "import_barred" not in res.columns
+    assert small_model.date.isoformat() == f"{END_YEAR}-12-01"
 
 
 def test_results_before_any_step_are_empty():
@@ -92,9 +127,12 @@ def test_results_match_the_fleet(small_model, small_results):
 def test_fleet_columns_and_owners(small_model):
     fleet = small_model.fleet()
     assert list(fleet.columns) == [
-        "owner", "owner_unique_id", "size_band", "vehicle_class", "technology", "retrofit",
-        "reported_technology", "model_year", "age_years", "annual_km", "region", "origin",
-        "retirement_year", "pm25_g_per_year", "co2_ttw_kg_per_year"]
+        "vehicle_id", "owner", "owner_unique_id", "size_band", "vehicle_class", "technology",
+        "retrofit", "reported_technology", "model_year", "age_years", "annual_km", "region",
+        "origin", "partnership_contract", "retirement_year", "pm25_g_per_year",
+        "co2_ttw_kg_per_year"]
+    assert fleet["vehicle_id"].is_unique
+    assert not fleet["partnership_contract"].any(), "mexico_city has no partnership"
     agents = {a.unique_id: a for a in small_model.agents}
     owners = [agents.get(uid) for uid in fleet["owner_unique_id"].unique()]
     assert all(isinstance(a, Operator) for a in owners)
@@ -105,15 +143,18 @@ def test_fleet_columns_and_owners(small_model):
         assert agent.index == row["owner"]
         assert agent.band == row["size_band"]
     assert fleet["age_years"].min() >= 0
-    assert (fleet["retirement_year"] >= 2054).all()
+    assert (fleet["retirement_year"] >= END_YEAR).all()
     assert set(fleet["origin"].unique()) <= {"initial", "new", "used_import"}
     assert fleet["origin"].value_counts().get("new", 0) > 0
+    assert fleet["origin"].value_counts().get("used_import", 0) > 0
 
 
-def test_agents_are_operators_and_one_regulator(small_model):
+def test_agents_are_operators_lenders_and_one_regulator(small_model):
     kinds = pd.Series([type(a).__name__ for a in small_model.agents]).value_counts()
     assert kinds["Regulator"] == 1
     assert kinds["Operator"] == len(small_model.operators)
+    assert kinds["Lender"] == len(small_model.spec.credit.lenders) == len(small_model.lenders)
+    assert [x.name for x in small_model.lenders] == list(small_model.spec.credit.lenders)
     assert isinstance(small_model.regulator, Regulator)
     assert small_model.fleet_sizes().sum() == len(small_model.fleet())
 
@@ -137,33 +178,98 @@ def share_in(res: pd.DataFrame, column: str, date: str) -> float:
     return float(res.loc[res["date"] == date, column].iloc[0])
 
 
+def heavy_new_technologies(fleet: pd.DataFrame, spec) -> set[str]:
+    heavy = [name for name, cls in spec.classes.items() if cls.heavy]
+    new = fleet[(fleet["origin"] == "new") & (fleet["model_year"] >= 2025)
+                & fleet["vehicle_class"].isin(heavy)]
+    return set(new["technology"].astype(str))
+
+
+def test_nom044_new_heavy_vehicles_are_of_allowed_technologies(small_model):
+    std = small_model.spec.regulation.new_vehicle_standards[0]
+    assert str(std.effective) == "2025-01-01"
+    bought = heavy_new_technologies(small_model.fleet(), small_model.spec)
+    assert bought, "the test needs new heavy vehicles"
+    assert bought <= set(std.allowed_technologies)
+
+
+def test_nom044_every_new_heavy_vehicle_bought_is_allowed(city_log):
+    """Every new heavy vehicle that joined a fleet over the run (also those sold or scrapped
+    since) is of a technology NOM-044 allows."""
+    model = city_log.model
+    std = model.spec.regulation.new_vehicle_standards[0]
+    allowed = [model.tables.tech_code[t] for t in std.allowed_technologies]
+    heavy = [model.tables.class_code[c] for c in std.classes]
+    first = city_log.start.next_vid
+    seen = 0
+    for snap in city_log.snapshots:
+        new = (snap.vid >= first) & (snap.origin == 1) & np.isin(snap.vclass, heavy)
+        assert np.isin(snap.tech[new], allowed).all(), snap.month
+        seen += new.sum()
+    assert seen > 0
+
+
 def test_nom044_raises_the_soot_free_share():
-    """With the soot-free standard pushed to 2040, 2030's fleet is less soot-free."""
+    """With the soot-free standard pushed to 2040, operators may still buy older diesel
+    standards new, and 2030's fleet is less soot-free."""
     months = 6 * 12
-    on_time = run_months(5, months)
-    late = run_months(5, months, overrides={
-        "regulation.new_vehicle_standards.0.effective": "2040-01-01"})
-    assert share_in(late, "share_soot_free", "2030-12") < share_in(
-        on_time, "share_soot_free", "2030-12") - 0.05
-    # the starting fleet is the same; the gap opens with sales
-    assert share_in(late, "share_soot_free", "2025-01") == pytest.approx(
-        share_in(on_time, "share_soot_free", "2025-01"), abs=0.01)
+    on_time = FleetModel("mexico_city", rng=5, sample_fraction=SMALL_FRACTION).run(years=6)
+    late = FleetModel("mexico_city", rng=5, sample_fraction=SMALL_FRACTION, overrides={
+        "regulation.new_vehicle_standards.0.effective": "2040-01-01"}).run(years=6)
+    a, b = on_time.results(), late.results()
+    assert len(a) == len(b) == months
+    assert share_in(b, "share_soot_free", "2030-12") < share_in(
+        a, "share_soot_free", "2030-12") - 0.02
+    allowed = set(on_time.spec.regulation.new_vehicle_standards[0].allowed_technologies)
+    assert heavy_new_technologies(late.fleet(), late.spec) - allowed, \
+        "without the standard some firms buy barred technologies new"
+    # the starting fleet is the same; the gap opens with purchases
+    assert share_in(b, "share_soot_free", "2025-01") == pytest.approx(
+        share_in(a, "share_soot_free", "2025-01"), abs=0.01)
 
 
-def test_import_rule_bars_imports_from_november_2025(small_results):
-    res = small_results
-    before = res[res["date"] < "2025-11"]
-    after = res[res["date"] >= "2025-11"]
-    assert len(before) == 10
-    assert (before["import_barred"] == 0).all()
-    assert after["import_barred"].sum() > 0
-    assert after.head(12)["import_barred"].gt(0).sum() >= 6
+def entry_months(log) -> tuple[np.ndarray, np.ndarray]:
+    """(first vehicle id added in each step, that step's month): ids grow with time."""
+    first = np.array([log.start.next_vid] + [s.next_vid for s in log.snapshots[:-1]])
+    return first, np.array([s.month for s in log.snapshots])
 
 
-def test_no_import_rule_bars_nothing():
-    res = run_months(5, 24, overrides={"regulation.used_import_rules": []})
-    assert (res["import_barred"] == 0).all()
-    assert res["entered_import"].sum() > 0
+def imports_by_entry(log) -> pd.DataFrame:
+    """Every used import that joined a fleet in the run: entry month, age on entry, engine."""
+    first, months = entry_months(log)
+    frames = []
+    for snap in log.snapshots:
+        rows = (snap.vid >= log.start.next_vid) & (snap.origin == 2)
+        frames.append(pd.DataFrame({"vid": snap.vid[rows], "birth": snap.birth_month[rows],
+                                    "tech": snap.tech[rows]}))
+    imports = pd.concat(frames).drop_duplicates("vid")
+    entry = months[np.searchsorted(first, imports["vid"].to_numpy(), side="right") - 1]
+    return imports.assign(entry=entry, age_months=entry - imports["birth"].to_numpy())
+
+
+def test_import_rule_admits_only_young_clean_imports_from_november_2025(city_log):
+    model = city_log.model
+    rule = model.spec.regulation.used_import_rules[0]
+    assert str(rule.effective) == "2025-11-04"
+    imports = imports_by_entry(city_log)
+    allowed = [model.tables.tech_code[t] for t in rule.allowed_technologies]
+    after = imports[imports["entry"] >= 2025 * 12 + 10]
+    before = imports[imports["entry"] < 2025 * 12 + 10]
+    assert len(after) > 0 and len(before) > 0
+    assert (after["age_months"] < (rule.max_age_years + 1) * 12).all(), "at most 10 years old"
+    assert np.isin(after["tech"], allowed).all()
+    # before the rule, old and dirty imports came in: the rule is what keeps them out
+    assert ((before["age_months"] >= 11 * 12) | ~np.isin(before["tech"], allowed)).any()
+
+
+def test_without_an_import_rule_old_imports_keep_coming():
+    log = recorded_run("mexico_city", months=24, seed=5,
+                       overrides={"regulation.used_import_rules": []})
+    imports = imports_by_entry(log)
+    after = imports[imports["entry"] >= 2025 * 12 + 10]
+    assert len(after) > 0
+    assert (after["age_months"] >= 11 * 12).any()
+    assert log.results()["entered_import"].sum() > 0
 
 
 # ---- scaling and range --------------------------------------------------------------------------
