@@ -47,7 +47,8 @@ class Decisions(Strict):
     def _all_bands(self):
         missing = [b for b in ("micro", "small", "medium", "large") if b not in self.bands]
         if missing:
-            raise ValueError(f"expected tastes for all four size bands, missing {missing}")
+            raise ValueError(f"bands: got tastes for {sorted(self.bands)}, expected all four "
+                             f"size bands (missing {missing})")
         return self
 
 

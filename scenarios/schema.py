@@ -141,7 +141,9 @@ class RetrofitClassRow(Row):
     extra_maintenance_mxn_per_km: NonNegative
 
 
-class Retrofit(Strict):
+class Retrofit(Row):
+    """A kit fitted to an engine; `source` covers its eligibility numbers."""
+
     label: str
     applies_to: list[Name]
     max_age_years: Annotated[int, Field(ge=0)]  # older engines are not worth a filter
@@ -178,7 +180,8 @@ class Operators(Strict):
     def _bands(self):
         missing = [b for b in SIZE_BANDS if b not in self.bands]
         if missing:
-            raise ValueError(f"expected all four size bands {list(SIZE_BANDS)}, missing {missing}")
+            raise ValueError(f"bands: got {sorted(self.bands)}, expected all four size bands "
+                             f"{list(SIZE_BANDS)} (missing {missing})")
         _check_shares({b: v.power_unit_share for b, v in self.bands.items()}, "power_unit_share")
         return self
 
@@ -388,8 +391,11 @@ def _cross_reference_problems(s: Scenario) -> list[str]:
     fleets = [f.name for f in s.named_fleets]
     if len(set(fleets)) != len(fleets):
         problems.append(f"named_fleets: expected distinct names, got {fleets}")
-    for f in s.named_fleets:
-        need([f.region] if f.region else [], set(s.regions), "named_fleets.region", "region")
+    for i, f in enumerate(s.named_fleets):
+        need([f.region] if f.region else [], set(s.regions), f"named_fleets.{i}.region",
+             "region")
+    need(s.used_market.technology_value_factor, techs, "used_market.technology_value_factor",
+         "technology")
     for i, d in enumerate(s.demonstrations):
         where = f"demonstrations.{i}"
         need([d.fleet], set(fleets), f"{where}.fleet", "named fleet")
