@@ -409,9 +409,17 @@ class FleetModel(mesa.Model):
             fl.retrofits += len(fit)
             fl.partnership_retrofits += int((d.deal[fit] > 0).sum())
 
+        # buyers of used vehicles take a listing of their class; one who finds none this month
+        # keeps what it has (at the end of life, or for a growth purchase: goes without)
+        cls = rv.vclass
+        used_buyers = np.flatnonzero(d.kind == USED)
+        matched = self.used_market.match(reg, cls[used_buyers], self.rng)
+        unmet = used_buyers[matched < 0]
+        d.kind[unmet] = np.where(has[unmet] & ~rv.eol[unmet], KEEP, LEAVE)
+        fl.used_unmet += len(unmet)
+
         # the vehicles that go: replaced, left, or at the end of life with nothing chosen
         goes = has & (d.kind != KEEP) & (d.kind != RETROFIT)
-        cls = rv.vclass
         old_value = self.valuer.value(year, rv.tech.astype(np.intp), cls, rv.age_years) * \
             self.used_market.multiplier[cls]
         scrap_pay = econ_scrap[cls] + bonus[cls]
@@ -437,8 +445,6 @@ class FleetModel(mesa.Model):
         # purchases
         buy = np.flatnonzero(np.isin(d.kind, [NEW, USED, IMPORT]))
         got_row = np.full(len(rv), -1, np.int64)
-        used_buyers = buy[d.kind[buy] == USED]
-        matched = self.used_market.match(reg, cls[used_buyers], self.rng)
         ok_used = used_buyers[matched >= 0]
         if len(ok_used):
             rows = matched[matched >= 0]
@@ -446,10 +452,8 @@ class FleetModel(mesa.Model):
             got_row[ok_used] = rows
             fl.entered_used += len(rows)
             fl.used_sales_mxn += float(d.price[ok_used].sum())
-        no_listing = used_buyers[matched < 0]  # more buyers than listings: import instead
-        fl.used_unmet += len(no_listing)
-        imp = np.concatenate([buy[d.kind[buy] == IMPORT], no_listing])
-        if len(imp) and self.imports.typical(m, self.regulator.import_rule) is not None:
+        imp = buy[d.kind[buy] == IMPORT]
+        if len(imp):
             age, tech = self.imports.draw(len(imp), m, self.regulator.import_rule, self.rng)
             got_row[imp] = self._add_vehicles(rv.owner[imp].astype(np.int32),
                                               cls[imp].astype(np.int8), tech, age, origin=2,
@@ -475,7 +479,7 @@ class FleetModel(mesa.Model):
         paid = np.concatenate([fit, np.flatnonzero(got_row >= 0)])
         cashflow.pay(self, rv, d, paid, np.where(got_row >= 0, got_row,
                                                  np.where(rv.row >= 0, rv.row, -1)))
-        demand = np.bincount(cls[used_buyers], minlength=len(self.class_names))
+        demand = np.bincount(cls[used_buyers], minlength=len(self.class_names))  # incl. unmet
         self.used_market.update_prices(demand.astype(float), used_supply.astype(float))
 
     def _count_owner_change(self, rows: np.ndarray, owner: np.ndarray) -> None:
