@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,7 +65,8 @@ class DecisionRecord:
     month: int
     reviews: Any  # sim.decisions.Reviews
     context: Any  # sim.decisions.Context (its arrays may have moved on since)
-    decision: Any  # sim.decisions.Decision
+    decision: Any  # sim.decisions.Decision as decide() returned it (a copy)
+    applied: Any  # the same Decision after the model carried it out (it may adjust kinds)
     cash: np.ndarray
     loans_repaid: np.ndarray
     loans_defaulted: np.ndarray
@@ -84,6 +86,7 @@ class Snapshot:
     tech: np.ndarray
     origin: np.ndarray
     birth_month: np.ndarray
+    listed_month: np.ndarray
     next_vid: int
     cash: np.ndarray  # firms' cash after the step
     lender_repaid: list[np.ndarray] = field(default_factory=list)
@@ -109,7 +112,8 @@ def snapshot(model) -> Snapshot:
         month=model.month, vid=reg.cols["vid"][:n].copy(), state=reg.cols["state"][:n].copy(),
         owner=reg.cols["owner"][:n].copy(), vclass=reg.cols["vclass"][:n].copy(),
         tech=reg.cols["tech"][:n].copy(), origin=reg.cols["origin"][:n].copy(),
-        birth_month=reg.cols["birth_month"][:n].copy(), next_vid=int(reg.next_vid),
+        birth_month=reg.cols["birth_month"][:n].copy(),
+        listed_month=reg.cols["listed_month"][:n].copy(), next_vid=int(reg.next_vid),
         cash=model.operator_arrays.cash.copy(),
         lender_repaid=[x.repaid.copy() for x in model.lenders],
         lender_defaulted=[x.defaulted.copy() for x in model.lenders],
@@ -131,13 +135,15 @@ def recorded_run(scenario: str, months: int, seed: int = SEED, fraction: float =
     def recording(rv, ctx, rng):
         ops = ctx.ops
         record = DecisionRecord(
-            month=model.month, reviews=rv, context=ctx, decision=None, cash=ops.cash.copy(),
+            month=model.month, reviews=rv, context=ctx, decision=None, applied=None,
+            cash=ops.cash.copy(),
             loans_repaid=ops.loans_repaid.copy(), loans_defaulted=ops.loans_defaulted.copy(),
             fleet_value=ops.fleet_value.copy(),
             quota_left=[float(x.quota_left()) for x in ctx.lenders])
-        record.decision = real(rv, ctx, rng)
+        record.applied = real(rv, ctx, rng)
+        record.decision = copy.deepcopy(record.applied)
         decisions.append(record)
-        return record.decision
+        return record.applied
 
     start = snapshot(model)
     snaps = []

@@ -244,6 +244,16 @@ FIELD_CASES = [
      "usage.maintenance_growth_per_year_of_age", "got -0.1"),
     ("negative_scrap_value", setter("classes.C2.economics.scrap_value_mxn", -1),
      "classes.C2.economics.scrap_value_mxn", "got -1"),
+    ("missing_tastes_for_a_band", deleter("decisions.bands.medium"), "decisions.bands",
+     "'medium'"),
+    ("missing_operator_band", deleter("operators.bands.medium"), "operators.bands",
+     "'medium'"),
+    ("named_fleet_unknown_region",
+     with_partnership(setter("named_fleets.0.region", "atlantis")), "named_fleets.0.region",
+     "'atlantis'"),
+    ("value_factor_for_an_unknown_technology",
+     setter("used_market.technology_value_factor.warp", 0.5),
+     "used_market.technology_value_factor", "'warp'"),
 ]
 
 
@@ -254,44 +264,6 @@ def test_field_error_is_one_clear_line(city_raw, write_scenario, mutate, prefix,
     assert len(problems) == 1, problems
     line = problems[0]
     assert line.startswith(prefix + ":"), line
-    assert "got" in line and "expected" in line, line
-    assert value in line, line
-
-
-# Error lines that miss part of "path: got VALUE, expected WHAT" (bugs, see the reasons).
-BUG_CASES = [
-    pytest.param(deleter("decisions.bands.medium"), "decisions", "'medium'",
-                 id="missing_tastes_for_a_band", marks=pytest.mark.xfail(strict=True, reason=(
-                     "scenarios/behaviour.py Decisions._all_bands: the line says "
-                     "\"expected tastes for all four size bands, missing ['medium']\" with "
-                     "no \"got\""))),
-    pytest.param(deleter("operators.bands.medium"), "operators", "'medium'",
-                 id="missing_operator_band", marks=pytest.mark.xfail(strict=True, reason=(
-                     "scenarios/schema.py Operators._bands: \"expected all four size bands "
-                     "[...], missing ['medium']\" with no \"got\""))),
-    pytest.param(with_partnership(setter("named_fleets.0.region", "atlantis")),
-                 "named_fleets.0.region", "'atlantis'", id="named_fleet_unknown_region",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "scenarios/schema.py _cross_reference_problems: the line names "
-                     "'named_fleets.region', a path that does not exist (no list index)"))),
-    pytest.param(setter("used_market.technology_value_factor.warp", 0.5),
-                 "used_market.technology_value_factor", "'warp'",
-                 id="value_factor_for_an_unknown_technology",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "scenarios/schema.py _cross_reference_problems: a value factor for a "
-                     "technology that does not exist (a typo) is accepted silently, unlike "
-                     "decisions.technology_constants"))),
-]
-
-
-@pytest.mark.parametrize(("mutate", "prefix", "value"), BUG_CASES)
-def test_field_error_is_one_clear_line_known_bugs(city_raw, write_scenario, mutate, prefix,
-                                                  value):
-    problems = load_mutated(city_raw, write_scenario, mutate)
-    assert len(problems) == 1, problems
-    line = problems[0]
-    assert line.startswith(prefix), line  # a deeper path (e.g. decisions.bands) would do
-    assert line.split(":")[0] in {prefix, f"{prefix}.bands"}, line
     assert "got" in line and "expected" in line, line
     assert value in line, line
 
@@ -554,23 +526,10 @@ def unsourced_numbers(node, path="", covered=False) -> list[str]:
     return []
 
 
-# a number the schema gives no place for a source (see the strict xfail below)
-NO_SOURCE_FIELD = {"retrofits.diesel_dpf_retrofit.max_age_years"}
-
-
 @pytest.mark.parametrize("name", BUILTINS)
 def test_every_number_in_builtin_yaml_has_a_source(name):
     raw = load_raw(name)
-    assert set(unsourced_numbers(raw)) - NO_SOURCE_FIELD == set()
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "scenarios/schema.py Retrofit is not a Row: it has no `source`/`sources`, so "
-    "retrofits.<name>.max_age_years (15 in mexico_national.yaml) has its source only in a YAML "
-    "comment that the schema cannot check"))
-@pytest.mark.parametrize("name", ["mexico_national"])
-def test_retrofit_max_age_has_a_source(name):
-    assert unsourced_numbers(load_raw(name)) == []
+    assert unsourced_numbers(raw) == []
 
 
 def test_unsourced_number_walker_finds_a_bare_number():

@@ -1,0 +1,520 @@
+"""Operators' choices (sim.decisions.decide) respond the right way to each cost term and to
+policy, never buy what cannot be paid for, and reduce to Bass diffusion when costs are neutral.
+
+Most tests take one month's real review set from a small Mexico City run and call `decide`
+again on it with one thing changed (a price, a subsidy...), comparing the logit probabilities
+`choice_probabilities(extra["utility"], extra["feasible"])` row by row. Lenders' yearly quotas are
+lifted in that run: a quota makes a few rows choose again at random, which would blur the
+comparison.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import mesa
+import numpy as np
+import pytest
+
+from fleetsim.agents import Lender
+from fleetsim.agents.choice import choice_probabilities
+from fleetsim.scenarios import SIZE_BANDS, load
+from fleetsim.sim.decisions import (
+    IMPORT,
+    KEEP,
+    LEAVE,
+    NEW,
+    RETROFIT,
+    USED,
+    OptionLayout,
+    Reviews,
+    decide,
+)
+from tests.helpers import recorded_run
+
+BUY = [RETROFIT, NEW, USED, IMPORT]
+
+
+def no_quotas(scenario: str = "mexico_city") -> dict:
+    lenders = load(scenario).credit.lenders
+    return {f"credit.lenders.{name}.yearly_loan_quota": None
+            for name, x in lenders.items() if x.yearly_loan_quota is not None}
+
+
+@pytest.fixture(scope="module")
+def month():
+    """The third month's review set (March 2025) and its context."""
+    log = recorded_run("mexico_city", months=3, overrides=no_quotas())
+    rec = log.decisions[-1]
+    assert len(rec.reviews) > 100
+    return rec.reviews, rec.context
+
+
+def probabilities(rv, ctx, seed: int = 0):
+    d = decide(rv, ctx, np.random.default_rng(seed))
+    u, feasible = d.extra["utility"], d.extra["feasible"]
+    assert u.shape == feasible.shape == (len(rv), len(OptionLayout(ctx.tables)))
+    return d, choice_probabilities(u, feasible)
+
+
+def new_column(ctx, tech: str) -> int:
+    layout = OptionLayout(ctx.tables)
+    code = ctx.tables.tech_code[tech]
+    return int(np.flatnonzero((layout.kind == NEW) & (layout.item == code))[0])
+
+
+def with_year(ctx, field: str, tech: str, factor: float):
+    """The context with one technology's yearly number (price, energy...) scaled."""
+    table = getattr(ctx.year, field).copy()
+    table[ctx.tables.tech_code[tech]] *= factor
+    return dataclasses.replace(ctx, year=dataclasses.replace(ctx.year, **{field: table}))
+
+
+def with_effect(ctx, field: str, change):
+    table = getattr(ctx.effects, field).copy()
+    change(table)
+    return dataclasses.replace(ctx, effects=dataclasses.replace(ctx.effects, **{field: table}))
+
+
+# ---- the decision set ---------------------------------------------------------------------------
+
+def test_every_row_has_a_choice_among_its_feasible_options(month):
+    rv, ctx = month
+    d, prob = probabilities(rv, ctx)
+    feasible = d.extra["feasible"]
+    layout = OptionLayout(ctx.tables)
+    np.testing.assert_allclose(prob.sum(axis=1), 1.0)
+    assert (d.option >= 0).all(), "leaving (or buying nothing) is always open"
+    assert feasible[np.arange(len(rv)), d.option].all()
+    np.testing.assert_array_equal(d.kind, layout.kind[d.option])
+    # a vehicle at the end of its life cannot be kept or retrofitted; a growth purchase has
+    # nothing to keep
+    blocked = rv.eol | rv.growth
+    assert not feasible[blocked][:, layout.kind == KEEP].any()
+    assert not feasible[blocked][:, layout.kind == RETROFIT].any()
+    assert feasible[:, layout.kind == LEAVE].all()
+    assert feasible[~blocked][:, layout.kind == KEEP].all()
+
+
+def test_same_inputs_same_decision(month):
+    rv, ctx = month
+    a = decide(rv, ctx, np.random.default_rng(5))
+    b = decide(rv, ctx, np.random.default_rng(5))
+    for f in dataclasses.fields(a):
+        if f.name != "extra":
+            np.testing.assert_array_equal(getattr(a, f.name), getattr(b, f.name), f.name)
+
+
+# ---- each cost term -----------------------------------------------------------------------------
+
+MOVES = [("price_mxn", 1.5), ("energy_per_km", 2.0), ("maintenance_mxn_per_km", 3.0)]
+
+
+@pytest.mark.parametrize("tech", ["battery_electric", "natural_gas"])
+@pytest.mark.parametrize(("field", "factor"), MOVES, ids=[m[0] for m in MOVES])
+def test_a_dearer_technology_is_chosen_less(month, tech, field, factor):
+    """Raising a technology's price, energy use or maintenance lowers the probability that it
+    is bought new, on every row where it was open. (Rows already running that technology are
+    left out: their own vehicle's value and running costs change too.)"""
+    rv, ctx = month
+    code = ctx.tables.tech_code[tech]
+    mk = ctx.market
+    assert code not in mk.used_tech and (mk.import_offer is None or mk.import_offer[1] != code)
+    j = new_column(ctx, tech)
+    d1, p1 = probabilities(rv, ctx)
+    d2, p2 = probabilities(rv, with_year(ctx, field, tech, factor))
+    rows = d1.extra["feasible"][:, j] & ~(~rv.growth & (rv.tech == code))
+    assert rows.sum() > 50
+    assert np.all(p2[rows, j] <= p1[rows, j] * (1 + 1e-9))
+    clear = rows & (p1[:, j] > 1e-12)
+    assert clear.sum() > 50
+    assert np.all(p2[clear, j] < p1[clear, j])
+    # the other options share what it loses
+    others = np.ones(p1.shape[1], bool)
+    others[j] = False
+    assert np.all(p2[clear][:, others].sum(axis=1) > p1[clear][:, others].sum(axis=1))
+
+
+def test_a_purchase_subsidy_raises_the_choice(month):
+    rv, ctx = month
+    tech = "battery_electric"
+    code = ctx.tables.tech_code[tech]
+    j = new_column(ctx, tech)
+    subsidy = 600_000.0
+
+    def grant(table):
+        table[code, :] = subsidy
+
+    d1, p1 = probabilities(rv, ctx)
+    d2, p2 = probabilities(rv, with_effect(ctx, "purchase_subsidy_mxn", grant))
+    open1, open2 = d1.extra["feasible"][:, j], d2.extra["feasible"][:, j]
+    assert not (open1 & ~open2).any(), "cheaper never closes an option"
+    rows = open1 & ~(~rv.growth & (rv.tech == code))
+    assert rows.sum() > 50
+    assert np.all(p2[rows, j] > p1[rows, j])
+    assert np.all(p2[open2 & ~open1, j] > 0)
+    # the subsidy is recorded on the rows that take it, the price is net of it
+    took = d2.option == j
+    if took.any():
+        np.testing.assert_allclose(d2.subsidy[took], subsidy)
+
+
+def test_a_scrap_bonus_makes_keeping_old_vehicles_less_likely(month):
+    """A bonus for scrapping is money an operator gets only if its truck goes: for vehicles
+    worth less on the used market than scrap plus bonus, every way of letting it go gains
+    and keeping loses."""
+    rv, ctx = month
+    bonus = 400_000.0
+    valuer = ctx.valuer
+    c = rv.vclass.astype(np.intp)
+    market = valuer.value(ctx.year, rv.tech.astype(np.intp), c, rv.age_years) * \
+        ctx.market.used_multiplier[c]
+    scrap = np.array([x.economics.scrap_value_mxn for x in ctx.spec.classes.values()])[c]
+
+    def pay(table):
+        table[:] = bonus
+
+    d1, p1 = probabilities(rv, ctx)
+    d2, p2 = probabilities(rv, with_effect(ctx, "scrap_bonus_mxn", pay))
+    rows = ~rv.growth & ~rv.eol & (market < scrap + bonus)
+    assert rows.sum() > 50
+    keep = np.flatnonzero(OptionLayout(ctx.tables).kind == KEEP)[0]
+    assert np.all(p2[rows, keep] < p1[rows, keep])
+    leave = np.flatnonzero(OptionLayout(ctx.tables).kind == LEAVE)[0]
+    assert np.all(p2[rows, leave] > p1[rows, leave])
+    # a young vehicle worth more than scrap and bonus: the bonus does not concern it
+    young = ~rv.growth & ~rv.eol & (market > 2 * (scrap + bonus))
+    if young.any():
+        np.testing.assert_allclose(p2[young], p1[young], rtol=1e-9, atol=1e-12)
+
+
+def test_lost_revenue_moves_choices_to_soot_free_options(month):
+    """An access limit (a low-emission zone) that takes half the margin of vehicles that are
+    not soot-free: operators keep them less and move to soot-free options or out."""
+    rv, ctx = month
+    t = ctx.tables
+    layout = OptionLayout(t)
+    dirty = ~t.soot_free_reported
+
+    def limit(table):
+        table[dirty] = 0.5
+
+    d1, p1 = probabilities(rv, ctx)
+    d2, p2 = probabilities(rv, with_effect(ctx, "lost_revenue_share", limit))
+    # reported technology of each option column for each row
+    c = rv.vclass.astype(np.intp)
+    rep = np.zeros(p1.shape, np.intp)
+    for j, (kind, item) in enumerate(zip(layout.kind, layout.item, strict=True)):
+        if kind == KEEP:
+            rep[:, j] = t.reported(rv.tech, rv.retrofit)
+        elif kind == RETROFIT:
+            rep[:, j] = len(t.tech_names) + item - 1
+        elif kind == NEW:
+            rep[:, j] = item
+        elif kind == USED:
+            rep[:, j] = ctx.market.used_tech[c]
+        elif kind == IMPORT and ctx.market.import_offer is not None:
+            rep[:, j] = ctx.market.import_offer[1]
+    # options whose utility the limit leaves alone: soot-free ones, and leaving
+    clean = t.soot_free_reported[rep] | (layout.kind == LEAVE)[None, :]
+    share1, share2 = (p1 * clean).sum(axis=1), (p2 * clean).sum(axis=1)
+    assert np.all(share2 >= share1 - 1e-12)
+    old = ~rv.growth & ~rv.eol & dirty[t.reported(rv.tech, rv.retrofit)]
+    assert old.sum() > 50
+    assert np.all(share2[old] > share1[old])
+    keep = int(np.flatnonzero(layout.kind == KEEP)[0])
+    assert (p2[old, keep] < p1[old, keep]).mean() > 0.9, "mostly, keeping a dirty truck loses"
+
+
+# ---- money --------------------------------------------------------------------------------------
+
+def growth_rows(ctx, owner: int, per_class: int = 3) -> Reviews:
+    """Purchases a growing market asks of one firm: per_class of each class, nothing to sell."""
+    n_c = len(ctx.tables.class_names)
+    n = n_c * per_class
+    return Reviews(row=np.full(n, -1), owner=np.full(n, owner, np.int64),
+                   vclass=np.repeat(np.arange(n_c), per_class).astype(np.intp),
+                   tech=np.zeros(n, np.int8), retrofit=np.zeros(n, np.int8),
+                   age_years=np.zeros(n), km_new=np.full(n, 60_000.0),
+                   eol=np.zeros(n, bool), growth=np.ones(n, bool))
+
+
+def broke(ctx, owner: int, defaulted: int = 1):
+    """The context with one firm's cash at 0 and its credit history as given."""
+    ops = copy.copy(ctx.ops)
+    ops.cash = ctx.ops.cash.copy()
+    ops.loans_defaulted = ctx.ops.loans_defaulted.copy()
+    ops.loans_repaid = ctx.ops.loans_repaid.copy()
+    ops.cash[owner] = 0.0
+    ops.loans_defaulted[owner] = defaulted
+    ops.loans_repaid[owner] = 0
+    return dataclasses.replace(ctx, ops=ops)
+
+
+def easy_lender(ctx, min_score: float):
+    """The first lender replaced by one asking no down payment, serving everyone and
+    everything, with the given bar."""
+    first = ctx.lenders[0]
+    spec = first.spec.model_copy(update={
+        "down_payment_share": 0.0, "used_down_payment_share": 0.0, "min_score": min_score,
+        "bands_served": list(SIZE_BANDS), "technologies_served": None, "serves_used": True,
+        "yearly_loan_quota": None, "max_principal_mxn": None})
+    easy = Lender(mesa.Model(rng=0), first.name, spec, first.index, 1.0)
+    return dataclasses.replace(ctx, lenders=[easy, *ctx.lenders[1:]])
+
+
+def micro_firm(ctx) -> int:
+    ops = ctx.ops
+    return int(np.flatnonzero(ops.band == SIZE_BANDS.index("micro"))[0])
+
+
+@pytest.mark.parametrize("defaulted", [1, 0])
+def test_a_firm_without_cash_buys_nothing_no_lender_finances(month, defaulted):
+    """With no cash and nothing to sell, a firm cannot pay a down payment: whatever its
+    history, no purchase is open to it with the scenario's lenders."""
+    _, ctx = month
+    owner = micro_firm(ctx)
+    ctx0 = broke(ctx, owner, defaulted)
+    rv = growth_rows(ctx0, owner)
+    d, _ = probabilities(rv, ctx0)
+    layout = OptionLayout(ctx.tables)
+    buy = np.isin(layout.kind, BUY)
+    assert not d.extra["feasible"][:, buy].any()
+    np.testing.assert_array_equal(d.kind, LEAVE)  # for a growth purchase: buy nothing
+
+
+def test_a_firm_without_cash_buys_when_a_lender_approves(month):
+    _, ctx = month
+    owner = micro_firm(ctx)
+    ctx0 = broke(ctx, owner)
+    rv = growth_rows(ctx0, owner)
+    layout = OptionLayout(ctx.tables)
+    new = layout.kind == NEW
+    # a lender asking no down payment, with a bar every firm clears: new vehicles open up
+    d, _ = probabilities(rv, easy_lender(ctx0, min_score=-100.0))
+    assert d.extra["feasible"][:, new].any(axis=1).all()
+    bought = np.isin(d.kind, BUY)
+    assert bought.any()
+    assert (d.lender[bought] == ctx.lenders[0].index).all(), "only the loan pays"
+    np.testing.assert_allclose(d.principal[bought], d.price[bought])
+    # the same lender with a bar this firm's score cannot clear: nothing again
+    d, _ = probabilities(rv, easy_lender(ctx0, min_score=100.0))
+    assert not d.extra["feasible"][:, np.isin(layout.kind, BUY)].any()
+
+
+def test_cash_pays_when_there_is_enough(month):
+    _, ctx = month
+    owner = micro_firm(ctx)
+    rich = broke(ctx, owner)
+    rich.ops.cash[owner] = 1e9
+    rv = growth_rows(rich, owner)
+    d, _ = probabilities(rv, rich)
+    layout = OptionLayout(ctx.tables)
+    assert d.extra["feasible"][:, layout.kind == NEW].any(axis=1).all()
+    bought = np.isin(d.kind, BUY)
+    # no lender serves this firm (a default on record): it pays cash
+    assert bought.any() and (d.lender[bought] == -1).all()
+    np.testing.assert_array_equal(d.principal[bought], 0.0)
+
+
+# ---- a run's purchases and loans -------------------------------------------------------------
+
+@pytest.fixture(scope="module", params=["city", "credit"])
+def log(request, city_log, credit_log):
+    return {"city": city_log, "credit": credit_log}[request.param]
+
+
+def test_no_firm_spends_cash_it_does_not_have(log):
+    """Down payments and cash purchases come out of cash at hand plus what the vehicles a firm
+    lets go fetch: over a month's decisions a firm with cash never goes below zero, and one
+    already below zero goes no lower."""
+    by_month = {s.month: s for s in log.snapshots}
+    checked = 0
+    for rec in log.decisions:
+        after = by_month[rec.month].cash
+        floor = np.minimum(rec.cash, 0.0)
+        assert np.all(after >= floor - 1e-6 * np.maximum(1.0, np.abs(rec.cash))), rec.month
+        checked += np.isin(rec.decision.kind, BUY).sum()
+    assert checked > 100
+
+
+def test_every_purchase_is_paid_by_cash_or_a_loan(log):
+    for rec in log.decisions:
+        d = rec.decision
+        bought = np.isin(d.kind, BUY)
+        cash_only = bought & (d.lender < 0)
+        np.testing.assert_array_equal(d.principal[cash_only], 0.0)
+        lent = bought & (d.lender >= 0)
+        assert np.all(d.principal[lent] > 0)
+        assert np.all(d.principal[lent] <= d.price[lent] * (1 + 1e-12))
+        assert np.all(d.price[bought] >= 0)
+        assert not (~bought & (d.lender >= 0)).any(), "no loan without a purchase"
+
+
+def test_loans_go_only_to_firms_whose_score_clears_the_bar(log):
+    """Recomputed from the firm's record just before the decision: band, loans repaid and
+    defaulted, fleet value as collateral over the loan, a partner's guarantee."""
+    model = log.model
+    spec = model.spec
+    from fleetsim.agents import credit_score
+
+    guarantee_of = np.array([0.0, *(p.guarantee_share for p in spec.partnerships)])
+    served_tech = {x.index: x.spec.technologies_served for x in model.lenders}
+    t = model.tables
+    loans = 0
+    for rec in log.decisions:
+        d, rv = rec.decision, rec.reviews
+        lent = np.flatnonzero(d.lender >= 0)
+        if not len(lent):
+            continue
+        owner = rv.owner[lent]
+        band = model.operator_arrays.band[owner]
+        score = credit_score(spec, band, rec.loans_repaid[owner], rec.loans_defaulted[owner],
+                             rec.fleet_value[owner], d.principal[lent],
+                             guarantee_of[d.deal[lent]])
+        for k, row in enumerate(lent):
+            x = model.lenders[d.lender[row]]
+            assert score[k] >= x.spec.min_score - 1e-9, (rec.month, x.name, score[k])
+            assert x.serves_band[band[k]], (x.name, band[k])
+            if d.kind[row] in (USED, IMPORT):
+                assert x.spec.serves_used, x.name
+            if served_tech[x.index] is not None:
+                rep = (t.retrofit_names[d.item[row] - 1] if d.kind[row] == RETROFIT
+                       else t.tech_names[d.rep_tech[row]])
+                assert rep in served_tech[x.index], (x.name, rep)
+            if x.spec.max_principal_mxn is not None:
+                assert d.principal[row] <= x.spec.max_principal_mxn + 1e-6
+            loans += 1
+    assert loans > 20
+
+
+def test_lenders_yearly_quotas_are_never_exceeded(log):
+    model = log.model
+    book = model.loans
+    year = book.start_month // 12
+    quota_lenders = [x for x in model.lenders if x.yearly_quota is not None]
+    assert quota_lenders
+    for x in quota_lenders:
+        assert x.yearly_quota == pytest.approx(x.spec.yearly_loan_quota * model.sample_fraction)
+        mine = book.lender == x.index
+        for y in np.unique(year):
+            assert (mine & (year == y)).sum() <= x.yearly_quota, (x.name, y)
+
+
+def test_quota_binds_in_the_city(city_log):
+    """The development bank's scaled quota (170 a year at 2%: 3.4) is used up: without it more
+    micro and small firms would borrow from it."""
+    model = city_log.model
+    dev = next(x for x in model.lenders if x.name == "development_bank")
+    book = model.loans
+    per_year = np.bincount(book.start_month[book.lender == dev.index] // 12 - 2025)
+    assert per_year.max() == int(np.floor(dev.yearly_quota))
+
+
+def test_development_bank_rate_never_exceeds_its_cap(log):
+    model = log.model
+    book = model.loans
+    for x in model.lenders:
+        mine = book.lender == x.index
+        if x.spec.max_rate is not None:
+            assert np.all(book.rate[mine] <= x.spec.max_rate + 1e-12), x.name
+        assert np.all(book.rate[mine] >= x.spec.base_rate - 1e-12), x.name
+    dev = next(x for x in model.lenders if x.name == "development_bank")
+    assert (book.lender == dev.index).any()
+
+
+# ---- Bass diffusion in the full model -----------------------------------------------------------
+
+def neutral_costs() -> dict:
+    """Costs irrelevant (no cost sensitivity, no keep constant, no technology constants), a
+    complete peer graph, and battery-electric the only family an operator can find new: natural
+    gas counted as diesel, filter retrofits closed (no ultra-low-sulphur diesel until 2100).
+    Bass's p is raised to 0.2 so that four months of a 2% sample see a few dozen adoptions."""
+    out = {f"decisions.bands.{b}.cost_sensitivity_per_million_mxn": 0 for b in SIZE_BANDS}
+    out |= {f"decisions.bands.{b}.keep_constant": 0 for b in SIZE_BANDS}
+    out |= {"decisions.technology_constants": {}, "network.generator": "complete",
+            "decisions.outside_p": 0.2,
+            "technologies.natural_gas.family": "diesel",
+            "regions.zmvm.ulsd_available_from": "2100-01-01", **no_quotas()}
+    return out
+
+
+@pytest.fixture(scope="module")
+def bass_log():
+    log = recorded_run("mexico_city", months=4, seed=11, overrides=neutral_costs())
+    assert len(log.model.operators) <= 5000
+    return log
+
+
+def bass_rows(rec):
+    """Rows where a new battery-electric vehicle is open, its family unknown to the owner, and
+    it is the only such option; with pi = p + q F, F the owner's share of other firms (all are
+    peers) running one."""
+    ctx, rv, d = rec.context, rec.reviews, rec.decision
+    t = ctx.tables
+    layout = OptionLayout(t)
+    electric = t.family_reported[t.tech_code["battery_electric"]]
+    j = new_column(ctx, "battery_electric")
+    uses = ctx.uses
+    n_ops = len(uses)
+    share = np.minimum((uses[:, electric].sum() - uses[:, electric]) / (n_ops - 1), 1.0)
+    feasible = d.extra["feasible"]
+    # family of each column for each row (keep: the vehicle's own; leave: none)
+    fam = np.full(feasible.shape, -1)
+    c = rv.vclass.astype(np.intp)
+    for col, (kind, item) in enumerate(zip(layout.kind, layout.item, strict=True)):
+        if kind == KEEP:
+            fam[:, col] = t.family_reported[t.reported(rv.tech, rv.retrofit)]
+        elif kind == RETROFIT:
+            fam[:, col] = t.family_reported[len(t.tech_names) + item - 1]
+        elif kind == NEW:
+            fam[:, col] = t.family_reported[item]
+        elif kind == USED:
+            fam[:, col] = t.family_reported[ctx.market.used_tech[c]]
+        elif kind == IMPORT and ctx.market.import_offer is not None:
+            fam[:, col] = t.family_reported[ctx.market.import_offer[1]]
+    known = np.where(fam >= 0, uses[rv.owner[:, None], np.maximum(fam, 0)] > 0, True)
+    strange = feasible & ~known
+    rows = feasible[:, j] & strange[:, j] & (strange.sum(axis=1) == 1)
+    p = ctx.spec.decisions.outside_p + ctx.spec.decisions.peer_q * share[rv.owner]
+    return rows, np.clip(p, 1e-6, 1 - 1e-6), j
+
+
+def test_neutral_costs_make_every_familiar_option_equal(bass_log):
+    for rec in bass_log.decisions:
+        rows, _, j = bass_rows(rec)
+        u, feasible = rec.decision.extra["utility"], rec.decision.extra["feasible"]
+        others = feasible.copy()
+        others[:, j] = False
+        np.testing.assert_allclose(u[rows][others[rows]], 0.0, atol=1e-12)
+
+
+def test_unfamiliar_electric_is_chosen_with_probability_p_plus_qf(bass_log):
+    """Exact: the model's logit probability of the new battery-electric option is p + q F."""
+    checked = 0
+    for rec in bass_log.decisions:
+        rows, pi, j = bass_rows(rec)
+        prob = choice_probabilities(rec.decision.extra["utility"], rec.decision.extra["feasible"])
+        np.testing.assert_allclose(prob[rows, j], pi[rows], rtol=1e-9)
+        checked += rows.sum()
+    assert checked > 100
+
+
+def test_electric_adoption_matches_the_bass_hazard(bass_log):
+    """Statistical: over four months the number of these rows that buy battery-electric is a
+    sum of independent Bernoulli(pi): within 4.5 standard deviations of sum pi."""
+    chosen = mean = var = 0.0
+    shares = []
+    for rec in bass_log.decisions:
+        rows, pi, j = bass_rows(rec)
+        chosen += (rec.decision.option[rows] == j).sum()
+        mean += pi[rows].sum()
+        var += (pi[rows] * (1 - pi[rows])).sum()
+        shares.append(pi[rows].mean())
+    assert var > 20
+    assert abs(chosen - mean) <= 4.5 * np.sqrt(var), (chosen, mean, var)
+    # peers adopt, so the hazard rises month by month
+    assert np.all(np.diff(shares) > 0)
+    users = [(rec.context.uses[:, 1] > 0).sum() for rec in bass_log.decisions]
+    assert users[-1] > users[0]
