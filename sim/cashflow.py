@@ -71,6 +71,10 @@ def pay(model: FleetModel, rv: Reviews, d: Decision, idx: np.ndarray,
     ops, reg, fl = model.operator_arrays, model.registry, model.flows
     owner = rv.owner[idx]
     ops.cash -= np.bincount(owner, weights=d.price[idx] - d.principal[idx], minlength=len(ops))
+    # a partnering large fleet pays the co-finance of its hauliers' deals
+    backed = idx[d.cofinance[idx] > 0]
+    ops.cash -= np.bincount(ops.partner_of[rv.owner[backed]], weights=d.cofinance[backed],
+                            minlength=len(ops))
     lent = idx[d.lender[idx] >= 0]
     if not len(lent):
         return

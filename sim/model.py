@@ -413,7 +413,7 @@ class FleetModel(mesa.Model):
         # keeps what it has (at the end of life, or for a growth purchase: goes without)
         cls = rv.vclass
         used_buyers = np.flatnonzero(d.kind == USED)
-        matched = self.used_market.match(reg, cls[used_buyers], self.rng)
+        matched = self.used_market.match(reg, cls[used_buyers], rv.owner[used_buyers], self.rng)
         unmet = used_buyers[matched < 0]
         d.kind[unmet] = np.where(has[unmet] & ~rv.eol[unmet], KEEP, LEAVE)
         fl.used_unmet += len(unmet)

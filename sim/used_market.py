@@ -7,7 +7,7 @@ import numpy as np
 
 from fleetsim.scenarios import Scenario
 
-from .registry import ACTIVE, LISTED, VehicleRegistry
+from .registry import LISTED, VehicleRegistry
 
 
 class UsedMarket:
@@ -38,18 +38,27 @@ class UsedMarket:
         dead = reg.cols["death_month"][rows] <= month
         return rows[old | dead]
 
-    def match(self, reg: VehicleRegistry, buyer_class: np.ndarray,
+    def match(self, reg: VehicleRegistry, buyer_class: np.ndarray, buyer: np.ndarray,
               rng: np.random.Generator) -> np.ndarray:
-        """A listed row for each buyer of that class, at random; -1 where none is left."""
+        """A listed row for each buyer of that class, at random, never one the buyer itself
+        put up for sale (or lost to its lender); -1 where none is left."""
         rows = self.listings(reg)
         cls = reg.cols["vclass"][rows]
+        seller = reg.cols["owner"][rows]
         got = np.full(len(buyer_class), -1, np.int64)
         for c in np.unique(buyer_class):
-            buyers = np.flatnonzero(buyer_class == c)
-            pool = rng.permutation(rows[cls == c])
+            buyers = rng.permutation(np.flatnonzero(buyer_class == c))
+            pool = rng.permutation(np.flatnonzero(cls == c))
             k = min(len(buyers), len(pool))
-            got[buyers[:k]] = pool[:k]
-        assert (reg.cols["state"][got[got >= 0]] != ACTIVE).all()
+            take, give = buyers[:k], pool[:k]
+            # a buyer drawn its own listing swaps with the next buyer (rare; a short loop)
+            for a in np.flatnonzero(seller[give] == buyer[take]):
+                for b in range(k):
+                    if seller[give[b]] != buyer[take[a]] and seller[give[a]] != buyer[take[b]]:
+                        give[a], give[b] = give[b], give[a]
+                        break
+            ok = seller[give] != buyer[take]
+            got[take[ok]] = rows[give[ok]]
         return got
 
     def update_prices(self, demand: np.ndarray, supply: np.ndarray) -> None:
