@@ -11,6 +11,7 @@ from fleetsim.agents.lenders import ACTIVE, DEFAULTED, REPAID
 from fleetsim.sim.registry import ACTIVE as RUNNING
 from fleetsim.sim.registry import LISTED
 from tests.conftest import SHOCK_MONTH
+from tests.helpers import money_moves
 
 
 @pytest.fixture(scope="module", params=["credit", "ten_years"])
@@ -236,3 +237,26 @@ def test_zero_emission_loans_are_priced_from_the_perceived_risk(credit_log):
         mine = book.lender == x.index
         if (mine & zev).any() and (mine & ~zev).any() and x.spec.max_rate is None:
             assert book.rate[mine & zev].mean() > book.rate[mine & ~zev].mean(), x.name
+
+
+# ---- no money from nowhere ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module", params=["city", "credit"])
+def log(request, city_log, credit_log):
+    return {"city": city_log, "credit": credit_log}[request.param]
+
+
+def test_each_firm_s_cash_moves_by_what_it_sells_less_what_it_pays(log):
+    """From the moment firms decide to the end of the month, a firm's cash changes by exactly
+    what its departing vehicles fetch (scrap or the used market) less what it pays for its
+    purchases and retrofits out of its own pocket: decisions create no money."""
+    by_month = {s.month: s for s in log.snapshots}
+    moved = 0.0
+    for rec in log.decisions:
+        proceeds, payments = money_moves(rec)
+        expected = np.bincount(rec.reviews.owner, weights=proceeds - payments,
+                               minlength=len(rec.cash))
+        got = by_month[rec.month].cash - rec.cash
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-4, err_msg=str(rec.month))
+        moved += np.abs(expected).sum()
+    assert moved > 0

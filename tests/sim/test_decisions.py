@@ -402,6 +402,26 @@ def test_lenders_yearly_quotas_are_never_exceeded(log):
             assert (mine & (year == y)).sum() <= x.yearly_quota, (x.name, y)
 
 
+def test_quotas_hold_when_every_lender_is_rationed():
+    """Every lender with a quota of 100 loans a year (2 at 2%): firms turned away by one
+    lender try the next, and still no lender lends past its quota."""
+    from fleetsim.scenarios.loader import validate
+    from fleetsim.sim import FleetModel
+
+    raw = load("mexico_city").model_dump(mode="json", exclude_none=True)
+    for lender in raw["credit"]["lenders"].values():
+        lender["yearly_loan_quota"] = 100
+    model = FleetModel(validate(raw), rng=1, sample_fraction=0.02).run(years=2)
+    book = model.loans
+    full = 0
+    for x in model.lenders:
+        per_year = np.bincount(book.start_month[book.lender == x.index] // 12 - 2025,
+                               minlength=2)
+        assert np.all(per_year <= x.yearly_quota), (x.name, per_year)
+        full += (per_year == x.yearly_quota).sum()
+    assert full >= 4, "the quotas bind"
+
+
 def test_quota_binds_in_the_city(city_log):
     """The development bank's scaled quota (170 a year at 2%: 3.4) is used up: without it more
     micro and small firms would borrow from it."""
@@ -518,3 +538,62 @@ def test_electric_adoption_matches_the_bass_hazard(bass_log):
     assert np.all(np.diff(shares) > 0)
     users = [(rec.context.uses[:, 1] > 0).sum() for rec in bass_log.decisions]
     assert users[-1] > users[0]
+
+
+# ---- the utility is the TCO -------------------------------------------------------------------
+
+def test_utility_of_a_new_vehicle_is_its_tco_less_the_risk_premium(month):
+    """For a firm paying cash, a new vehicle's utility is - beta x TCO (million MXN) + the
+    technology's constant, with agents.tco.tco over the band's horizon at the band's discount
+    rate, km and maintenance taken at the horizon's middle age; unfamiliar families also carry
+    the premium ln((1 - pi) / (K pi)), K the familiar options open to the row."""
+    from fleetsim.agents.choice import bass_probability, risk_premium
+    from fleetsim.agents.tco import tco
+    from fleetsim.sim.decisions import band_tastes
+    from fleetsim.sim.emissions import km_factor
+
+    _, ctx = month
+    owner = micro_firm(ctx)
+    rich = broke(ctx, owner)
+    rich.ops.cash[owner] = 1e10
+    rv = growth_rows(rich, owner, per_class=1)
+    d = decide(rv, rich, np.random.default_rng(0))
+    u, feasible = d.extra["utility"], d.extra["feasible"]
+    spec, t, year = rich.spec, rich.tables, rich.year
+    taste = band_tastes(spec)
+    b = rich.ops.band[owner]
+    h, r, beta = taste["h"][b], taste["r"][b], taste["beta"][b]
+    layout = OptionLayout(t)
+    g = spec.usage.maintenance_growth_per_year_of_age
+    dec = spec.decisions
+    checked = {True: 0, False: 0}
+    for row in range(len(rv)):
+        c = int(rv.vclass[row])
+        econ = spec.classes[t.class_names[c]].economics
+        familiar_open = feasible[row] & ~np.isin(layout.kind, [NEW])
+        for j in np.flatnonzero(layout.kind == NEW):
+            familiar_open[j] = feasible[row, j] and rich.uses[owner, t.family_reported[
+                layout.item[j]]] > 0
+        for j in np.flatnonzero((layout.kind == NEW) & feasible[row]):
+            tech = int(layout.item[j])
+            lines = tco(
+                price=year.price_mxn[tech, c], discount_rate=r, horizon_years=h,
+                km_per_year=rv.km_new[row] * km_factor(h / 2, spec),
+                energy_mxn_per_km=year.energy_per_km[tech, c] * year.fuel_price_mxn[tech],
+                maintenance_mxn_per_km=year.maintenance_mxn_per_km[tech, c] * (1 + g * h / 2),
+                resale_end=rich.valuer.value(year, np.array([tech]), np.array([c]),
+                                             np.array([h]))[0],
+                margin_mxn_per_km=econ.contribution_mxn_per_km,
+                charger_mxn=econ.charger_mxn_per_vehicle if t.needs_charger[tech] else 0.0)
+            expected = -beta * lines["total"] / 1e6 + dec.technology_constants.get(
+                t.tech_names[tech], 0.0)
+            family = t.family_reported[tech]
+            known = rich.uses[owner, family] > 0
+            if not known:
+                pi = bass_probability(dec.outside_p, dec.peer_q,
+                                      rich.neighbour_share[owner, family])
+                expected -= risk_premium(pi, familiar_open.sum())
+            assert u[row, j] == pytest.approx(expected, rel=1e-9, abs=1e-9), (
+                t.class_names[c], t.tech_names[tech])
+            checked[bool(known)] += 1
+    assert checked[True] > 3 and checked[False] > 3

@@ -11,7 +11,7 @@ import pytest
 from fleetsim.scenarios import SIZE_BANDS
 from fleetsim.sim import FleetModel
 from fleetsim.sim.decisions import NEW, RETROFIT
-from tests.helpers import recorded_run
+from tests.helpers import money_moves, recorded_run
 
 FRACTION = 0.05
 # every large fleet joins, for one year only: plenty of deals, and months on both sides
@@ -140,3 +140,24 @@ def test_no_uptake_when_no_large_fleet_joins():
     cols = ["partnership_retrofits", "partnership_replacements", "partnership_cofinance_mxn"]
     assert (res[cols] == 0).all().all()
     assert not model.fleet()["partnership_contract"].any()
+
+
+def test_partners_pay_the_co_finance_of_their_hauliers(deals_log):
+    """Each firm's cash moves by what it sells less what it pays; a partnering large fleet's
+    also by the co-finance of its hauliers' deals that month: deals create no money."""
+    ops = deals_log.model.operator_arrays
+    by_month = {s.month: s for s in deals_log.snapshots}
+    cofinanced = 0.0
+    for rec in deals_log.decisions:
+        proceeds, payments = money_moves(rec)
+        d, rv = rec.applied, rec.reviews
+        n = len(rec.cash)
+        own = np.bincount(rv.owner, weights=proceeds - payments, minlength=n)
+        under = (d.deal > 0) & np.isin(d.kind, [NEW, RETROFIT])
+        partner = ops.partner_of[rv.owner[under]]
+        owed = np.bincount(partner, weights=d.cofinance[under], minlength=n)
+        got = by_month[rec.month].cash - rec.cash
+        np.testing.assert_allclose(got, own - owed, rtol=1e-9, atol=1e-4,
+                                   err_msg=str(rec.month))
+        cofinanced += owed.sum()
+    assert cofinanced > 0
