@@ -161,3 +161,28 @@ def test_partners_pay_the_co_finance_of_their_hauliers(deals_log):
                                    err_msg=str(rec.month))
         cofinanced += owed.sum()
     assert cofinanced > 0
+
+
+def active_months(overrides: dict, months: int = 16) -> list[str]:
+    log = recorded_run("mexico_city_partnership", months=months, fraction=0.02,
+                       overrides=overrides)
+    return [f"{r.month // 12}-{r.month % 12 + 1:02d}" for r in log.decisions
+            if r.context.deal_active.any()]
+
+
+def test_partnership_in_force_from_its_first_month_to_its_last():
+    on = active_months({"partnerships.0.start": "2026-01-01",
+                        "partnerships.0.end": "2026-03-31"})
+    assert on == ["2026-01", "2026-02", "2026-03"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "sim/model.py FleetModel._decide: a partnership is in force in a month only if "
+    "start <= the month's first day <= end, so one starting mid-month misses its first month "
+    "and one that starts and ends within a month (valid: end after start) is never in force; "
+    "regulations (Regulator.update) apply from the month their date falls in, and "
+    "demonstrations are placed in their start month"))
+def test_partnership_starting_mid_month_is_in_force_that_month():
+    on = active_months({"partnerships.0.start": "2026-03-05",
+                        "partnerships.0.end": "2026-03-25"})
+    assert on == ["2026-03"]
