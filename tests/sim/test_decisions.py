@@ -339,6 +339,25 @@ def test_no_firm_spends_cash_it_does_not_have(log):
     assert checked > 100
 
 
+def test_every_purchase_paid_in_cash_was_affordable(log):
+    """Row by row: what a firm pays from its own pocket (all of a cash purchase, the down
+    payment of a loan) is at most its cash, shared among its rows under review that month,
+    plus what the vehicle it replaces fetches."""
+    from tests.helpers import money_moves
+
+    cash_rows = loan_rows = 0
+    for rec in log.decisions:
+        d, rv = rec.applied, rec.reviews
+        proceeds, own = money_moves(rec)
+        share = np.maximum(rec.cash[rv.owner], 0.0) / np.bincount(rv.owner)[rv.owner]
+        trade_in = np.where(d.kind == RETROFIT, 0.0, proceeds)
+        bought = np.isin(d.kind, BUY)
+        assert np.all(own[bought] <= (share + trade_in)[bought] * (1 + 1e-9) + 1e-6), rec.month
+        cash_rows += (bought & (d.lender < 0)).sum()
+        loan_rows += (bought & (d.lender >= 0)).sum()
+    assert cash_rows > 20 and loan_rows > 20
+
+
 def test_every_purchase_is_paid_by_cash_or_a_loan(log):
     for rec in log.decisions:
         d = rec.decision
