@@ -12,7 +12,7 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-from fleetsim.scenarios import Scenario
+from fleetsim.scenarios import Scenario, ScenarioError
 
 MAX_COMPLETE = 5000  # a complete graph is for small test worlds
 
@@ -81,8 +81,9 @@ def build_network(spec: Scenario, band: np.ndarray, region: np.ndarray,
     k = min(net.mean_degree, max(n - 1, 0))
     if net.generator == "complete":
         if n > MAX_COMPLETE:
-            raise ValueError(f"network.generator: got 'complete' for {n} operators, expected "
-                             f"at most {MAX_COMPLETE} (use small_world or scale_free)")
+            raise ScenarioError([f"network.generator: got 'complete' for {n} operators, "
+                                 f"expected at most {MAX_COMPLETE} (use small_world or "
+                                 "scale_free)"])
         g = nx.complete_graph(n)
     elif net.generator == "small_world":
         g = nx.watts_strogatz_graph(n, max(k, 2) if n > 2 else 0, net.rewire_probability,

@@ -17,7 +17,7 @@ MAX_FILE_BYTES = 2_000_000
 OVERRIDE_SOURCE = "[E] set by the user as an override"
 
 
-class ScenarioError(Exception):
+class ScenarioError(ValueError):
     """A scenario that cannot be used; `problems` holds one line per problem."""
 
     def __init__(self, problems: list[str]):

@@ -194,7 +194,9 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         fixed = tco(price=price, km_per_year=0.0, charger_mxn=charger_mxn,
                     resale_end=ctx.valuer.value(year, t, cc, age0 + hb), **common)["total"]
         per_km = tco(km_per_year=km, **common)["total"]
-        return np.broadcast_arrays(fixed, per_km, km * margin_c[cc] * annuity_b[bb])
+        # a contract uplift's extra margin, less what access limits take of it
+        extra = km * margin_c[cc] * (1.0 - common["lost_revenue_share"]) * annuity_b[bb]
+        return np.broadcast_arrays(fixed, per_km, extra)
 
     # keeping (and retrofitting) depends on the vehicle: grid over engine, retrofit, class,
     # band and whole years of age

@@ -88,10 +88,12 @@ class ImportSupply:
         """Ages (months) and technologies of n admitted imports."""
         ages, p = self.offer(now_month, rule)
         years = rng.choice(ages, size=n, p=p)
-        age_months = (years * 12 + rng.integers(0, 12, size=n)).astype(np.int32)
-        tech = import_technology_by_model_year(self.spec, self.tables,
-                                               (now_month - age_months) // 12)
-        return age_months, tech
+        # born in model year (this year - age) no later in it than this month of the year, so
+        # the age in whole years and the engine are the ones the offer admitted
+        model_year = now_month // 12 - years
+        birth = model_year * 12 + rng.integers(0, now_month % 12 + 1, size=n)
+        tech = import_technology_by_model_year(self.spec, self.tables, model_year)
+        return (now_month - birth).astype(np.int32), tech
 
 
 def monthly_growth(spec: Scenario, year: float) -> float:

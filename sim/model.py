@@ -10,6 +10,7 @@ new age; the month's emissions, money and flows are recorded.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -27,7 +28,7 @@ from fleetsim.agents import (
     build_network,
     build_operators,
 )
-from fleetsim.scenarios import SIZE_BANDS, Scenario, load
+from fleetsim.scenarios import SIZE_BANDS, Scenario, ScenarioError, load
 
 from . import cashflow, market, metrics
 from .decisions import IMPORT, KEEP, LEAVE, NEW, RETROFIT, USED, Context, Market, Reviews, decide
@@ -69,7 +70,7 @@ class FleetModel(mesa.Model):
         self.spec = spec = load(scenario, overrides)
         f = spec.simulation.sample_fraction if sample_fraction is None else sample_fraction
         if not 0 < f <= 1:
-            raise ValueError(f"sample_fraction: got {f}, expected a number in (0, 1]")
+            raise ScenarioError([f"sample_fraction: got {f}, expected a number in (0, 1]"])
         self.sample_fraction = float(f)
         self.tables = t = TechTables(spec)
         self.class_names = t.class_names
@@ -128,7 +129,8 @@ class FleetModel(mesa.Model):
                 ok &= ops.region == regions.index(nf.region)
             ok[list(ops.names)] = False
             if not ok.any():
-                raise ValueError(f"named_fleets: no unnamed {nf.band} firm left for '{nf.name}'")
+                raise ScenarioError([f"named_fleets: got '{nf.name}' ({nf.band}), expected an "
+                                     f"unnamed {nf.band} firm to give the name to; none left"])
             idx = int(np.flatnonzero(ok)[np.argmax(ops.initial_size[ok])])
             ops.names[idx] = nf.name
 
@@ -341,8 +343,9 @@ class FleetModel(mesa.Model):
             market=Market(count, used_tech, used_age, self.used_market.multiplier,
                           self.imports.typical(m, self.regulator.import_rule),
                           spec.used_market.import_cost_share),
-            deal_active=np.array([p.start <= self.date <= p.end for p in spec.partnerships],
-                                 bool),
+            # a partnership is in force in every month its dates touch
+            deal_active=np.array([p.start <= _month_end(self.date) and p.end >= self.date
+                                  for p in spec.partnerships], bool),
             ulsd=np.array([r.ulsd_available_from <= self.date for r in spec.regions.values()]),
         )
         d = decide(rv, ctx, self.rng)
@@ -538,6 +541,10 @@ class FleetModel(mesa.Model):
             "pm25_g_per_year": reg.rates[RATES.index("pm25_g"), rows],
             "co2_ttw_kg_per_year": reg.rates[RATES.index("co2_ttw_kg"), rows],
         })
+
+
+def _month_end(first: date) -> date:
+    return date(first.year, first.month, calendar.monthrange(first.year, first.month)[1])
 
 
 def _reporter(name: str) -> Callable[[FleetModel], Any]:

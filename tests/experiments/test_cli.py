@@ -291,11 +291,6 @@ def test_run_with_a_set_on_the_new_sections(tmp_path):
     assert result.stderr.startswith("network.generator: got 'ring', expected")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "experiments/cli.py run: FleetModel raises ValueError (agents/peers.py build_network: "
-    "'network.generator: got 'complete' for 7114 operators, expected at most 5000') for a "
-    "--set the user chose; the CLI catches only ScenarioError, ModelRangeError and OSError, so "
-    "it exits 1 with a traceback instead of 2 with the line"))
 def test_complete_network_too_large_is_a_user_error(tmp_path):
     """A complete peer graph over too many firms is refused with one line, not a traceback."""
     result = cli("run", "mexico_city", "--years", "1", "--set", "network.generator=complete",

@@ -670,12 +670,6 @@ def test_access_limits_cost_the_margin_they_take(deal_month):
     np.testing.assert_allclose(change[rows], lost[rows], rtol=1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sim/decisions.py decide: a partnership contract's extra margin is valued as "
-    "km_new x uplift x rev (rev = km x margin x annuity, with no access-limit share), so the "
-    "margin an access limit takes from a deal's vehicle ignores the uplift; "
-    "sim/emissions.py compute_rates takes the share of the uplifted margin "
-    "(margin x (1 + uplift) x (1 - lost)), as agents.tco.tco does"))
 def test_access_limits_take_their_share_of_a_contract_s_extra_margin(deal_month):
     rv, ctx = deal_month
     open_, change, lost, in_deal, uplift = lost_margin_change(rv, ctx, "diesel_epa2010", 0.3)

@@ -177,11 +177,6 @@ def test_monthly_growth_compounds_to_the_yearly_rate(city_spec):
         1 + expected_2050)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sim/market.py ImportSupply.draw: offer() admits whole years of age by the model year "
-    "`year - age`, then draw() adds 0-11 months of age and takes the engine from "
-    "(now - age_months) // 12, one model year earlier: under an engine-only rule (EPA 2010 on) "
-    "about 1-3% of drawn imports are EPA 2007 trucks the rule bars"))
 @pytest.mark.parametrize("month", [0, 6])  # January and July 2026
 def test_draw_under_an_engine_only_rule_admits_only_its_engines(tables, supply, month):
     rule = ImportRule(name="EPA 2010 on", effective=date(2025, 1, 1),

@@ -176,12 +176,6 @@ def test_partnership_in_force_from_its_first_month_to_its_last():
     assert on == ["2026-01", "2026-02", "2026-03"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sim/model.py FleetModel._decide: a partnership is in force in a month only if "
-    "start <= the month's first day <= end, so one starting mid-month misses its first month "
-    "and one that starts and ends within a month (valid: end after start) is never in force; "
-    "regulations (Regulator.update) apply from the month their date falls in, and "
-    "demonstrations are placed in their start month"))
 def test_partnership_starting_mid_month_is_in_force_that_month():
     on = active_months({"partnerships.0.start": "2026-03-05",
                         "partnerships.0.end": "2026-03-25"})
