@@ -8,10 +8,12 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from fleetsim.scenarios import SIZE_BANDS
 
-from .registry import LISTED
+from .emissions import RATES, annual_km
+from .registry import ACTIVE, LISTED, ORIGIN_NAMES
 
 if TYPE_CHECKING:
     from .model import FleetModel
@@ -150,3 +152,33 @@ def row(model: FleetModel) -> dict[str, Any]:
 
 def _share(part, whole) -> float:
     return float(part / whole) if whole else 0.0
+
+
+def fleet_frame(model: FleetModel) -> pd.DataFrame:
+    """The active vehicle registry, one row per simulated vehicle, in readable columns."""
+    reg, t, spec = model.registry, model.tables, model.spec
+    rows = reg.in_state(ACTIVE)
+    raw = reg.frame(rows)
+    age = (max(model.month, model.start_month) - raw["birth_month"].to_numpy()) / 12.0
+    rep = t.reported(raw["tech"].to_numpy(), raw["retrofit"].to_numpy())
+    return pd.DataFrame({
+        "vehicle_id": raw["vid"],
+        "owner": raw["owner"],
+        "owner_unique_id": np.array([a.unique_id for a in model.operators])[raw["owner"]],
+        "size_band": pd.Categorical.from_codes(
+            model.operator_arrays.band[raw["owner"]], SIZE_BANDS),
+        "vehicle_class": pd.Categorical.from_codes(raw["vclass"], model.class_names),
+        "technology": pd.Categorical.from_codes(raw["tech"], t.tech_names),
+        "retrofit": pd.Categorical.from_codes(raw["retrofit"].astype(int) - 1,
+                                              t.retrofit_names or ["none"]),
+        "reported_technology": pd.Categorical.from_codes(rep, t.reported_names),
+        "model_year": raw["birth_month"] // 12,
+        "age_years": age,
+        "annual_km": annual_km(raw["km_new"].to_numpy(np.float64), np.floor(age), spec),
+        "region": pd.Categorical.from_codes(raw["region"], list(spec.regions)),
+        "origin": pd.Categorical.from_codes(raw["origin"], list(ORIGIN_NAMES)),
+        "partnership_contract": raw["deal"] > 0,
+        "retirement_year": raw["death_month"] // 12,
+        "pm25_g_per_year": reg.rates[RATES.index("pm25_g"), rows],
+        "co2_ttw_kg_per_year": reg.rates[RATES.index("co2_ttw_kg"), rows],
+    })

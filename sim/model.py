@@ -32,8 +32,9 @@ from fleetsim.scenarios import SIZE_BANDS, Scenario, ScenarioError, load
 
 from . import cashflow, market, metrics
 from .decisions import IMPORT, KEEP, LEAVE, NEW, RETROFIT, USED, Context, Market, Reviews, decide
-from .emissions import RATES, Earnings, annual_km, compute_rates, rate_names
-from .registry import ACTIVE, GONE, LISTED, ORIGIN_NAMES, VehicleRegistry
+from .emissions import Earnings, compute_rates, rate_names
+from .growth import growth_purchases
+from .registry import ACTIVE, GONE, LISTED, VehicleRegistry
 from .stock import class_counts, initial_columns, usage_columns
 from .technology import TechTables
 from .turnover import death_months
@@ -315,7 +316,7 @@ class FleetModel(mesa.Model):
                                      & (reg.cols["review_month"][: reg.n] == m % 12))
         review_rows = np.setdiff1d(review_rows, eol_rows, assume_unique=True)
         rows = np.concatenate([eol_rows, review_rows])
-        g_owner, g_class = self._growth_purchases(m)
+        g_owner, g_class = growth_purchases(self, m)
         n_rows, n_g = len(rows), len(g_owner)
         g_km = usage_columns(spec, g_class, ops.band[g_owner], self.rng)["km_new"]
         rv = Reviews(
@@ -350,42 +351,6 @@ class FleetModel(mesa.Model):
         )
         d = decide(rv, ctx, self.rng)
         self._apply(rv, d, count, m)
-
-    def _growth_purchases(self, m: int) -> tuple[np.ndarray, np.ndarray]:
-        """Firms asked to add vehicles as demand grows: in proportion to their fleets of a
-        class (carrying fractions from month to month)."""
-        growth = market.monthly_growth(self.spec, m / 12.0)
-        owners, classes = [], []
-        for c, stock in enumerate(self.counts.sum(axis=1)):
-            want = stock * growth + self._growth_carry[c]
-            n = max(0, int(np.floor(want)))
-            self._growth_carry[c] = want - n
-            if n:
-                owners.append(self._sample_owners(c, n))
-                classes.append(np.full(n, c, np.int8))
-        if not owners:
-            return np.zeros(0, np.int32), np.zeros(0, np.int8)
-        return np.concatenate(owners).astype(np.int32), np.concatenate(classes)
-
-    def _sample_owners(self, c: int, k: int) -> np.ndarray:
-        """Owners of k vehicles drawn uniformly among the active vehicles of class c."""
-        reg = self.registry
-        state, vclass, owner = reg.cols["state"], reg.cols["vclass"], reg.cols["owner"]
-        got: list[np.ndarray] = []
-        need = k
-        for _ in range(20):  # rejection sampling: rows are mostly active and classes not rare
-            cand = self.rng.integers(0, reg.n, size=max(4 * need, 64))
-            cand = cand[(state[cand] == ACTIVE) & (vclass[cand] == c)][:need]
-            got.append(owner[cand])
-            need -= len(cand)
-            if need == 0:
-                return np.concatenate(got)
-        pool = np.flatnonzero((state[: reg.n] == ACTIVE) & (vclass[: reg.n] == c))
-        if len(pool) == 0:  # no vehicle of the class left: any firm may buy
-            got.append(self.rng.integers(0, len(self.operators), size=need))
-        else:
-            got.append(owner[self.rng.choice(pool, size=need)])
-        return np.concatenate(got).astype(np.int32)
 
     def _apply(self, rv: Reviews, d, used_supply: np.ndarray, m: int) -> None:
         """Carry out the choices: retrofits, sales and scrapping of old vehicles, purchases,
@@ -515,32 +480,7 @@ class FleetModel(mesa.Model):
 
     def fleet(self) -> pd.DataFrame:
         """The active vehicle registry now, one row per simulated vehicle, readable columns."""
-        reg, t, spec = self.registry, self.tables, self.spec
-        rows = reg.in_state(ACTIVE)
-        raw = reg.frame(rows)
-        age = (max(self.month, self.start_month) - raw["birth_month"].to_numpy()) / 12.0
-        rep = t.reported(raw["tech"].to_numpy(), raw["retrofit"].to_numpy())
-        return pd.DataFrame({
-            "vehicle_id": raw["vid"],
-            "owner": raw["owner"],
-            "owner_unique_id": np.array([a.unique_id for a in self.operators])[raw["owner"]],
-            "size_band": pd.Categorical.from_codes(
-                self.operator_arrays.band[raw["owner"]], SIZE_BANDS),
-            "vehicle_class": pd.Categorical.from_codes(raw["vclass"], self.class_names),
-            "technology": pd.Categorical.from_codes(raw["tech"], t.tech_names),
-            "retrofit": pd.Categorical.from_codes(raw["retrofit"].astype(int) - 1,
-                                                  t.retrofit_names or ["none"]),
-            "reported_technology": pd.Categorical.from_codes(rep, t.reported_names),
-            "model_year": raw["birth_month"] // 12,
-            "age_years": age,
-            "annual_km": annual_km(raw["km_new"].to_numpy(np.float64), np.floor(age), spec),
-            "region": pd.Categorical.from_codes(raw["region"], list(spec.regions)),
-            "origin": pd.Categorical.from_codes(raw["origin"], list(ORIGIN_NAMES)),
-            "partnership_contract": raw["deal"] > 0,
-            "retirement_year": raw["death_month"] // 12,
-            "pm25_g_per_year": reg.rates[RATES.index("pm25_g"), rows],
-            "co2_ttw_kg_per_year": reg.rates[RATES.index("co2_ttw_kg"), rows],
-        })
+        return metrics.fleet_frame(self)
 
 
 def _month_end(first: date) -> date:
