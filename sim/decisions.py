@@ -218,8 +218,10 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
                 continue
             if lt.lender.quota_left() < 1:
                 continue
-            # only the rows this lender serves (band, technology)
-            w = np.flatnonzero(lt.serves_band[band[i]] & lt.serves_rep[rep])
+            # only the rows this lender serves (band, technology) and that could reach its
+            # score with full collateral
+            reach = history[i] + 2.0 * cw + gw * guarantee >= lt.spec.min_score
+            w = np.flatnonzero(lt.serves_band[band[i]] & lt.serves_rep[rep] & reach)
             if not len(w):
                 continue
             iw, pw, cw_ = i[w], price[w], cofin[w]
@@ -368,10 +370,14 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     gumbel = np.zeros((n, k), np.float32)
     gumbel[:, open_cols] = -np.log(-np.log(rng.random((n, len(open_cols)), np.float32)
                                            .clip(1e-7, 1 - 1e-7)))
-    wanted = open_cols[logit_choice(u[open_cols].T, feasible[open_cols].T, rng,
-                                    gumbel[:, open_cols])]
     choice = logit_choice(u.T, both.T, rng, gumbel)
-    declined = feasible.any(axis=0) & ~fin_ok[np.maximum(wanted, 0), rows_all]
+    # the choice had finance not mattered: it differs only where finance closed an option
+    short = np.flatnonzero((feasible & ~fin_ok).any(axis=0))
+    wanted = open_cols[logit_choice(u[np.ix_(open_cols, short)].T,
+                                    feasible[np.ix_(open_cols, short)].T, rng,
+                                    gumbel[np.ix_(short, open_cols)])]
+    declined = np.zeros(n, bool)
+    declined[short] = ~fin_ok[wanted, short]
     # a lender's yearly quota: first come, first served; the rest choose again, paying cash
     # where they can (the loan's financing line leaves their utility)
     for _ in range(3):
