@@ -65,6 +65,7 @@ class LoanBook:
         "borrower": np.int64, "lender": np.int8, "vid": np.int64, "zev": np.int8,
         "principal": float, "rate": float, "payment": float, "balance": float,
         "months_left": np.int32, "status": np.int8, "start_month": np.int32,
+        "guarantor": np.int64, "guarantee": float,  # who covers what share on default
     }
 
     def __init__(self):
@@ -77,7 +78,8 @@ class LoanBook:
             return cols[name][: self.n]
         raise AttributeError(name)
 
-    def add(self, borrower, lender, vid, zev, principal, rate, term_months, month) -> None:
+    def add(self, borrower, lender, vid, zev, principal, rate, term_months, month,
+            guarantor=-1, guarantee=0.0) -> None:
         k = len(borrower)
         if k == 0:
             return
@@ -95,6 +97,7 @@ class LoanBook:
         c["principal"][sl], c["rate"][sl], c["balance"][sl] = principal, rate, principal
         c["payment"][sl] = loan_payment(principal, rate, term_months)
         c["months_left"][sl], c["status"][sl], c["start_month"][sl] = term_months, ACTIVE, month
+        c["guarantor"][sl], c["guarantee"][sl] = guarantor, guarantee
         self.n = need
 
     def active(self) -> np.ndarray:

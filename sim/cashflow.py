@@ -53,8 +53,13 @@ def _default(model: FleetModel, who: np.ndarray, active: np.ndarray) -> None:
     ops.loans_defaulted[who] += 1
     ops.cash[who] = 0.0
     ops.negative_months[who] = 0
+    # guarantors pay their share of what is left; the lender loses the rest
+    backed = gone[loans.guarantor[gone] >= 0]
+    paid = loans.balance[backed] * loans.guarantee[backed]
+    ops.cash -= np.bincount(loans.guarantor[backed], weights=paid, minlength=len(ops))
+    fl.guarantees_paid_mxn += float(paid.sum())
     fl.loans_defaulted += len(gone)
-    fl.defaulted_balance_mxn += float(loans.balance[gone].sum())
+    fl.defaulted_balance_mxn += float(loans.balance[gone].sum() - paid.sum())
     rows = reg.rows_of(loans.vid[gone])
     rows = np.clip(rows, 0, max(reg.n - 1, 0))
     ok = ((reg.cols["vid"][rows] == loans.vid[gone]) & (reg.cols["state"][rows] == ACTIVE)
@@ -81,8 +86,13 @@ def pay(model: FleetModel, rv: Reviews, d: Decision, idx: np.ndarray,
     lender = d.lender[lent]
     term = np.array([x.spec.term_months for x in model.lenders])[lender]
     zev = model.tables.zev_reported[d.rep_tech[lent]].astype(np.int8)
+    # a partnership deal's loan is guaranteed by the large fleet the haulier works for
+    deal = d.deal[lent]
+    share = np.array([0.0, *(p.guarantee_share for p in model.spec.partnerships)])[deal]
+    guarantor = np.where(deal > 0, ops.partner_of[rv.owner[lent]], -1)
     model.loans.add(rv.owner[lent], lender, reg.cols["vid"][vehicle_row[lent]], zev,
-                    d.principal[lent], d.rate[lent], term, model.month)
+                    d.principal[lent], d.rate[lent], term, model.month,
+                    guarantor=guarantor, guarantee=share)
     for x in model.lenders:
         x.loans_this_year += float((lender == x.index).sum())
     fl.loans_approved += len(lent)

@@ -46,7 +46,8 @@ class Flows:
     loans_defaulted: int = 0
     loans_principal_mxn: float = 0.0
     loan_payments_mxn: float = 0.0
-    defaulted_balance_mxn: float = 0.0
+    defaulted_balance_mxn: float = 0.0  # written off by lenders
+    guarantees_paid_mxn: float = 0.0  # paid by guarantors on defaults
     purchase_new_mxn: float = 0.0
     purchase_import_mxn: float = 0.0
     subsidy_mxn: float = 0.0

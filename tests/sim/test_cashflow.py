@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from fleetsim.agents.lenders import ACTIVE, DEFAULTED, REPAID
+from fleetsim.sim import FleetModel, cashflow
+from fleetsim.sim.metrics import Flows
 from fleetsim.sim.registry import ACTIVE as RUNNING
 from fleetsim.sim.registry import LISTED
 from tests.conftest import SHOCK_MONTH
@@ -260,3 +262,24 @@ def test_each_firm_s_cash_moves_by_what_it_sells_less_what_it_pays(log):
         np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-4, err_msg=str(rec.month))
         moved += np.abs(expected).sum()
     assert moved > 0
+
+
+def test_a_guarantor_pays_its_share_of_a_defaulted_balance():
+    """A partnership loan's guarantor (the large fleet) pays its guarantee share of what is left
+    when the haulier defaults; the lender writes off only the rest."""
+
+    model = FleetModel("mexico_city_partnership", rng=3, sample_fraction=0.05)
+    ops = model.operator_arrays
+    haulier = int(np.flatnonzero(ops.partner_of >= 0)[0])
+    guarantor = int(ops.partner_of[haulier])
+    row = int(np.flatnonzero(model.registry.owner == haulier)[0])
+    model.loans.add(np.array([haulier]), np.array([0]), model.registry.vid[[row]],
+                    np.array([0]), np.array([100_000.0]), np.array([0.2]), np.array([24]),
+                    model.month, guarantor=np.array([guarantor]), guarantee=np.array([0.8]))
+    model.flows = Flows(len(model.class_names))
+    before = ops.cash[guarantor]
+    cashflow._default(model, np.array([haulier]), model.loans.active())
+    assert ops.cash[guarantor] == pytest.approx(before - 80_000.0)
+    assert model.flows.guarantees_paid_mxn == pytest.approx(80_000.0)
+    assert model.flows.defaulted_balance_mxn == pytest.approx(20_000.0)
+    assert model.loans.status[-1] == DEFAULTED
