@@ -9,6 +9,7 @@ import numpy as np
 
 from fleetsim.scenarios import SIZE_BANDS
 
+from .decisions import deal_term
 from .registry import ACTIVE, LISTED
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def pay(model: FleetModel, rv: Reviews, d: Decision, idx: np.ndarray,
     zev = model.tables.zev_reported[d.rep_tech[lent]].astype(np.int8)
     # a partnership deal's loan is guaranteed by the large fleet the haulier works for
     deal = d.deal[lent]
-    share = np.array([0.0, *(p.guarantee_share for p in model.spec.partnerships)])[deal]
+    share = deal_term(model.spec, deal, "guarantee")
     guarantor = np.where(deal > 0, ops.partner_of[rv.owner[lent]], -1)
     model.loans.add(rv.owner[lent], lender, reg.cols["vid"][vehicle_row[lent]], zev,
                     d.principal[lent], d.rate[lent], term, model.month,

@@ -287,7 +287,7 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
                                       kit_net[g_c[:, 0]], 0.0)
             at = (cur_t[i], c[i], band[i], age_i[i])
             gross, subsidy = kit[c[i]], kit[c[i]] - kit_net[c[i]]
-            in_deal[i] = (deal[i] > 0) & _deal_retrofit(spec, deal[i], name, rv.age_years[i])
+            in_deal[i] = _deal_covers(spec, deal[i], rv.age_years[i], retrofit=name)
             t_after, retro, used = cur_t[i], np.full(len(i), item), False
             sale = 0.0
         else:
@@ -302,8 +302,8 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
                 net_c = gross_c - np.minimum(ctx.effects.purchase_subsidy_mxn[item], gross_c)
                 charge = np.where(tables.needs_charger[item], charger, 0.0)
                 fixed, per_km, rev = grid(item, 0, *g_cb, 0.0, net_c[g_cb[0]], charge[g_cb[0]])
-                in_deal[i] = (deal[i] > 0) & has[i] & _deal_replace(
-                    spec, deal[i], tables.tech_names[item], rv.age_years[i])
+                in_deal[i] = (deal[i] > 0) & has[i] & _deal_covers(
+                    spec, deal[i], rv.age_years[i], tech=tables.tech_names[item])
                 t_after, used = np.full(len(i), item), False
             else:
                 mk = ctx.market
@@ -330,11 +330,11 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
             gross, subsidy = gross_c[c[i]], gross_c[c[i]] - net_c[c[i]]
             sale = np.where(in_deal[i] & has[i], scrap_value[i], sale_of_old[i])
         d_i = in_deal[i]
-        cofin = np.where(d_i, (gross - subsidy) * _deal_term(spec, deal[i], "cofinance"), 0.0)
+        cofin = np.where(d_i, (gross - subsidy) * deal_term(spec, deal[i], "cofinance"), 0.0)
         price = gross - subsidy - cofin
         rep = tables.reported(t_after, retro)
-        guarantee = np.where(d_i, _deal_term(spec, deal[i], "guarantee"), 0.0) + np.zeros(len(i))
-        uplift = np.where(d_i, _deal_term(spec, deal[i], "uplift"), 0.0)
+        guarantee = np.where(d_i, deal_term(spec, deal[i], "guarantee"), 0.0) + np.zeros(len(i))
+        uplift = np.where(d_i, deal_term(spec, deal[i], "uplift"), 0.0)
         financing = finance(i, j, price, rep, used, guarantee, cofin,
                             sale if kind != RETROFIT else 0.0)
         # the row's own lines: its financing, what its old vehicle fetches, the co-finance
@@ -460,7 +460,7 @@ def _over_quota(choice, lender_of, lenders, rng) -> np.ndarray:
     return np.concatenate(over) if over else np.zeros(0, np.int64)
 
 
-def _deal_term(spec: Scenario, deal: np.ndarray, what: str) -> np.ndarray:
+def deal_term(spec: Scenario, deal: np.ndarray, what: str) -> np.ndarray:
     """A partnership's term for each row's deal (deal = partnership index + 1, 0 = none)."""
     values = {"cofinance": [p.cofinance_share for p in spec.partnerships],
               "guarantee": [p.guarantee_share for p in spec.partnerships],
@@ -469,17 +469,14 @@ def _deal_term(spec: Scenario, deal: np.ndarray, what: str) -> np.ndarray:
     return table[deal]
 
 
-def _deal_retrofit(spec, deal, retrofit_name, age) -> np.ndarray:
+def _deal_covers(spec: Scenario, deal: np.ndarray, age: np.ndarray, *,
+                 retrofit: str | None = None, tech: str | None = None) -> np.ndarray:
+    """Rows whose partnership covers this action: fitting `retrofit` to a young enough truck,
+    or replacing an old enough one with a new `tech`."""
     ok = np.zeros(len(deal), bool)
     for i, p in enumerate(spec.partnerships, start=1):
-        if retrofit_name in p.retrofit_technologies:
+        if retrofit is not None and retrofit in p.retrofit_technologies:
             ok |= (deal == i) & (age <= p.retrofit_max_age_years)
-    return ok
-
-
-def _deal_replace(spec, deal, tech_name, age) -> np.ndarray:
-    ok = np.zeros(len(deal), bool)
-    for i, p in enumerate(spec.partnerships, start=1):
-        if tech_name in p.replacement_technologies:
+        if tech is not None and tech in p.replacement_technologies:
             ok |= (deal == i) & (age >= p.replace_min_age_years)
     return ok
