@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 import yaml
 
+from fleetsim.scenarios import ScenarioError, load
+
 SMALL_FRACTION = 0.02
 SEED = 7
 SMALL_YEARS = 10  # the shared small model's run
@@ -176,3 +178,21 @@ def money_moves(rec: DecisionRecord) -> tuple[np.ndarray, np.ndarray]:
     proceeds = np.where(to_scrap, scrap, np.where(goes, value, 0.0))
     paid = np.isin(d.kind, [RETROFIT, NEW, USED, IMPORT])
     return proceeds, np.where(paid, d.price - d.principal, 0.0)
+
+
+def no_quotas(scenario: str = "mexico_city") -> dict:
+    """Overrides lifting every lender's yearly quota (quotas make rationed rows re-choose)."""
+    lenders = load(scenario).credit.lenders
+    return {f"credit.lenders.{name}.yearly_loan_quota": None
+            for name, x in lenders.items() if x.yearly_loan_quota is not None}
+
+
+def problems_of(path) -> list[str]:
+    with pytest.raises(ScenarioError) as info:
+        load(path)
+    problems = info.value.problems
+    assert problems, "a ScenarioError must say what is wrong"
+    for line in problems:
+        assert "\n" not in line, f"one line per problem, got {line!r}"
+        assert "Traceback" not in line
+    return problems
