@@ -1,0 +1,188 @@
+"""Sweep: runs every (preset, parameter point, seed) of a spec, locally or on a Dask cluster,
+each run to its own Parquet file, resumable.
+
+    from fleetsim.experiments import Sweep
+    Sweep.from_file("experiments/specs/city_incentive_mix.yaml").run("out/mix", workers=2)
+
+Run ids are fixed by the spec (preset, point and replication), so a resumed sweep, or one run
+with another number of workers or on a cluster, writes the same files with the same contents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fleetsim.scenarios.loader import load_raw
+from fleetsim.sim.output import fleetsim_version
+
+from .design import design_points, design_size, plain, point_overrides, salib_problem
+from .executors import DaskExecutor, LocalExecutor
+from .runner import RunTask, run_path
+from .spec import (
+    MAX_RUNS,
+    SpecError,
+    SweepSpec,
+    check_against_scenarios,
+    parse_spec,
+    preset_source,
+    read_spec,
+)
+from .storage import SweepDir
+
+
+@dataclass
+class SweepResult:
+    out: Path
+    total: int  # runs in the spec
+    skipped: int  # already finished before this call (resume)
+    ok: int  # finished ok in this call
+    failed: int  # failed in this call
+    wall_time_s: float
+
+    @property
+    def done(self) -> int:
+        return self.skipped + self.ok + self.failed
+
+
+class Sweep:
+    def __init__(self, spec: SweepSpec, folder: Path | None = None, check: bool = True):
+        self.spec = spec
+        self.folder = folder
+        if check:
+            check_against_scenarios(spec, folder)
+        if self.total > MAX_RUNS:
+            raise SpecError([f"spec: got {self.total:,} runs, expected at most {MAX_RUNS:,}"])
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Sweep:
+        """A built-in spec name or a YAML file."""
+        spec, folder = read_spec(path)
+        return cls(spec, folder, check=False)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], folder: str | Path | None = None) -> Sweep:
+        return cls(parse_spec(raw), Path(folder) if folder else None)
+
+    # ---- what runs ----------------------------------------------------------------------------
+    @cached_property
+    def points(self) -> pd.DataFrame:
+        return design_points(self.spec)
+
+    @property
+    def n_points(self) -> int:
+        return design_size(self.spec)
+
+    @property
+    def total(self) -> int:
+        return len(self.spec.presets) * self.n_points * len(self.spec.seed_list)
+
+    def run_id(self, preset_index: int, point: int, rep: int) -> str:
+        k = (preset_index * self.n_points + point) * len(self.spec.seed_list) + rep
+        return f"{k:07d}"
+
+    @cached_property
+    def _raw_presets(self) -> list[dict]:
+        return [load_raw(preset_source(p, self.folder)) for p in self.spec.presets]
+
+    def tasks(self, data_dir: str | Path, skip: set[str] | frozenset = frozenset()
+              ) -> Iterator[RunTask]:
+        """Every run not in `skip`, point by point (all presets and seeds of a point together,
+        so that early results already compare presets)."""
+        spec, names = self.spec, self.spec.preset_names
+        seeds = spec.seed_list
+        metrics = tuple(spec.metrics) if spec.metrics else None
+        for point, row in zip(self.points.index, self.points.to_dict("records"), strict=True):
+            params = {k: plain(v) for k, v in row.items()}
+            for pi, preset in enumerate(spec.presets):
+                overrides = point_overrides(spec, self._raw_presets[pi], params)
+                if spec.sample_fraction is not None:
+                    overrides.setdefault("simulation.sample_fraction", spec.sample_fraction)
+                for rep, seed in enumerate(seeds):
+                    run_id = self.run_id(pi, int(point), rep)
+                    if run_id in skip:
+                        continue
+                    yield RunTask(run_id=run_id, preset=names[pi],
+                                  source=preset_source(preset, self.folder), point=int(point),
+                                  seed=int(seed), params=params, overrides=overrides,
+                                  years=spec.years, sample_fraction=None,
+                                  outputs=spec.outputs, metrics=metrics,
+                                  data_dir=str(data_dir))
+
+    def meta(self) -> dict[str, Any]:
+        spec_json = self.spec.model_dump(mode="json")
+        digest = hashlib.sha256(json.dumps(spec_json, sort_keys=True).encode()).hexdigest()
+        sampled = self.spec.design.method != "grid" and self.spec.parameters
+        return {
+            "name": self.spec.name, "spec": spec_json, "spec_sha256": digest,
+            "folder": str(self.folder) if self.folder else None,
+            "method": self.spec.design.method,
+            "problem": salib_problem(self.spec) if sampled else None,
+            "presets": self.spec.preset_names, "baseline": self.spec.baseline_name,
+            "seeds": self.spec.seed_list, "points": self.n_points, "runs": self.total,
+            "outputs": self.spec.outputs, "version": fleetsim_version(),
+        }
+
+    # ---- running ------------------------------------------------------------------------------
+    def run(self, out: str | Path, workers: int | None = None, scheduler: Any = None,
+            resume: bool = False,
+            on_result: Callable[[dict[str, Any], SweepResult], None] | None = None,
+            executor: Any = None) -> SweepResult:
+        """Run what is missing in `out` (everything, for a new folder). `scheduler`: a Dask
+        scheduler address or Client; else a local process pool of `workers` (default: all
+        cores). `on_result(record, progress)` is called as each run finishes."""
+        started = time.perf_counter()
+        folder = SweepDir(out)
+        meta = self.meta()
+        if folder.exists():
+            if not resume:
+                raise SpecError([f"--out: got {folder.root}, which already holds a sweep; "
+                                 "expected --resume or a new folder"])
+            old = folder.read_meta()
+            if old.get("spec_sha256") != meta["spec_sha256"]:
+                raise SpecError([f"--resume: got a spec that differs from the one "
+                                 f"{folder.meta} was made with, expected the same spec"])
+        else:
+            folder.write_meta(meta, self.points)
+        finished = folder.finished()
+        valid = {self.run_id(pi, p, r) for pi in range(len(self.spec.presets))
+                 for p in range(self.n_points) for r in range(len(self.spec.seed_list))}
+        skip = set(finished) & valid
+        result = SweepResult(Path(out), self.total, len(skip), 0, 0, 0.0)
+        if executor is None:
+            executor = DaskExecutor(scheduler, workers) if scheduler is not None else \
+                LocalExecutor(workers)
+        folder.open()
+        try:
+            for rec in executor.map_unordered(self.tasks(folder.data, skip)):
+                folder.record(rec)
+                if rec["status"] == "ok":
+                    result.ok += 1
+                else:
+                    result.failed += 1
+                result.wall_time_s = time.perf_counter() - started
+                if on_result is not None:
+                    on_result(rec, result)
+        finally:
+            folder.close()
+        folder.compact(order=sorted(valid))
+        result.wall_time_s = time.perf_counter() - started
+        return result
+
+    def missing(self, out: str | Path) -> list[str]:
+        """Run ids with neither a data file nor a failure on record."""
+        folder = SweepDir(out)
+        finished = folder.finished()
+        return [t.run_id for t in self.tasks(folder.data) if t.run_id not in finished]
+
+
+def data_file(out: str | Path, preset: str, run_id: str) -> Path:
+    return run_path(SweepDir(out).data, preset, run_id)
