@@ -1,4 +1,4 @@
-"""The `fleetsim` command line: run, validate, scenarios.
+"""The `fleetsim` command line: run, validate, scenarios, sweep, report.
 
 User mistakes (a bad scenario value, an unknown --set path, too many years) exit with status 2
 and one line per problem; they never print a traceback.
@@ -117,6 +117,58 @@ def validate(
         fail(err.problems)
     typer.echo(f"{file}: valid scenario '{spec.name}' ({len(spec.classes)} classes, "
                f"{len(spec.technology_names)} technologies)")
+
+
+@app.command()
+def sweep(
+    spec: Annotated[str, typer.Argument(help="Sweep spec: a YAML file or a built-in name.")],
+    out: Annotated[Path, typer.Option(help="Output folder (a Parquet dataset and manifest).")],
+    workers: Annotated[int | None, typer.Option(
+        help="Local worker processes (default: all cores).", min=1)] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="Dask scheduler address (tcp://host:8786): run on that cluster.")] = None,
+    resume: Annotated[bool, typer.Option(
+        help="Run only what is missing in --out.")] = False,
+) -> None:
+    """Run a sweep: every preset x parameter point x seed, one Parquet file per run."""
+    from fleetsim.experiments.sweep import Sweep
+
+    try:
+        job = Sweep.from_file(spec)
+        columns = (TextColumn("{task.description}"), BarColumn(),
+                   TextColumn("{task.completed}/{task.total} runs, {task.fields[failed]} failed"),
+                   TimeRemainingColumn())
+        with Progress(*columns, console=err_console, disable=not err_console.is_terminal,
+                      transient=True) as bar:
+            task = bar.add_task(job.spec.name, total=job.total, failed=0)
+
+            def show(rec, progress):
+                bar.update(task, completed=progress.done, failed=progress.failed)
+
+            result = job.run(out, workers=workers, scheduler=scheduler, resume=resume,
+                             on_result=show)
+    except ScenarioError as err:
+        fail(err.problems)
+    except OSError as err:
+        fail([f"--out: could not write the sweep ({err})"])
+    typer.echo(f"{job.spec.name}: {result.total} runs, {result.skipped} already done, "
+               f"{result.ok} ok, {result.failed} failed in {result.wall_time_s:.1f} s -> {out}")
+
+
+@app.command()
+def report(
+    folder: Annotated[Path, typer.Argument(help="A sweep's output folder.")],
+    out: Annotated[Path | None, typer.Option(
+        help="Report folder (default: FOLDER/report).")] = None,
+) -> None:
+    """Summarise a sweep: tables, sensitivity indices, PNG charts and an HTML report."""
+    from fleetsim.experiments.report import build_report
+
+    try:
+        written = build_report(folder, out)
+    except ScenarioError as err:
+        fail(err.problems)
+    typer.echo(f"Wrote {len(written)} files to {written[0].parent}; open {written[-1]}")
 
 
 @app.command()
