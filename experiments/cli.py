@@ -131,6 +131,7 @@ def sweep(
         help="Run only what is missing in --out.")] = False,
 ) -> None:
     """Run a sweep: every preset x parameter point x seed, one Parquet file per run."""
+    from fleetsim.experiments.executors import SchedulerError
     from fleetsim.experiments.sweep import Sweep
 
     try:
@@ -149,6 +150,8 @@ def sweep(
                              on_result=show)
     except ScenarioError as err:
         fail(err.problems)
+    except SchedulerError as err:
+        fail([str(err)])
     except OSError as err:
         fail([f"--out: could not write the sweep ({err})"])
     typer.echo(f"{job.spec.name}: {result.total} runs, {result.skipped} already done, "

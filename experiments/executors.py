@@ -18,8 +18,13 @@ from typing import Any
 
 from .runner import RunTask, execute
 
+CONNECT_TIMEOUT = "20s"
 MAX_POOL_RESTARTS = 5  # in a row without a run finishing
 PRELOAD = ["fleetsim.sim", "fleetsim.experiments.runner"]
+
+
+class SchedulerError(OSError):
+    """The Dask scheduler cannot be reached."""
 
 
 def default_workers() -> int:
@@ -105,13 +110,20 @@ class DaskExecutor:
         from distributed import Client, as_completed
 
         own = not isinstance(self.scheduler, Client)
-        client = Client(self.scheduler, set_as_default=False) if own else self.scheduler
+        if own:
+            try:
+                client = Client(self.scheduler, set_as_default=False, timeout=CONNECT_TIMEOUT)
+            except (OSError, TimeoutError, ValueError) as err:
+                raise SchedulerError(f"--scheduler: could not connect to {self.scheduler!r} "
+                                     f"({type(err).__name__}: {err})") from None
+        else:
+            client = self.scheduler
         try:
             cores = sum(client.nthreads().values()) or 1
             limit = 2 * (self.workers or cores) + 2
             source = iter(tasks)
             pending: dict[Any, RunTask] = {}
-            ready = as_completed()
+            ready = as_completed(loop=client.loop)
 
             def submit() -> bool:
                 task = next(source, None)

@@ -58,6 +58,8 @@ class SweepDir:
     def open(self) -> SweepDir:
         self.root.mkdir(parents=True, exist_ok=True)
         self._repair_tail()
+        for stale in self.data.glob("preset=*/.run-*.tmp"):  # runs killed while writing
+            stale.unlink(missing_ok=True)
         self._fh = open(self.manifest, "a", encoding="utf-8")  # noqa: SIM115 (kept open)
         return self
 
