@@ -157,8 +157,8 @@ table.t{{border-collapse:collapse;font-size:12px}} table.t td,table.t th{{paddin
 border-bottom:1px solid #ddd;text-align:right}} img{{max-width:100%}}</style></head><body>
 <h1>Sweep <code>{html.escape(meta['name'])}</code></h1>
 <p>{html.escape(meta['spec'].get('description') or '')}</p>
-<p>{meta['runs']} runs: {len(meta['presets'])} presets x {meta['points']} points
-({meta['method']} design) x {len(meta['seeds'])} seeds; outputs {meta['outputs']};
+<p>{meta['runs']} runs over {len(meta['presets'])} presets and {meta['points']} design points
+({meta['method']} design) and {len(meta['seeds'])} seeds; outputs {meta['outputs']};
 status {html.escape(str(status))}; fleetsim {html.escape(str(meta['version']))};
 report made {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Baseline: {html.escape(meta['baseline'])}.</p>
 <h2>Charts</h2>{imgs}

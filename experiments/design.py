@@ -90,8 +90,8 @@ def point_overrides(spec: SweepSpec, raw_preset: dict, point: dict[str, Any]) ->
     for name, value in point.items():
         p: Parameter = spec.parameters[name]
         for dotted in p.targets:
-            out[dotted] = scaled(base_value(raw_preset, dotted), value) if p.scale else \
-                plain(value)
+            v = scaled(base_value(raw_preset, dotted), value) if p.scale else plain(value)
+            out[dotted] = [v] if p.as_list else v
     return out
 
 

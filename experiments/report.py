@@ -82,11 +82,13 @@ def cost_effectiveness(runs: pd.DataFrame, baseline: str) -> pd.DataFrame:
     if baseline not in set(runs["preset"]):
         return pd.DataFrame()
     value_cols = [c for c in runs if c.startswith(("total_", "end_"))]
-    base = runs[runs["preset"] == baseline].set_index(["point", "seed"])[value_cols]
+    base_runs = runs[runs["preset"] == baseline]
+    # a baseline no parameter applies to runs at point 0 only: pair on the seed alone
+    keys = ["seed"] if base_runs["point"].nunique() == 1 else ["point", "seed"]
+    base = base_runs.set_index(keys)[value_cols]
     rows = []
     for preset, grp in runs.groupby("preset", sort=True):
-        paired = grp.set_index(["point", "seed"])[value_cols].join(base, rsuffix="_base",
-                                                                    how="inner")
+        paired = grp.set_index(keys)[value_cols].join(base, rsuffix="_base", how="inner")
         if paired.empty:
             continue
         row = {"preset": preset, "pairs": len(paired)}
@@ -123,6 +125,10 @@ def sensitivity(runs: pd.DataFrame, sd: SweepDir) -> pd.DataFrame:
     out_cols = [c for c in runs if c.startswith(("total_", "end_"))]
     rows = []
     for preset, grp in runs.groupby("preset", sort=True):
+        if len(design) > 1 and grp["point"].nunique() == 1:
+            rows.append({"preset": preset, "outcome": None, "parameter": None,
+                         "note": "no parameter applies to this preset"})
+            continue
         by_point = grp.groupby("point")[out_cols].mean().reindex(design.index)
         complete = not by_point.isna().any().any()
         for col in out_cols:

@@ -21,7 +21,8 @@ from fleetsim.sim.output import atomic_write, fleetsim_version
 
 # Yearly summaries: these columns are stocks (the year's last month); every other numeric
 # column is a flow or an amount per month and is summed over the year.
-STOCK_PREFIXES = ("vehicles", "share_", "perceived_default")
+STOCK_PREFIXES = ("vehicles", "share_", "perceived_default", "budget_left_", "members_",
+                  "member_vehicles_", "active_", "adaptive_", "curfew_days_", "zev_fee_")
 STOCKS = {"mean_age_years", "used_pool", "used_price_mean_mxn", "loans_active",
           "loan_balance_mxn", "operator_cash_mxn"}
 LOAN_FLOWS = {"loans_approved", "loans_repaid", "loans_defaulted", "loans_principal_mxn",
@@ -45,7 +46,7 @@ class RunTask:
     outputs: str  # yearly or monthly
     metrics: tuple[str, ...] | None
     data_dir: str
-    extra: dict[str, Any] = field(default_factory=dict)
+    param_types: dict[str, str] = field(default_factory=dict)  # name -> arrow type
 
     @property
     def path(self) -> Path:
@@ -125,4 +126,8 @@ def shape(results: pd.DataFrame, task: RunTask) -> pa.Table:
     for i, (k, v) in enumerate(ids.items()):
         frame.insert(i, k, v)
     frame = frame.reset_index(drop=True)
-    return pa.Table.from_pandas(frame, preserve_index=False)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for name, kind in task.param_types.items():  # same types in every file, nulls included
+        i = table.schema.get_field_index(f"param_{name}")
+        table = table.set_column(i, f"param_{name}", table.column(i).cast(pa.type_for_alias(kind)))
+    return table

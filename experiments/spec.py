@@ -9,7 +9,6 @@ and which outputs to keep. A bad spec raises SpecError (a ScenarioError): one li
 
 from __future__ import annotations
 
-import math
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -49,6 +48,8 @@ class Parameter(Strict):
     normal: tuple[float, float] | None = None  # mean, standard deviation
     scale: bool = False
     integer: bool = False  # round sampled values to whole numbers (e.g. days)
+    as_list: bool = False  # the field holds a list: set it to [value] (e.g. days per year)
+    presets: list[str] | None = None  # the presets it applies to (default: all)
     label: str | None = None
 
     @model_validator(mode="after")
@@ -128,6 +129,10 @@ class SweepSpec(Strict):
             problems.append("seeds: got a seed more than once, expected distinct seeds")
         m = self.design.method
         for name, p in self.parameters.items():
+            unknown = sorted(set(p.presets or []) - set(names))
+            if unknown:
+                problems.append(f"parameters.{name}.presets: got {', '.join(unknown)}, "
+                                f"expected names among the presets ({', '.join(names)})")
             if m == "grid" and p.values is None:
                 problems.append(f"parameters.{name}: got a distribution, expected `values` "
                                 "for a grid design")
@@ -163,6 +168,10 @@ class SweepSpec(Strict):
     @property
     def baseline_name(self) -> str:
         return self.baseline or self.preset_names[0]
+
+    def applies(self, parameter: str, preset: str) -> bool:
+        p = self.parameters[parameter]
+        return p.presets is None or preset_name(preset) in p.presets
 
 
 def preset_name(preset: str) -> str:
@@ -224,7 +233,7 @@ def preset_source(preset: str, folder: Path | None) -> str:
 
 
 def check_against_scenarios(spec: SweepSpec, folder: Path | None) -> None:
-    """Every preset loads and every parameter path exists in every preset."""
+    """Every preset loads and every parameter path exists in the presets it applies to."""
     problems: list[str] = []
     for i, preset in enumerate(spec.presets):
         try:
@@ -235,10 +244,13 @@ def check_against_scenarios(spec: SweepSpec, folder: Path | None) -> None:
         for dotted, value in spec.overrides.items():
             problems.extend(_path_problem(raw, dotted, value, f"overrides.{dotted}", preset))
         for name, p in spec.parameters.items():
+            if not spec.applies(name, preset):
+                continue
             for k, dotted in enumerate(p.targets):
                 where = f"parameters.{name}.{'path' if p.path else f'paths.{k}'}"
-                problems.extend(_path_problem(raw, dotted, 0.0, where, preset))
-                if p.scale and not problems:
+                found = _path_problem(raw, dotted, 0.0, where, preset)
+                problems.extend(found)
+                if p.scale and not found:
                     try:
                         base_value(raw, dotted)
                     except SpecError as err:
@@ -329,6 +341,3 @@ def _show(value) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
-
-def is_finite_number(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)

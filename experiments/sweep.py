@@ -81,13 +81,31 @@ class Sweep:
     def n_points(self) -> int:
         return design_size(self.spec)
 
+    @cached_property
+    def preset_points(self) -> list[int]:
+        """Points each preset runs: all of them, or only point 0 for a preset that no
+        parameter applies to (its runs would be the same at every point)."""
+        spec = self.spec
+        return [self.n_points if any(spec.applies(n, p) for n in spec.parameters) else 1
+                for p in spec.presets]
+
     @property
     def total(self) -> int:
-        return len(self.spec.presets) * self.n_points * len(self.spec.seed_list)
+        return sum(self.preset_points) * len(self.spec.seed_list)
 
     def run_id(self, preset_index: int, point: int, rep: int) -> str:
-        k = (preset_index * self.n_points + point) * len(self.spec.seed_list) + rep
+        reps = len(self.spec.seed_list)
+        k = (sum(self.preset_points[:preset_index]) + point) * reps + rep
         return f"{k:07d}"
+
+    def all_run_ids(self) -> set[str]:
+        return {self.run_id(pi, p, r) for pi, n in enumerate(self.preset_points)
+                for p in range(n) for r in range(len(self.spec.seed_list))}
+
+    @cached_property
+    def param_types(self) -> dict[str, str]:
+        kinds = {"i": "int64", "u": "int64", "f": "double", "b": "bool"}
+        return {n: kinds.get(self.points[n].dtype.kind, "string") for n in self.points.columns}
 
     @cached_property
     def _raw_presets(self) -> list[dict]:
@@ -101,9 +119,18 @@ class Sweep:
         seeds = spec.seed_list
         metrics = tuple(spec.metrics) if spec.metrics else None
         for point, row in zip(self.points.index, self.points.to_dict("records"), strict=True):
-            params = {k: plain(v) for k, v in row.items()}
             for pi, preset in enumerate(spec.presets):
-                overrides = point_overrides(spec, self._raw_presets[pi], params)
+                if point >= self.preset_points[pi]:
+                    continue
+                params = {k: plain(v) if spec.applies(k, preset) else None
+                          for k, v in row.items()}
+                if any(t == "string" for t in self.param_types.values()):
+                    params = {k: v if v is None or self.param_types[k] != "string" else
+                              (v if isinstance(v, str) else json.dumps(v))
+                              for k, v in params.items()}
+                overrides = point_overrides(
+                    spec, self._raw_presets[pi],
+                    {k: plain(v) for k, v in row.items() if spec.applies(k, preset)})
                 if spec.sample_fraction is not None:
                     overrides.setdefault("simulation.sample_fraction", spec.sample_fraction)
                 for rep, seed in enumerate(seeds):
@@ -115,7 +142,7 @@ class Sweep:
                                   seed=int(seed), params=params, overrides=overrides,
                                   years=spec.years, sample_fraction=None,
                                   outputs=spec.outputs, metrics=metrics,
-                                  data_dir=str(data_dir))
+                                  data_dir=str(data_dir), param_types=self.param_types)
 
     def meta(self) -> dict[str, Any]:
         spec_json = self.spec.model_dump(mode="json")
@@ -128,6 +155,7 @@ class Sweep:
             "problem": salib_problem(self.spec) if sampled else None,
             "presets": self.spec.preset_names, "baseline": self.spec.baseline_name,
             "seeds": self.spec.seed_list, "points": self.n_points, "runs": self.total,
+            "preset_points": dict(zip(self.spec.preset_names, self.preset_points, strict=True)),
             "outputs": self.spec.outputs, "version": fleetsim_version(),
         }
 
@@ -153,8 +181,7 @@ class Sweep:
         else:
             folder.write_meta(meta, self.points)
         finished = folder.finished()
-        valid = {self.run_id(pi, p, r) for pi in range(len(self.spec.presets))
-                 for p in range(self.n_points) for r in range(len(self.spec.seed_list))}
+        valid = self.all_run_ids()
         skip = set(finished) & valid
         result = SweepResult(Path(out), self.total, len(skip), 0, 0, 0.0)
         if executor is None:

@@ -3,6 +3,7 @@ resumed, it gives the same dataset as an uninterrupted sweep."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -38,10 +39,9 @@ def test_driver_killed_then_resumed_gives_the_same_dataset(tiny_spec, tiny_refer
         os.kill(proc.pid, signal.SIGKILL)  # the driver
         proc.wait(timeout=10)
     finally:
-        try:  # and whatever it left behind (its workers), as a crash of the machine would
+        # and whatever it left behind (its workers), as a crash of the machine would
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     done_at_kill = manifest_lines(out)
     assert 4 <= done_at_kill < 24, "the sweep must be killed mid-way"
     assert proc.returncode == -signal.SIGKILL
