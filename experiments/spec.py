@@ -239,7 +239,8 @@ def check_against_scenarios(spec: SweepSpec, folder: Path | None) -> None:
         try:
             raw = load_raw(preset_source(preset, folder))
         except ScenarioError as err:
-            problems.extend(f"presets.{i}: {line}" for line in err.problems)
+            problems.extend(f"presets.{i}: {line.removeprefix('scenario: ')}"
+                            for line in err.problems)
             continue
         for dotted, value in spec.overrides.items():
             problems.extend(_path_problem(raw, dotted, value, f"overrides.{dotted}", preset))
