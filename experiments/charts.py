@@ -16,6 +16,10 @@ FAN_METRICS = [("pm25_t", "PM2.5, t/year"), ("co2_wtw_t", "CO2 well-to-wheel, t/
                ("share_zev", "zero-emission share")]
 
 
+KEY_OUTCOMES = ["total_pm25_t", "total_co2_wtw_t", "end_share_zev",
+                "total_public_spending_mxn"]
+
+
 def _plt():
     import matplotlib
 
@@ -35,7 +39,8 @@ def draw_all(data: pd.DataFrame, tables: dict[str, pd.DataFrame], meta: dict,
     if ce is not None and not ce.empty:
         out.append(cost_chart(ce, meta["baseline"], target / "cost_effectiveness.png"))
     sens = tables.get("sensitivity")
-    if sens is not None and not sens.empty and sens["parameter"].notna().any():
+    if sens is not None and not sens.empty and \
+            (sens["parameter"].notna() & sens["outcome"].isin(KEY_OUTCOMES)).any():
         out.append(sensitivity_chart(sens, meta["method"], target / "sensitivity.png"))
     return out
 
@@ -103,7 +108,7 @@ def sensitivity_chart(sens: pd.DataFrame, method: str, path: Path) -> Path:
     plt = _plt()
     value, conf = {"sobol": ("ST", "ST_conf"), "morris": ("mu_star", "mu_star_conf")}.get(
         method, ("spearman_rho", None))
-    sens = sens[sens["parameter"].notna()]
+    sens = sens[sens["parameter"].notna() & sens["outcome"].isin(KEY_OUTCOMES)]
     panels = list(sens.groupby(["preset", "outcome"], sort=True))
     cols = min(len(panels), 3)
     rows = -(-len(panels) // cols)

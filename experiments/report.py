@@ -41,10 +41,11 @@ def yearly_frame(sd: SweepDir) -> pd.DataFrame:
         keys = ["preset", "run_id", "point", "seed", *params, "year"]
         values = [c for c in data if c not in keys and c not in ID_COLS
                   and pd.api.types.is_numeric_dtype(data[c])]
-        agg = {c: ("last" if is_stock(c) else "sum") for c in values}
         g = data.groupby(keys, sort=False, dropna=False)
-        data = g.agg(agg).reset_index()
-        data.insert(len(keys), "months", g.size().to_numpy())
+        stocks = [c for c in values if is_stock(c)]
+        flows = [c for c in values if not is_stock(c)]
+        parts = [g.size().rename("months"), g[flows].sum(), g[stocks].last()]
+        data = pd.concat(parts, axis=1)[["months", *values]].reset_index()
     if "public_spending_mxn" not in data:
         parts = [c for c in PUBLIC_PARTS if c in data]
         if parts:
@@ -88,7 +89,7 @@ def cost_effectiveness(runs: pd.DataFrame, baseline: str) -> pd.DataFrame:
     base = base_runs.set_index(keys)[value_cols]
     rows = []
     for preset, grp in runs.groupby("preset", sort=True):
-        paired = grp.set_index(keys)[value_cols].join(base, rsuffix="_base", how="inner")
+        paired = grp.set_index(keys)[value_cols].join(base.add_suffix("_base"), how="inner")
         if paired.empty:
             continue
         row = {"preset": preset, "pairs": len(paired)}

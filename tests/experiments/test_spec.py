@@ -105,7 +105,8 @@ def test_cli_sweep_with_a_bad_spec_exits_2_one_line_per_problem(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_cli_sweep_missing_spec_and_unreachable_scheduler_exit_2(tmp_path):
+def test_cli_sweep_missing_spec_and_unreachable_scheduler_exit_2(tmp_path, monkeypatch):
+    monkeypatch.setattr("fleetsim.experiments.executors.CONNECT_TIMEOUT", "2s")
     result = CliRunner().invoke(app, ["sweep", str(tmp_path / "nope.yaml"), "--out", "o"])
     assert result.exit_code == 2 and "spec: got" in result.stderr
     spec = write_spec(tmp_path, TINY)
