@@ -178,6 +178,10 @@ class Sweep:
             if old.get("spec_sha256") != meta["spec_sha256"]:
                 raise SpecError([f"--resume: got a spec that differs from the one "
                                  f"{folder.meta} was made with, expected the same spec"])
+            stored = folder.read_design()
+            if not stored.reset_index(drop=True).equals(self.points.reset_index(drop=True)):
+                raise SpecError([f"--resume: got design points that differ from "
+                                 f"{folder.design} (another SALib version?), expected the same"])
         else:
             folder.write_meta(meta, self.points)
         finished = folder.finished()
