@@ -244,6 +244,13 @@ def check_against_scenarios(spec: SweepSpec, folder: Path | None) -> None:
             continue
         for dotted, value in spec.overrides.items():
             problems.extend(_path_problem(raw, dotted, value, f"overrides.{dotted}", preset))
+        sim = raw.get("simulation", {})
+        if spec.years is not None and isinstance(sim.get("start_year"), int) and \
+                isinstance(sim.get("max_end_year"), int):
+            most = sim["max_end_year"] - sim["start_year"] + 1
+            if spec.years > most:
+                problems.append(f"years: got {spec.years:g}, expected at most {most} (preset "
+                                f"{preset} runs {sim['start_year']} to {sim['max_end_year']})")
         for name, p in spec.parameters.items():
             if not spec.applies(name, preset):
                 continue

@@ -61,6 +61,10 @@ def test_paths_and_presets_are_checked_against_the_scenarios():
     lines = problems({**TINY, "baseline": "baseline"})
     assert lines == ["baseline: got 'baseline', expected one of the presets (mexico_city, "
                      "mexico_city_partnership)"]
+    lines = problems({**TINY, "years": 40})
+    assert lines == ["years: got 40, expected at most 36 (preset mexico_city runs 2025 to 2060)",
+                     "years: got 40, expected at most 36 (preset mexico_city_partnership runs "
+                     "2025 to 2060)"]
     lines = problems({**TINY, "years": -1, "outputs": "weekly"})
     assert "years: got -1, expected greater than 0" in lines
     assert "outputs: got 'weekly', expected 'yearly' or 'monthly'" in lines
