@@ -194,9 +194,12 @@ def sweep(
         with Progress(*columns, console=err_console, disable=not err_console.is_terminal,
                       transient=True) as bar:
             task = bar.add_task(job.spec.name, total=job.total, failed=0)
+            first_failure: list[dict] = []
 
             def show(rec, progress):
                 bar.update(task, completed=progress.done, failed=progress.failed)
+                if rec["status"] != "ok" and not first_failure:
+                    first_failure.append(rec)
 
             result = job.run(out, workers=workers, scheduler=scheduler, resume=resume,
                              on_result=show)
@@ -208,6 +211,11 @@ def sweep(
         fail([f"--out: could not write the sweep ({err})"])
     typer.echo(f"{job.spec.name}: {result.total} runs, {result.skipped} already done, "
                f"{result.ok} ok, {result.failed} failed in {result.wall_time_s:.1f} s -> {out}")
+    if first_failure:
+        rec = first_failure[0]
+        typer.echo(f"first failure: run {rec['run_id']} ({rec['preset']}, point {rec['point']}, "
+                   f"seed {rec['seed']}): {rec['error']}; all failures are in "
+                   f"{out / 'manifest.parquet'}")
 
 
 @app.command()

@@ -120,6 +120,19 @@ def test_cli_sweep_missing_spec_and_unreachable_scheduler_exit_2(tmp_path, monke
     assert result.stderr.startswith("--scheduler: could not connect to 'tcp://127.0.0.1:9'")
 
 
+def test_cli_sweep_reports_its_counts_and_first_failure(tmp_path):
+    spec = write_spec(tmp_path, {"name": "two", "presets": ["mexico_city"], "years": 1,
+                                 "sample_fraction": 0.005, "parameters": {
+                                     "q": {"path": "decisions.peer_q", "values": [0.3, -1]}}})
+    result = CliRunner().invoke(app, ["sweep", str(spec), "--out", str(tmp_path / "o"),
+                                      "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("two: 2 runs, 0 already done, 1 ok, 1 failed in ")
+    assert lines[1].startswith("first failure: run 0000001 (mexico_city, point 1, seed 0): "
+                               "decisions.peer_q: got -1")
+
+
 def test_cli_report_on_a_folder_that_is_no_sweep_exits_2(tmp_path):
     result = CliRunner().invoke(app, ["report", str(tmp_path)])
     assert result.exit_code == 2
