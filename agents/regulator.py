@@ -84,6 +84,7 @@ class Regulator(mesa.Agent):
         self._sales_month = np.zeros((len(self.class_names), 2))
         self.fired: dict[str, int] = {}  # adaptive rule -> month it fired
         self.checked: set[str] = set()  # adaptive rules whose date has been checked
+        self.switched_on: set[str] = set()  # instruments adaptive rules switched on
         self._year = None
         self.effects = PolicyEffects.neutral(len(self.tech_names), len(self.class_names),
                                              len(self.retrofit_names), len(self.region_names),
@@ -104,9 +105,8 @@ class Regulator(mesa.Agent):
                              "same instruments with new terms (add or remove them at reset)")
         self.instruments = instruments
         self.names = [x.name for _, x in instruments]
-        enabled = getattr(self, "enabled", {})
-        self.enabled = {x.name: (x.enabled or enabled.get(x.name, False))
-                        for _, x in instruments}
+        switched_on = getattr(self, "switched_on", set())
+        self.enabled = {x.name: x.enabled or x.name in switched_on for _, x in instruments}
         self.adaptive = list(spec.policy.adaptive)
 
     # ---- the month ------------------------------------------------------------------------
@@ -352,3 +352,4 @@ class Regulator(mesa.Agent):
                 self.fired[rule.name] = m
                 for name in rule.enable:
                     self.enabled[name] = True
+                    self.switched_on.add(name)

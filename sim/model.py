@@ -117,6 +117,8 @@ class FleetModel(mesa.Model):
         months = np.array([spec.decisions.bands[b].cash_start_months for b in SIZE_BANDS])
         ops.cash = months[ops.band] * np.maximum(self._owner_margin(), 0.0) / 12.0
         self._row: dict[str, float] = {}
+        self.policy_changes: list[tuple[int, str, Any]] = []  # (month index, path, value)
+        _check_metrics(spec, self.metric_names())
         self.datacollector = mesa.DataCollector(
             model_reporters={k: _reporter(k) for k in self.metric_names()})
 
@@ -503,6 +505,26 @@ class FleetModel(mesa.Model):
         reg.cols["deal"][rows] = 0
         self._activate(rows)
 
+    # ---- policy mid-run -------------------------------------------------------------------------
+    def update_policy(self, overrides: dict[str, Any]) -> None:
+        """Change policy terms of a running model, e.g. {"policy.scrappage.0.bonus_mxn": 2e5}:
+        they act from the next month on. Paths must be under `policy.` or `regulation.`;
+        a bad value raises ScenarioError and leaves the model as it was."""
+        outside = [k for k in overrides if not k.startswith(("policy.", "regulation."))]
+        if outside:
+            raise ScenarioError([f"{k}: got a path outside policy and regulation, expected "
+                                 "one of them (the rest is fixed once a run has started)"
+                                 for k in outside])
+        spec = load(self.spec, overrides)
+        _check_metrics(spec, self.metric_names())
+        try:
+            self.regulator.configure(spec)
+        except ValueError as err:
+            self.regulator.configure(self.spec)
+            raise ScenarioError([str(err)]) from None
+        self.spec = spec
+        self.policy_changes.extend((self.month + 1, k, v) for k, v in overrides.items())
+
     # ---- results ----------------------------------------------------------------------------
     def metric_names(self) -> list[str]:
         return metrics.names(self)
@@ -525,6 +547,15 @@ class FleetModel(mesa.Model):
     def fleet(self) -> pd.DataFrame:
         """The active vehicle registry now, one row per simulated vehicle, readable columns."""
         return metrics.fleet_frame(self)
+
+
+def _check_metrics(spec: Scenario, names: list[str]) -> None:
+    """An adaptive rule must watch a column the results have."""
+    bad = [f"policy.adaptive.{i}.metric: got '{r.metric}', expected a results column such as "
+           "share_soot_free, share_zev, pm25_t or bc_t"
+           for i, r in enumerate(spec.policy.adaptive) if r.metric not in names]
+    if bad:
+        raise ScenarioError(bad)
 
 
 def _month_end(first: date) -> date:
