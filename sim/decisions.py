@@ -24,6 +24,7 @@ from fleetsim.scenarios import SIZE_BANDS, Scenario
 from .claims import BONUS, SUBSIDY, Claims
 from .deals import deal_covers, deal_term, deals_for
 from .emissions import km_factor
+from .lending import LenderTerms, over_quota
 from .market import Valuer
 from .technology import TechTables, YearTables
 
@@ -170,7 +171,7 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     rep_tech = np.zeros((k, n), np.int8)
     owned = ctx.uses[rv.owner] > 0  # [row, family]
     cash = np.maximum(ops.cash[rv.owner], 0.0) / np.bincount(rv.owner)[rv.owner]
-    lenders = [_LenderTerms(x, tables, spec) for x in ctx.lenders]
+    lenders = [LenderTerms(x, tables, spec) for x in ctx.lenders]
     history = credit_score(spec, band, ops.loans_repaid[rv.owner], ops.loans_defaulted[rv.owner],
                            0.0, 1.0, 0.0)  # the score without collateral and guarantee
     collateral = ops.fleet_value[rv.owner]
@@ -432,7 +433,7 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     # leaves their utility) or without the public money
     for _ in range(3):
         stripped = _ration(choice, claims, cols, u, beta, band, ctx, rng)
-        over = _over_quota(choice, lender_of, ctx.lenders, rng)
+        over = over_quota(choice, lender_of, ctx.lenders, rng)
         if len(stripped):
             choice[stripped] = logit_choice(u[:, stripped].T, both[:, stripped].T, rng,
                                             gumbel[stripped])
@@ -478,36 +479,6 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         rep_tech=take(rep_tech),
         extra={"utility": u.T, "feasible": both.T},
     )
-
-
-class _LenderTerms:
-    """A lender's terms this month as lookup tables: whom it serves, what it charges."""
-
-    def __init__(self, lender: Lender, tables: TechTables, spec: Scenario):
-        self.lender, self.spec = lender, lender.spec
-        self.serves_band = lender.serves_band
-        served = lender.spec.technologies_served
-        self.serves_rep = (np.ones(len(tables.reported_names), bool) if served is None
-                           else np.isin(tables.reported_names, served))
-        bands = np.arange(len(SIZE_BANDS))
-        self.rate = np.stack([lender.rate(bands, np.zeros(len(bands), bool)),
-                              lender.rate(bands, np.ones(len(bands), bool))], axis=1)
-
-
-def _over_quota(choice, lender_of, lenders, rng) -> np.ndarray:
-    """Rows whose chosen loan is past its lender's yearly quota (in a random order);
-    lender_of is [option, row]."""
-    rows = np.flatnonzero(choice >= 0)
-    lend = lender_of[choice[rows], rows]
-    over = []
-    for lender in lenders:
-        if lender.yearly_quota is None:
-            continue
-        mine = rows[lend == lender.index]
-        room = int(np.floor(max(lender.quota_left(), 0.0)))
-        if len(mine) > room:
-            over.append(rng.permutation(mine)[room:])
-    return np.concatenate(over) if over else np.zeros(0, np.int64)
 
 
 def _ration(choice, claims: Claims, cols, u, beta, band, ctx: Context, rng) -> np.ndarray:
