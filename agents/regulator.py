@@ -16,8 +16,8 @@ import numpy as np
 from fleetsim.scenarios import SIZE_BANDS, Scenario
 from fleetsim.scenarios.policy import (
     SPENDING_KINDS,
+    ClassScope,
     ContingencyCurfew,
-    Eligibility,
     FuelTax,
     GreenFreight,
     LowEmissionZone,
@@ -176,11 +176,13 @@ class Regulator(mesa.Agent):
         return covering[-1] if covering else None
 
     # ---- spending ---------------------------------------------------------------------------
-    def _masks(self, x: Eligibility):
+    def _masks(self, x: ClassScope):
+        """Eligible classes, bands and regions (a field the instrument lacks means all)."""
         def mask(names, chosen):
             return np.isin(names, chosen) if chosen else np.ones(len(names), bool)
-        return (mask(self.class_names, x.classes), mask(list(SIZE_BANDS), x.bands),
-                mask(self.region_names, x.regions))
+        return (mask(self.class_names, x.classes),
+                mask(list(SIZE_BANDS), getattr(x, "bands", [])),
+                mask(self.region_names, getattr(x, "regions", [])))
 
     def _offer(self, eff: PolicyEffects, i: int, x) -> None:
         classes, bands, regions = self._masks(x)
@@ -338,6 +340,8 @@ class Regulator(mesa.Agent):
             self.member_of[join] = p
             now = self.member_of == p
             self.member_pm[now] = pm[now]
+            # members pay the year's fee for their covered vehicles
+            ops.cash[now] -= x.fee_mxn_per_vehicle_per_year * n_cov[now]
 
     # ---- consequences for inaction ------------------------------------------------------------
     def _adapt(self, m: int, model) -> None:

@@ -49,6 +49,12 @@ def carry_out(model: FleetModel, rv: Reviews, d, used_supply: np.ndarray, m: int
     d.kind[unmet] = np.where(has[unmet] & ~rv.eol[unmet], KEEP, LEAVE)
     fl.used_unmet += len(unmet)
     d.scrap_bonus[unmet] = 0.0  # a bonus for replacing needs the replacement
+    d.bonus_claim[unmet] = -1
+    imp = np.flatnonzero(d.kind == IMPORT)
+    imp_age, imp_tech = (model.imports.draw(len(imp), m, model.regulator.import_rule, model.rng)
+                         if len(imp) else (np.zeros(0, np.int32), np.zeros(0, np.int8)))
+    _check_replacement_age(model, d, used_buyers[matched >= 0], matched[matched >= 0], imp,
+                           imp_age, m)
 
     # the vehicles that go: replaced, left, or at the end of life with nothing chosen
     goes = has & (d.kind != KEEP) & (d.kind != RETROFIT)
@@ -84,12 +90,10 @@ def carry_out(model: FleetModel, rv: Reviews, d, used_supply: np.ndarray, m: int
         got_row[ok_used] = rows
         fl.entered_used += len(rows)
         fl.used_sales_mxn += float(d.price[ok_used].sum())
-    imp = buy[d.kind[buy] == IMPORT]
     if len(imp):
-        age, tech = model.imports.draw(len(imp), m, model.regulator.import_rule, model.rng)
         got_row[imp] = model._add_vehicles(rv.owner[imp].astype(np.int32),
-                                          cls[imp].astype(np.int8), tech, age, origin=2,
-                                          km_new=rv.km_new[imp])
+                                          cls[imp].astype(np.int8), imp_tech, imp_age,
+                                          origin=2, km_new=rv.km_new[imp])
         fl.entered_import += len(imp)
         fl.purchase_import_mxn += float(d.price[imp].sum())
     new = buy[d.kind[buy] == NEW]
@@ -125,3 +129,20 @@ def _pay_public(model: FleetModel, claim, amount, paid, band, flow: str) -> None
         sel = paid & (claim == idx) & (amount > 0)
         total = model.regulator.spend(int(idx), amount[sel], band[sel])
         setattr(model.flows, flow, getattr(model.flows, flow) + total)
+
+
+def _check_replacement_age(model: FleetModel, d, used_rows, listings, imp, imp_age_months,
+                           m: int) -> None:
+    """A scrappage bonus for a used or imported replacement is paid only if the vehicle
+    actually bought is young enough for the instrument (options were priced on the market's
+    mean age)."""
+    if not (d.bonus_claim >= 0).any():
+        return
+    age = np.full(len(d.kind), np.nan)
+    age[used_rows] = (m - model.registry.cols["birth_month"][listings]) / 12.0
+    age[imp] = np.asarray(imp_age_months) / 12.0
+    limit = np.array([getattr(x, "max_replacement_age_years", None) or np.inf
+                      for _, x in model.regulator.instruments] + [np.inf])
+    too_old = (d.bonus_claim >= 0) & (age > limit[d.bonus_claim])
+    d.scrap_bonus[too_old] = 0.0
+    d.bonus_claim[too_old] = -1
