@@ -16,6 +16,7 @@ from fleetsim.scenarios import SIZE_BANDS
 from fleetsim.sim import FleetModel
 from fleetsim.sim.decisions import IMPORT, KEEP, NEW, RETROFIT, USED
 from fleetsim.sim.output import summary
+from fleetsim.sim.registry import GONE
 from tests.helpers import recorded_run
 from tests.policy_helpers import (
     END,
@@ -329,23 +330,23 @@ def test_regional_instruments_only_in_their_regions(national_log, name, slot):
 MAX_REPLACEMENT_AGE = 7
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a scrappage bonus for a used or imported "
-                   "replacement checks max_replacement_age_years against the mean age of the "
-                   "used listings (or of admitted imports), not the vehicle actually bought")
 def test_bonus_only_when_the_replacement_bought_is_young_enough(monkeypatch):
+    """Options are priced on the used market's (or admitted imports') mean age; the bonus is
+    paid only if the vehicle actually bought is at most max_replacement_age_years old."""
     import fleetsim.sim.model as model_module
 
     spec = with_policy(instrument("scrappage", "scrap", min_age_years=12, bonus_mxn=3e5,
                                   replacement=["used", "import"],
                                   max_replacement_age_years=MAX_REPLACEMENT_AGE))
     model = FleetModel(spec, rng=7, sample_fraction=FRACTION)
-    decided, bought = {}, {}  # month -> the decision; month -> {kind: ages of what was bought}
+    # month -> (kinds as decided, the decision as carried out); month -> {kind: ages bought}
+    decided, bought = {}, {}
     real_decide, real_match, real_draw = (model_module.decide, model.used_market.match,
                                           model.imports.draw)
 
     def decide(rv, ctx, rng):
         d = real_decide(rv, ctx, rng)
-        decided[model.month] = (d.kind.copy(), d.scrap_bonus.copy())
+        decided[model.month] = (d.kind.copy(), d.scrap_bonus.copy(), d)
         return d
 
     def match(reg, buyer_class, buyer, rng):
@@ -363,15 +364,48 @@ def test_bonus_only_when_the_replacement_bought_is_young_enough(monkeypatch):
     monkeypatch.setattr(model.used_market, "match", match)
     monkeypatch.setattr(model.imports, "draw", draw)
     model.run(years=2)
-    n_paid, too_old = 0, []
-    for month, (kind, bonus) in decided.items():
+    claimed = n_paid = 0
+    too_old = []
+    for month, (kind, claim, applied) in decided.items():
         for k in (USED, IMPORT):
             ages = bought.get(month, {}).get(k)
             if ages is None:
                 continue
-            with_bonus = bonus[kind == k] > 0
-            n_paid += int((with_bonus & ~np.isnan(ages)).sum())
-            too_old += list(ages[with_bonus & (ages > MAX_REPLACEMENT_AGE)])
-    assert n_paid > 20
+            claimed += int((claim[kind == k] > 0).sum())
+            paid = applied.scrap_bonus[kind == k] > 0
+            n_paid += int(paid.sum())
+            too_old += list(ages[paid & (ages > MAX_REPLACEMENT_AGE)])
+            assert not (paid & np.isnan(ages)).any(), "no bonus without a replacement"
+    assert n_paid > 20 and claimed > n_paid, (claimed, n_paid)
     assert not too_old, (f"{len(too_old)} of {n_paid} bonuses paid for replacements older than "
                          f"{MAX_REPLACEMENT_AGE} years (up to {max(too_old):.1f})")
+    spent = model.results()["spend_scrap_mxn"].sum()
+    assert spent == pytest.approx(n_paid * 3e5 / FRACTION)
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a vehicle whose scrappage bonus is withdrawn after "
+                   "the choice (budget or quota rationing, or a replacement older than allowed) "
+                   "keeps scrap_old and is scrapped for its scrap value although the used market "
+                   "pays more")
+def test_a_vehicle_that_loses_its_bonus_is_sold_if_the_market_pays_more():
+    spec = with_policy(instrument("scrappage", "scrap", min_age_years=10, bonus_mxn=3e5,
+                                  replacement=["new", "used", "import"],
+                                  max_replacement_age_years=MAX_REPLACEMENT_AGE,
+                                  units_per_year=2000))
+    log = recorded_run(spec, months=24, fraction=FRACTION)
+    replaced = scrapped = 0
+    for k, rec in enumerate(log.decisions):
+        d, rv, ctx = rec.applied, rec.reviews, rec.context
+        c = rv.vclass
+        value = ctx.valuer.value(ctx.year, rv.tech.astype(np.intp), c, rv.age_years) \
+            * ctx.market.used_multiplier[c]
+        scrap = np.array([x.economics.scrap_value_mxn for x in ctx.spec.classes.values()])[c]
+        # replaced before the end of its life, outside any partnership, without a bonus, and
+        # worth more on the used market than as scrap
+        sel = ((rv.row >= 0) & ~rv.eol & (d.deal == 0) & np.isin(d.kind, [NEW, USED, IMPORT])
+               & (d.scrap_bonus == 0) & (value > scrap))
+        state = log.snapshots[k].state[rv.row[sel]]
+        replaced += int(sel.sum())
+        scrapped += int((state == GONE).sum())
+    assert replaced > 100
+    assert scrapped == 0, f"{scrapped} of {replaced} scrapped for less than the market pays"
