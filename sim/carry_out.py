@@ -86,6 +86,8 @@ def carry_out(model: FleetModel, rv: Reviews, d, used_supply: np.ndarray, m: int
     ok_used = used_buyers[matched >= 0]
     if len(ok_used):
         rows = matched[matched >= 0]
+        # the buyer drives it as much as the vehicle it replaces (what its choice assumed)
+        model.registry.cols["km_new"][rows] = rv.km_new[ok_used]
         model._count_owner_change(rows, rv.owner[ok_used].astype(np.int32))
         got_row[ok_used] = rows
         fl.entered_used += len(rows)

@@ -58,6 +58,10 @@ class Reviews:
     km_new: np.ndarray
     eol: np.ndarray  # at the end of its life: it must go
     growth: np.ndarray
+    contract: np.ndarray | None = None  # the vehicle's partnership contract (deal), 0 none
+
+    def contracts(self) -> np.ndarray:
+        return np.zeros(len(self.row), np.int64) if self.contract is None else self.contract
 
     def __len__(self) -> int:
         return len(self.row)
@@ -150,6 +154,10 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     cur_t = rv.tech.astype(np.intp)
     cur_r = rv.retrofit.astype(np.intp)
     deal = deals_for(ops, rv.owner, ctx.deal_active)
+    # a vehicle already under contract keeps its uplift while it stays and the partnership runs
+    contract = rv.contracts()
+    running = np.concatenate([[False], ctx.deal_active])[contract]
+    own_uplift = np.where(running, deal_term(spec, contract, "uplift"), 0.0)
 
     market_value = ctx.valuer.value(year, cur_t, c, rv.age_years) * ctx.market.used_multiplier[c]
     # an old vehicle fetches the better of the used market and scrap; one at the end of its
@@ -294,8 +302,9 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
             i = np.flatnonzero(has & ~rv.eol)
             at = (cur_t[i], cur_r[i], c[i], band[i], age_i[i])
             rep = tables.reported(cur_t[i], cur_r[i])
-            total = keep_fixed[at] + rv.km_new[i] * (keep_per_km[at] + keep_rev[at]
-                                                     * lost(i, rep, rv.age_years[i]))
+            lost_i = lost(i, rep, rv.age_years[i])
+            total = keep_fixed[at] + rv.km_new[i] * (keep_per_km[at] + keep_rev[at] * (
+                lost_i - own_uplift[i] * (1.0 - lost_i)))
             feasible[j, i] = True
             family[j, i] = tables.family_reported[rep]
             util[j, i] = -beta[i] * total / 1e6 + consts[rep] + taste["keep"][band[i]]
@@ -382,6 +391,8 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         rep = tables.reported(t_after, retro)
         guarantee = np.where(d_i, deal_term(spec, deal[i], "guarantee"), 0.0) + np.zeros(len(i))
         uplift = np.where(d_i, deal_term(spec, deal[i], "uplift"), 0.0)
+        if kind == RETROFIT:  # the vehicle stays, with any contract it has
+            uplift = np.maximum(uplift, own_uplift[i])
         financing = finance(i, j, price, rep, used, guarantee, cofin,
                             sale if kind != RETROFIT else 0.0)
         # the row's own lines: its financing, what its old vehicle fetches, the co-finance
@@ -431,8 +442,17 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     # a lender's yearly quota and an instrument's budget: first come, first served; the rest
     # choose again without the loan (paying cash where they can: the loan's financing line
     # leaves their utility) or without the public money
-    for _ in range(3):
-        stripped = _ration(choice, claims, cols, u, beta, band, ctx, rng)
+    def affordable(jj, rr):
+        """The part not lent must come from cash and what the old vehicle fetches."""
+        trade = np.where(layout.kind[jj] == RETROFIT, 0.0, sale_of_old[rr])
+        return cols["price"][jj, rr] - cols["principal"][jj, rr] <= cash[rr] + trade + 1e-6
+
+    def ration():
+        return _ration(choice, claims, cols, u, beta, band, ctx, rng, both, affordable)
+
+    # each round takes at least one claim or loan away, so few rounds settle it
+    for _ in range(8):
+        stripped = ration()
         over = over_quota(choice, lender_of, ctx.lenders, rng)
         if len(stripped):
             choice[stripped] = logit_choice(u[:, stripped].T, both[:, stripped].T, rng,
@@ -445,15 +465,21 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         # they lose every offer of the lender whose quota ran out
         jj, ri = np.nonzero(lender_of[:, over] == lender_of[choice[over], over][None, :])
         rr = over[ri]
-        trade = np.where(layout.kind[jj] == RETROFIT, 0.0, sale_of_old[rr])
-        both[jj, rr] &= cols["price"][jj, rr] <= cash[rr] + trade
         u[jj, rr] += beta[rr] * cols["fin_line"][jj, rr] / 1e6
         lender_of[jj, rr] = -1
         cols["principal"][jj, rr] = 0.0
         cols["rate"][jj, rr] = 0.0
+        both[jj, rr] &= affordable(jj, rr)
         choice[over] = logit_choice(u[:, over].T, both[:, over].T, rng, gumbel[over])
 
-    _ration(choice, claims, cols, u, beta, band, ctx, rng)  # what still does not fit goes
+    # whatever still does not fit goes without re-choosing (rare): the loan or the public
+    # money is withdrawn and the firm pays the difference from its cash
+    ration()
+    over = over_quota(choice, lender_of, ctx.lenders, rng)
+    declined[over] = True
+    lender_of[choice[over], over] = -1
+    cols["principal"][choice[over], over] = 0.0
+    cols["rate"][choice[over], over] = 0.0
     pick = np.maximum(choice, 0)
     chosen = choice >= 0
 
@@ -481,9 +507,11 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     )
 
 
-def _ration(choice, claims: Claims, cols, u, beta, band, ctx: Context, rng) -> np.ndarray:
+def _ration(choice, claims: Claims, cols, u, beta, band, ctx: Context, rng, both,
+            affordable) -> np.ndarray:
     """Rows whose chosen option claims more than is left of an instrument's budget lose that
-    instrument on every option (price and utility); returns them, to choose again."""
+    instrument on every option (price, utility, and whether they can still pay); returns them,
+    to choose again."""
     rows = []
     for slot, idx, over in claims.over_budget(choice, band, ctx.budget_fits, rng):
         jj, rr, lost = claims.strip(slot, idx, over)
@@ -491,5 +519,6 @@ def _ration(choice, claims: Claims, cols, u, beta, band, ctx: Context, rng) -> n
         if slot == SUBSIDY:
             cols["price"][jj, rr] += lost
             cols["subsidy"][jj, rr] -= lost
+            both[jj, rr] &= affordable(jj, rr)
         rows.append(over)
     return np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)

@@ -170,13 +170,15 @@ class FleetModel(mesa.Model):
         self.flows = metrics.Flows(len(self.class_names))
         self.regulator.update(date(year, mon + 1, 1), self)
         self.earnings.access = self.regulator.effects.access
+        contracts_changed = self.earnings.set_partnerships_running(self._deals_running())
         if mon == 0:
             for lender in self.lenders:
                 lender.new_year()
         if mon == 0 and m != self.start_month:
             self._new_year(m)
-        elif self.regulator.rates_changed:
-            self._recompute_rates()  # an access limit, a member or a fuel tax changed
+        elif self.regulator.rates_changed or contracts_changed:
+            # an access limit, a member, a fuel tax or a partnership's contracts changed
+            self._recompute_rates()
         self._place_demonstrations(m)
         cashflow.month(self, m)
         self._expire_listings(m)
@@ -210,6 +212,11 @@ class FleetModel(mesa.Model):
         if not surcharge.any():
             return year
         return dataclasses.replace(year, fuel_price_mxn=year.fuel_price_mxn + surcharge)
+
+    def _deals_running(self) -> np.ndarray:
+        """[partnership] in force this month: every month its dates touch."""
+        return np.array([p.start <= _month_end(self.date) and p.end >= self.date
+                         for p in self.spec.partnerships], bool)
 
     def active_rows(self) -> np.ndarray:
         return self.registry.in_state(ACTIVE)
@@ -365,6 +372,8 @@ class FleetModel(mesa.Model):
             eol=np.concatenate([np.ones(len(eol_rows), bool),
                                 np.zeros(len(review_rows) + n_g, bool)]),
             growth=np.concatenate([np.zeros(n_rows, bool), np.ones(n_g, bool)]),
+            contract=np.concatenate([reg.cols["deal"][rows], np.zeros(n_g, np.int8)])
+            .astype(np.int64),
         )
         if len(rv) == 0:
             return
@@ -378,9 +387,7 @@ class FleetModel(mesa.Model):
             market=Market(count, used_tech, used_age, self.used_market.multiplier,
                           self.imports.typical(m, self.regulator.import_rule),
                           spec.used_market.import_cost_share),
-            # a partnership is in force in every month its dates touch
-            deal_active=np.array([p.start <= _month_end(self.date) and p.end >= self.date
-                                  for p in spec.partnerships], bool),
+            deal_active=self._deals_running(),
             ulsd=np.array([r.ulsd_available_from <= self.date for r in spec.regions.values()]),
             budget_fits=self.regulator.budget_fits,
         )
