@@ -83,6 +83,20 @@ def test_city_preset_against_the_national_baseline_is_a_user_error():
     assert len(lines) == 1, lines
 
 
+def test_policy_overrides_apply_to_the_preset_only(tmp_path):
+    """The baseline has no scrappage instrument: a --set on the preset's policy must not be
+    applied to it."""
+    out = tmp_path / "out"
+    result = cli("run", "scrappage_2015", "--compare", "baseline", "--years", "2", "--set", SMALL,
+                 "--set", "policy.scrappage.0.bonus_mxn=100000", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "summary.json").read_text())
+    assert info["comparison"]["public_spending_mxn"] > 0
+    res = pd.read_parquet(out / "timeseries.parquet")
+    units = res["spend_scrappage_2015_mxn"] * 0.02 / 100_000
+    np.testing.assert_allclose(units, np.round(units), atol=1e-6)
+
+
 def test_compare_with_an_unknown_scenario_is_a_user_error(tmp_path):
     result = cli("run", "scrappage_2015", "--compare", "no_such_baseline", "--years", "1",
                  "--set", SMALL, "--out", str(tmp_path / "out"))

@@ -181,6 +181,13 @@ def test_adaptive_rule_is_checked_once():
     assert model.regulator.fired == {}
 
 
+def test_an_instrument_a_rule_switched_on_stays_on(reached):
+    model = mix(reached[1] + 1e-3)
+    model.update_policy({"policy.low_emission_zones.1.enabled": False})
+    model.run(years=1)
+    assert (model.results()[f"active_{LEZ}"].iloc[-12:] == 1).all()
+
+
 def test_adaptive_rule_on_an_unknown_metric_is_refused():
     with pytest.raises(ScenarioError) as info:
         FleetModel("clean_fleets_mix", rng=SEED, sample_fraction=FRACTION,

@@ -142,6 +142,9 @@ def test_retrofit_subsidy_only_for_eligible_retrofits(log):
         assert (rv.age_years[rows] <= x.max_age_years).all()
         assert names_of(rows, rv.vclass, t.class_names) <= set(x.classes)
         assert names_of(rows, ops.band[rv.owner], SIZE_BANDS) <= set(x.bands)
+        gross = d.price[rows] + d.subsidy[rows] + d.cofinance[rows]
+        assert (d.subsidy[rows] <= np.minimum(x.amount_mxn, x.max_share_of_price * gross)
+                + 1e-6).all()
 
 
 def test_scrappage_bonus_only_for_eligible_vehicles_and_replacements(log):

@@ -336,8 +336,8 @@ def test_zev_fee_moves_with_the_gap_each_month():
 RULE_START, ALL_ZEV = "2025-03-01", "2026-04-01"
 LEGACY = 12
 FLEET_RULE = instrument("zev_fleet_rules", "fr", start=RULE_START, classes=["C2", "T3"],
-                        firm_share=0.5, legacy_max_age_years=LEGACY,
-                        all_zero_emission_from=ALL_ZEV)
+                        bands=["small", "medium", "large"], firm_share=0.5,
+                        legacy_max_age_years=LEGACY, all_zero_emission_from=ALL_ZEV)
 
 
 @pytest.fixture(scope="module")
@@ -347,6 +347,20 @@ def rule_log():
 
 def in_scope(model, owner, vclass):
     return model.regulator.effects.fleet_rule.bound[owner, vclass]
+
+
+def test_the_rule_binds_a_share_of_the_firms_in_scope_for_its_classes(rule_log):
+    model = rule_log.model
+    bound = model.regulator.effects.fleet_rule.bound
+    band = model.operator_arrays.band
+    t = model.tables
+    in_bands = band != SIZE_BANDS.index("micro")
+    firms = bound.any(axis=1)
+    assert not firms[~in_bands].any(), "micro firms are out of scope"
+    assert 0.35 < firms[in_bands].mean() < 0.65, "half the firms in scope"
+    classes = [t.class_code[c] for c in ("C2", "T3")]
+    np.testing.assert_array_equal(bound[firms][:, classes], True)
+    assert not np.delete(bound, classes, axis=1).any()
 
 
 def test_bound_firms_buy_only_zero_emission_vehicles_in_scope(rule_log):
