@@ -412,3 +412,28 @@ def test_a_vehicle_that_loses_its_bonus_is_sold_if_the_market_pays_more():
         scrapped += int((state == GONE).sum())
     assert replaced > 100
     assert scrapped == 0, f"{scrapped} of {replaced} scrapped for less than the market pays"
+
+
+# ---- two instruments for the same purchase ------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="BUG: each option carries only its most generous offer; "
+                   "a buyer rationed out of it does not fall back to the next eligible "
+                   "instrument, and an instrument left with less than one claim stays 'open' "
+                   "(mxn_left > 0) and keeps being the best offer, so a less generous instrument "
+                   "with money left never pays")
+def test_a_buyer_rationed_out_of_one_subsidy_gets_the_next_one():
+    f = 0.02
+    both = ["battery_electric", "diesel_epa2010"]
+    policy = {"purchase_subsidies": [
+        # two and a half subsidies at the sample's scale: two are paid, half of one is left
+        {"name": "generous", "start": START, "end": END, "technologies": both,
+         "amount_mxn": 1e6, "max_share_of_price": 0.5, "budget_mxn": 2.5 * 1e6 / f},
+        {"name": "modest", "start": START, "end": END, "technologies": both,
+         "amount_mxn": 5e5, "max_share_of_price": 0.5},
+    ]}
+    res = FleetModel(with_policy(policy), rng=1, sample_fraction=f).run(years=1).results()
+    assert res["spend_generous_mxn"].sum() > 0
+    assert (res["entered_new"].iloc[3:] > 0).all(), "new purchases every month"
+    # once the generous budget cannot pay a whole subsidy, buyers get the modest one
+    assert (res["spend_modest_mxn"].iloc[3:] > 0).mean() > 0.5, \
+        res[["spend_generous_mxn", "budget_left_generous_mxn", "spend_modest_mxn"]]
