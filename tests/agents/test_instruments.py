@@ -91,6 +91,16 @@ def test_fractional_units_never_allow_more_than_the_scaled_quota():
     assert ok.sum() <= 10.4
 
 
+def test_money_and_units_both_bind():
+    b = Budget(250.0, 5, {}, fraction=1.0)
+    assert b.fits(np.full(4, 100.0), np.zeros(4, np.intp)).tolist() == [True, True, False, False]
+    assert b.fits(np.full(7, 10.0), np.zeros(7, np.intp)).sum() == 5
+    b.spend(np.full(2, 100.0), np.zeros(2, np.intp))
+    b.new_year()
+    assert b.mxn_left == pytest.approx(50.0), "money is for the whole run, units for a year"
+    np.testing.assert_allclose(b.units_left[-1], 5)
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_spending_what_fits_never_overdraws(seed):
     """Whatever the order and mix of claims, spending exactly what fits() let through leaves

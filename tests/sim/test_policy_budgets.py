@@ -234,18 +234,34 @@ def test_retrofit_budget_never_exceeded_and_its_balance_is_shown(res):
     assert spent.iloc[-1] <= RETROFIT_BUDGET + 1e-6
 
 
-@pytest.mark.parametrize("slot", ["subsidy", "bonus"])
-def test_the_months_claims_fit_what_is_left(log, slot):
+def test_the_months_retrofit_claims_fit_the_mxn_left(log):
     """Within a month the claims that survive rationing fit the budget left at its start."""
-    model = log.model
-    for name in ("dpf_sub",) if slot == "subsidy" else ("scrap",):
-        x = terms(model, name)
-        budget = getattr(x, "budget_mxn", None)
-        left = budget * FRACTION if budget is not None else np.inf
-        for rec, rows in claims(log, name, slot):
-            amounts = rec.decision.subsidy if slot == "subsidy" else rec.decision.scrap_bonus
-            assert amounts[rows].sum() <= left + 1e-6, rec.month
-            left -= paid(rec, index_of(model, name))[0 if slot == "subsidy" else 1]
+    i = index_of(log.model, "dpf_sub")
+    left = RETROFIT_BUDGET * FRACTION
+    for rec, rows in claims(log, "dpf_sub"):
+        assert rec.decision.subsidy[rows].sum() <= left + 1e-6, rec.month
+        left -= paid(rec, i)[0]
+    assert left < 2e5, "the budget was spent"
+
+
+def test_the_months_bonus_claims_fit_the_units_left(log):
+    """... and so do the bonus claims the year's units left (micro firms' reserve first)."""
+    i = index_of(log.model, "scrap")
+    band = log.model.operator_arrays.band
+    micro = SIZE_BANDS.index("micro")
+    for rec, rows in claims(log, "scrap", "bonus"):
+        if rec.month % 12 == 0:
+            reserve, pool = 0.5 * UNITS * FRACTION, 0.5 * UNITS * FRACTION
+        is_micro = band[rec.reviews.owner[rows]] == micro
+        from_reserve = min(int(is_micro.sum()), int(reserve + 1e-9))
+        assert len(rows) - from_reserve <= pool + 1e-9, rec.month
+        d, rv = rec.applied, rec.reviews
+        went = (rv.row >= 0) & ~np.isin(d.kind, [KEEP, RETROFIT]) & (d.bonus_claim == i)
+        n_micro = int((band[rv.owner[went]] == micro).sum())
+        used_reserve = min(n_micro, int(reserve + 1e-9))
+        reserve -= used_reserve
+        pool -= int(went.sum()) - used_reserve
+        assert pool >= -1e-9
 
 
 # ---- budgets undersubscribed and exhausted ------------------------------------------------------
