@@ -246,6 +246,16 @@ def test_nobody_joins_a_programme_with_nothing_to_gain(case):
     assert (res["member_vehicles_gf"] == 0).all()
 
 
+def test_a_programme_starting_mid_year_takes_members_in_its_first_month_and_ends_with_them():
+    spec = with_policy(merge(programme(start="2025-07-01", end="2025-12-31"),
+                             exempting_curfew()))
+    res = FleetModel(spec, rng=1, sample_fraction=FRACTION).run(years=2).results()
+    members = res["members_gf"].to_numpy()
+    assert (members[:6] == 0).all()
+    assert members[6] > 0 and (members[6:12] == members[6]).all()
+    assert (members[12:] == 0).all() and (res["member_vehicles_gf"].iloc[12:] == 0).all()
+
+
 def test_members_that_miss_their_pm_cut_leave_and_wait_a_year():
     """A cut of 100% a year: every member whose fleet is not all covered leaves in January and
     may not rejoin for twelve months."""
