@@ -105,6 +105,12 @@ class Regulator(mesa.Agent):
                              "same instruments with new terms (add or remove them at reset)")
         self.instruments = instruments
         self.names = [x.name for _, x in instruments]
+        # a budget changed mid-run: what is left follows the new terms
+        for i, b in getattr(self, "budgets", {}).items():
+            x = instruments[i][1]
+            b.reconfigure(getattr(x, "budget_mxn", None), getattr(x, "units_per_year", None),
+                          getattr(x, "reserved_share_by_band", {}), self.fraction,
+                          float(self.spent_total[i]))
         switched_on = getattr(self, "switched_on", set())
         self.enabled = {x.name: x.enabled or x.name in switched_on for _, x in instruments}
         self.adaptive = list(spec.policy.adaptive)
@@ -186,21 +192,24 @@ class Regulator(mesa.Agent):
 
     def _offer(self, eff: PolicyEffects, i: int, x) -> None:
         classes, bands, regions = self._masks(x)
+        budget = self.budgets[i]
         if isinstance(x, PurchaseSubsidy):
             eff.purchase.append(Offer(i, np.isin(self.tech_names, x.technologies), classes,
-                                      bands, regions, x.amount_mxn, x.max_share_of_price))
+                                      bands, regions, x.amount_mxn, x.max_share_of_price,
+                                      budget=budget))
         elif isinstance(x, RetrofitSubsidy):
             items = np.isin(["", *self.retrofit_names], x.retrofits)
             eff.retrofit.append(Offer(i, items, classes, bands, regions, x.amount_mxn,
                                       x.max_share_of_price,
                                       max_age=x.max_age_years if x.max_age_years is not None
-                                      else np.inf))
+                                      else np.inf, budget=budget))
         else:
             eff.scrappage.append(Offer(
                 i, np.ones(len(self.tech_names), bool), classes, bands, regions, x.bonus_mxn,
                 min_age=x.min_age_years, kinds=tuple(x.replacement),
                 max_replacement_age=(x.max_replacement_age_years
-                                     if x.max_replacement_age_years is not None else np.inf)))
+                                     if x.max_replacement_age_years is not None else np.inf),
+                budget=budget))
 
     def budget_fits(self, index: int, amounts: np.ndarray, bands: np.ndarray) -> np.ndarray:
         return self.budgets[index].fits(amounts, bands)

@@ -20,9 +20,30 @@ class Claims:
     which: np.ndarray  # [slot, option, row] instrument index, -1 none
     mxn: np.ndarray  # [slot, option, row]
 
+    alt_which: np.ndarray  # [option, row] the next subsidy instrument offered, -1 none
+    alt_mxn: np.ndarray
+
     @classmethod
     def empty(cls, k: int, n: int) -> Claims:
-        return cls(np.full((2, k, n), -1, np.int32), np.zeros((2, k, n)))
+        return cls(np.full((2, k, n), -1, np.int32), np.zeros((2, k, n)),
+                   np.full((k, n), -1, np.int32), np.zeros((k, n)))
+
+    def set_fallback(self, j: int, rows: np.ndarray, which: np.ndarray,
+                     mxn: np.ndarray) -> None:
+        self.alt_which[j, rows] = np.where(mxn > 0, which, -1)
+        self.alt_mxn[j, rows] = np.where(mxn > 0, mxn, 0.0)
+
+    def fall_back(self, jj: np.ndarray, rr: np.ndarray, full: set[int]) -> np.ndarray:
+        """Cells that lost their subsidy take the next instrument's, unless it too was
+        rationed this month; returns the MXN each cell now gets."""
+        alt = self.alt_which[jj, rr]
+        ok = (alt >= 0) & ~np.isin(alt, list(full))
+        gain = np.where(ok, self.alt_mxn[jj, rr], 0.0)
+        self.which[SUBSIDY, jj[ok], rr[ok]] = alt[ok]
+        self.mxn[SUBSIDY, jj[ok], rr[ok]] = gain[ok]
+        self.alt_which[jj, rr] = -1
+        self.alt_mxn[jj, rr] = 0.0
+        return gain
 
     def set(self, slot: int, j: int, rows: np.ndarray, which: np.ndarray,
             mxn: np.ndarray) -> None:

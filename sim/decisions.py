@@ -171,7 +171,8 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     familiar = np.ones((k, n), bool)
     family = np.zeros((k, n), np.int8)
     cols = {name: np.zeros((k, n)) for name in ("price", "subsidy", "cofin", "principal",
-                                                  "rate", "fin_line")}
+                                                  "rate", "fin_line", "bonus_gain")}
+    scrap_base = np.zeros((k, n), bool)  # scrapped whatever the bonus (end of life, deal)
     lender_of = np.full((k, n), -1, np.int8)
     scrap_old = np.zeros((k, n), bool)
     claims = Claims.empty(k, n)
@@ -294,6 +295,7 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
             b_mxn, b_which = bonus(i, "none")
             take = (b_mxn > 0) & (scrap_value + b_mxn > sale_of_old)
             claims.set(BONUS, j, i, b_which, np.where(take, b_mxn, 0.0))
+            cols["bonus_gain"][j] = np.where(take, scrap_value + b_mxn - sale_of_old, 0.0)
             feasible[j] = True
             scrap_old[j] = take
             util[j] = beta * np.where(take, scrap_value + b_mxn, sale_of_old) / 1e6
@@ -326,13 +328,14 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
                                       kit[g_c[:, 0]], 0.0)
             at = (cur_t[i], c[i], band[i], age_i[i])
             gross = kit[c[i]]
-            subsidy, s_which = best_offer(eff.retrofit, c[i], band[i], region[i],
-                                          rv.age_years[i], gross, item=item)
+            subsidy, s_which, alt, alt_which = best_offer(
+                eff.retrofit, c[i], band[i], region[i], rv.age_years[i], gross, item=item,
+                second=True)
             b_mxn, b_which = np.zeros(len(i)), np.full(len(i), -1)
             age_after = rv.age_years[i]
             in_deal[i] = deal_covers(spec, deal[i], rv.age_years[i], retrofit=name)
             t_after, retro, used = cur_t[i], np.full(len(i), item), False
-            sale = 0.0
+            sale = sale_before = 0.0
         else:
             g_cb = (g_c[0, 0, :, :, 0], g_b[0, 0, :, :, 0])  # [class, band]
             retro = 0
@@ -351,8 +354,9 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
                 in_deal[i] = (deal[i] > 0) & has[i] & deal_covers(
                     spec, deal[i], rv.age_years[i], tech=tables.tech_names[item])
                 t_after, used = np.full(len(i), item), False
-                subsidy, s_which = best_offer(eff.purchase, c[i], band[i], region[i],
-                                              np.zeros(len(i)), gross_c[c[i]], item=item)
+                subsidy, s_which, alt, alt_which = best_offer(
+                    eff.purchase, c[i], band[i], region[i], np.zeros(len(i)), gross_c[c[i]],
+                    item=item, second=True)
                 b_mxn, b_which = bonus(i, "new")
                 age_after = np.zeros(len(i))
             else:
@@ -383,6 +387,7 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
             gross = gross_c[c[i]]
             sale = np.where(in_deal[i] & has[i], scrap_value[i], sale_of_old[i])
             # a bonus is claimed where scrapping with it beats what the old vehicle fetches
+            sale_before = sale
             b_mxn = np.where(scrap_value[i] + b_mxn > sale, b_mxn, 0.0)
             sale = np.where(b_mxn > 0, scrap_value[i] + b_mxn, sale)
         d_i = in_deal[i]
@@ -407,8 +412,12 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         cols["fin_line"][j, i] = financing
         cols["price"][j, i], cols["subsidy"][j, i], cols["cofin"][j, i] = price, subsidy, cofin
         scrap_old[j, i] = d_i | rv.eol[i] | (b_mxn > 0)
+        scrap_base[j, i] = d_i | rv.eol[i]
         claims.set(SUBSIDY, j, i, s_which, subsidy)
         claims.set(BONUS, j, i, b_which, b_mxn)
+        cols["bonus_gain"][j, i] = np.where(b_mxn > 0, scrap_value[i] + b_mxn - sale_before, 0.0)
+        if kind in (NEW, RETROFIT):
+            claims.set_fallback(j, i, alt_which, alt)
         deal_of[j, i] = np.where(d_i, deal[i], 0)
         rep_tech[j, i] = t_after
 
@@ -448,7 +457,8 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         return cols["price"][jj, rr] - cols["principal"][jj, rr] <= cash[rr] + trade + 1e-6
 
     def ration():
-        return _ration(choice, claims, cols, u, beta, band, ctx, rng, both, affordable)
+        return _ration(choice, claims, cols, u, beta, band, ctx, rng, both, affordable,
+                       scrap_old, scrap_base)
 
     # each round takes at least one claim or loan away, so few rounds settle it
     for _ in range(8):
@@ -508,17 +518,25 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
 
 
 def _ration(choice, claims: Claims, cols, u, beta, band, ctx: Context, rng, both,
-            affordable) -> np.ndarray:
+            affordable, scrap_old, scrap_base) -> np.ndarray:
     """Rows whose chosen option claims more than is left of an instrument's budget lose that
-    instrument on every option (price, utility, and whether they can still pay); returns them,
-    to choose again."""
+    instrument on every option (price, utility, and whether they can still pay); a subsidy
+    falls back to the next instrument that offered one. Returns the rows, to choose again."""
     rows = []
-    for slot, idx, over in claims.over_budget(choice, band, ctx.budget_fits, rng):
+    over_all = claims.over_budget(choice, band, ctx.budget_fits, rng)
+    full = {idx for _, idx, _ in over_all}  # rationed this month: no fallback to them
+    for slot, idx, over in over_all:
         jj, rr, lost = claims.strip(slot, idx, over)
-        u[jj, rr] -= beta[rr] * lost / 1e6
-        if slot == SUBSIDY:
-            cols["price"][jj, rr] += lost
-            cols["subsidy"][jj, rr] -= lost
+        if slot == BONUS:
+            u[jj, rr] -= beta[rr] * cols["bonus_gain"][jj, rr] / 1e6
+            cols["bonus_gain"][jj, rr] = 0.0
+            scrap_old[jj, rr] = scrap_base[jj, rr]  # sold, if the market pays more
+            both[jj, rr] &= affordable(jj, rr)  # the bonus was paying towards it
+        else:
+            gain = claims.fall_back(jj, rr, full)
+            u[jj, rr] -= beta[rr] * (lost - gain) / 1e6
+            cols["price"][jj, rr] += lost - gain
+            cols["subsidy"][jj, rr] -= lost - gain
             both[jj, rr] &= affordable(jj, rr)
         rows.append(over)
     return np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)

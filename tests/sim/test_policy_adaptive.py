@@ -291,10 +291,6 @@ def test_switching_an_instrument_off_mid_run_stops_it(untouched):
     assert untouched.results()["spend_scrappage_2015_mxn"].iloc[n:].sum() > 0
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: update_policy accepts a new budget_mxn (or "
-                   "units_per_year) but the regulator keeps the Budget made at start, so the "
-                   "change never acts and the summary reports the new budget with the old "
-                   "balance")
 def test_a_budget_raised_mid_run_can_be_spent():
     spec = with_policy(instrument("scrappage", "scrap", min_age_years=15, bonus_mxn=4e5,
                                   budget_mxn=20 * 4e5 / FRACTION))

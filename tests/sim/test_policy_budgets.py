@@ -402,10 +402,6 @@ def test_bonus_only_when_the_replacement_bought_is_young_enough(monkeypatch):
     assert spent == pytest.approx(n_paid * 3e5 / FRACTION)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a vehicle whose scrappage bonus is withdrawn after "
-                   "the choice (budget or quota rationing, or a replacement older than allowed) "
-                   "keeps scrap_old and is scrapped for its scrap value although the used market "
-                   "pays more")
 def test_a_vehicle_that_loses_its_bonus_is_sold_if_the_market_pays_more():
     spec = with_policy(instrument("scrappage", "scrap", min_age_years=10, bonus_mxn=3e5,
                                   replacement=["new", "used", "import"],
@@ -432,11 +428,6 @@ def test_a_vehicle_that_loses_its_bonus_is_sold_if_the_market_pays_more():
 
 # ---- two instruments for the same purchase ------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="BUG: each option carries only its most generous offer; "
-                   "a buyer rationed out of it does not fall back to the next eligible "
-                   "instrument, and an instrument left with less than one claim stays 'open' "
-                   "(mxn_left > 0) and keeps being the best offer, so a less generous instrument "
-                   "with money left never pays")
 def test_a_buyer_rationed_out_of_one_subsidy_gets_the_next_one():
     f = 0.02
     both = ["battery_electric", "diesel_epa2010"]
@@ -477,10 +468,6 @@ def unaffordable(log) -> tuple[int, list[tuple[int, float, float, float]]]:
     return bought_n, bad
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: rationing a scrappage budget strips the bonus but, "
-                   "unlike a rationed subsidy, does not re-check that the firm can still pay "
-                   "for the replacement the bonus was paying for (the bonus was counted in what "
-                   "the old vehicle fetches)")
 def test_a_rationed_bonus_leaves_no_unaffordable_purchase():
     log = recorded_run(with_policy(EXHAUST), months=12, fraction=EXHAUST_FRACTION)
     assert log.results()["budget_left_scrap_mxn"].iloc[-1] < BONUS, "rationing happened"
@@ -489,10 +476,6 @@ def test_a_rationed_bonus_leaves_no_unaffordable_purchase():
     assert not bad, f"{len(bad)} of {n} purchases beyond the firm's cash: {bad[:3]}"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: carry_out withdraws a scrappage bonus when the "
-                   "used or imported vehicle bought is older than max_replacement_age_years, "
-                   "after the purchase it was paying for was committed: the firm pays more "
-                   "than its cash and trade-in")
 def test_a_bonus_withdrawn_for_an_old_replacement_leaves_no_unaffordable_purchase(log):
     n, bad = unaffordable(log)
     assert n > 100
