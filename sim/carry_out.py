@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import cashflow
-from .decisions import IMPORT, KEEP, LEAVE, NEW, RETROFIT, USED, Reviews
+from .decisions import Reviews
+from .options import IMPORT, KEEP, LEAVE, NEW, RETROFIT, USED
 from .registry import GONE, LISTED
 
 if TYPE_CHECKING:

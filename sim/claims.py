@@ -77,3 +77,28 @@ class Claims:
         self.which[slot, jj, rr] = -1
         self.mxn[slot, jj, rr] = 0.0
         return jj, rr, lost
+
+
+def ration(choice, claims: Claims, cols, u, beta, band, budget_fits, rng, both, affordable,
+           scrap_old, scrap_base) -> np.ndarray:
+    """Rows whose chosen option claims more than is left of an instrument's budget lose that
+    instrument on every option (price, utility, and whether they can still pay); a subsidy
+    falls back to the next instrument that offered one. Returns the rows, to choose again."""
+    rows = []
+    over_all = claims.over_budget(choice, band, budget_fits, rng)
+    full = {idx for _, idx, _ in over_all}  # rationed this month: no fallback to them
+    for slot, idx, over in over_all:
+        jj, rr, lost = claims.strip(slot, idx, over)
+        if slot == BONUS:
+            u[jj, rr] -= beta[rr] * cols["bonus_gain"][jj, rr] / 1e6
+            cols["bonus_gain"][jj, rr] = 0.0
+            scrap_old[jj, rr] = scrap_base[jj, rr]  # sold, if the market pays more
+            both[jj, rr] &= affordable(jj, rr)  # the bonus was paying towards it
+        else:
+            gain = claims.fall_back(jj, rr, full)
+            u[jj, rr] -= beta[rr] * (lost - gain) / 1e6
+            cols["price"][jj, rr] += lost - gain
+            cols["subsidy"][jj, rr] -= lost - gain
+            both[jj, rr] &= affordable(jj, rr)
+        rows.append(over)
+    return np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)

@@ -21,28 +21,15 @@ from fleetsim.agents.instruments import best_offer
 from fleetsim.agents.tco import annuity_factor, discount, financing_cost, tco
 from fleetsim.scenarios import SIZE_BANDS, Scenario
 
-from .claims import BONUS, SUBSIDY, Claims
+from .claims import BONUS, SUBSIDY, Claims, ration
 from .deals import deal_covers, deal_term, deals_for
 from .emissions import km_factor
 from .lending import LenderTerms, over_quota
 from .market import Valuer
+from .options import KEEP, LEAVE, NEW, RETROFIT, USED, OptionLayout, band_tastes
 from .technology import TechTables, YearTables
 
-KEEP, RETROFIT, NEW, USED, IMPORT, LEAVE = range(6)
 MAX_GRID_AGE = 80  # years; older vehicles are priced as this old
-KIND_NAMES = ("keep", "retrofit", "new", "used", "import", "leave")
-
-
-class OptionLayout:
-    """Which option each column is: a kind and, for retrofits and new vehicles, which one."""
-
-    def __init__(self, tables: TechTables):
-        r, t = len(tables.retrofit_names), len(tables.tech_names)
-        self.kind = np.array([KEEP] + [RETROFIT] * r + [NEW] * t + [USED, IMPORT, LEAVE])
-        self.item = np.array([0, *range(1, r + 1), *range(t), -1, -1, -1])
-
-    def __len__(self) -> int:
-        return len(self.kind)
 
 
 @dataclass
@@ -118,16 +105,6 @@ class Decision:
     declined: np.ndarray  # the preferred option needed a loan that was refused
     rep_tech: np.ndarray  # technology of the vehicle bought (used and import: the typical one)
     extra: dict = field(default_factory=dict)
-
-
-def band_tastes(spec: Scenario) -> dict[str, np.ndarray]:
-    b = [spec.decisions.bands[x] for x in SIZE_BANDS]
-    return {
-        "r": np.array([t.discount_rate for t in b]),
-        "h": np.array([t.horizon_years for t in b], float),
-        "beta": np.array([t.cost_sensitivity_per_million_mxn for t in b]),
-        "keep": np.array([t.keep_constant for t in b]),
-    }
 
 
 def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
@@ -456,13 +433,13 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         trade = np.where(layout.kind[jj] == RETROFIT, 0.0, sale_of_old[rr])
         return cols["price"][jj, rr] - cols["principal"][jj, rr] <= cash[rr] + trade + 1e-6
 
-    def ration():
-        return _ration(choice, claims, cols, u, beta, band, ctx, rng, both, affordable,
-                       scrap_old, scrap_base)
+    def settle():
+        return ration(choice, claims, cols, u, beta, band, ctx.budget_fits, rng, both,
+                      affordable, scrap_old, scrap_base)
 
     # each round takes at least one claim or loan away, so few rounds settle it
     for _ in range(8):
-        stripped = ration()
+        stripped = settle()
         over = over_quota(choice, lender_of, ctx.lenders, rng)
         if len(stripped):
             choice[stripped] = logit_choice(u[:, stripped].T, both[:, stripped].T, rng,
@@ -484,7 +461,7 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
 
     # whatever still does not fit goes without re-choosing (rare): the loan or the public
     # money is withdrawn and the firm pays the difference from its cash
-    ration()
+    settle()
     over = over_quota(choice, lender_of, ctx.lenders, rng)
     declined[over] = True
     lender_of[choice[over], over] = -1
@@ -515,28 +492,3 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         rep_tech=take(rep_tech),
         extra={"utility": u.T, "feasible": both.T},
     )
-
-
-def _ration(choice, claims: Claims, cols, u, beta, band, ctx: Context, rng, both,
-            affordable, scrap_old, scrap_base) -> np.ndarray:
-    """Rows whose chosen option claims more than is left of an instrument's budget lose that
-    instrument on every option (price, utility, and whether they can still pay); a subsidy
-    falls back to the next instrument that offered one. Returns the rows, to choose again."""
-    rows = []
-    over_all = claims.over_budget(choice, band, ctx.budget_fits, rng)
-    full = {idx for _, idx, _ in over_all}  # rationed this month: no fallback to them
-    for slot, idx, over in over_all:
-        jj, rr, lost = claims.strip(slot, idx, over)
-        if slot == BONUS:
-            u[jj, rr] -= beta[rr] * cols["bonus_gain"][jj, rr] / 1e6
-            cols["bonus_gain"][jj, rr] = 0.0
-            scrap_old[jj, rr] = scrap_base[jj, rr]  # sold, if the market pays more
-            both[jj, rr] &= affordable(jj, rr)  # the bonus was paying towards it
-        else:
-            gain = claims.fall_back(jj, rr, full)
-            u[jj, rr] -= beta[rr] * (lost - gain) / 1e6
-            cols["price"][jj, rr] += lost - gain
-            cols["subsidy"][jj, rr] -= lost - gain
-            both[jj, rr] &= affordable(jj, rr)
-        rows.append(over)
-    return np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)

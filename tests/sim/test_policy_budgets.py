@@ -14,7 +14,7 @@ import pytest
 
 from fleetsim.scenarios import SIZE_BANDS
 from fleetsim.sim import FleetModel
-from fleetsim.sim.decisions import IMPORT, KEEP, NEW, RETROFIT, USED
+from fleetsim.sim.options import IMPORT, KEEP, NEW, RETROFIT, USED
 from fleetsim.sim.output import summary
 from fleetsim.sim.registry import GONE
 from tests.helpers import recorded_run
