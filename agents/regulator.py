@@ -105,8 +105,18 @@ class Regulator(mesa.Agent):
                              "same instruments with new terms (add or remove them at reset)")
         self.instruments = instruments
         self.names = [x.name for _, x in instruments]
-        # a budget changed mid-run: what is left follows the new terms
-        for i, b in getattr(self, "budgets", {}).items():
+        # a budget changed mid-run: what is left follows the new terms; it cannot fall below
+        # what was already spent
+        budgets = getattr(self, "budgets", {})
+        for i in budgets:
+            kind, x = instruments[i]
+            new = getattr(x, "budget_mxn", None)
+            spent = self.spent_total[i] / self.fraction
+            if new is not None and new < spent - 1e-6:
+                raise ValueError(f"policy.{kind}.{getattr(spec.policy, kind).index(x)}"
+                                 f".budget_mxn: got {new:,.0f}, expected at least the "
+                                 f"{spent:,.0f} already spent")
+        for i, b in budgets.items():
             x = instruments[i][1]
             b.reconfigure(getattr(x, "budget_mxn", None), getattr(x, "units_per_year", None),
                           getattr(x, "reserved_share_by_band", {}), self.fraction,
