@@ -68,6 +68,7 @@ class Regulator(mesa.Agent):
         self.member_of = np.full(n_operators, -1, np.int8)
         self.barred_until = np.zeros(n_operators, np.int32)  # month index a firm may rejoin
         self.member_pm = np.zeros(n_operators)  # PM2.5 of a member's fleet when last checked
+        self.checked_at = np.zeros(n_operators, np.int64)  # month of that check
         self.members_left = 0  # firms that left a programme for missing its cut, this month
         # which firms a fleet rule binds is drawn once, for the whole run
         self.bound_draw = [model.rng.random(n_operators) if ops is not None else
@@ -339,7 +340,9 @@ class Regulator(mesa.Agent):
             n_cov = np.bincount(owner, weights=covered, minlength=self.n_operators)
             n_all = np.bincount(owner, minlength=self.n_operators)
             if new_year and not first:
-                missed = mine & (pm > (1.0 - x.pm_cut_per_year) * self.member_pm) \
+                # the cut asked is pro rata for a member that joined during the year
+                share = np.minimum((m - self.checked_at) / 12.0, 1.0)
+                missed = mine & (pm > (1.0 - x.pm_cut_per_year * share) * self.member_pm) \
                     & (n_cov < n_all)
                 self.member_of[missed] = -1
                 self.barred_until[missed] = m + 12
@@ -359,6 +362,7 @@ class Regulator(mesa.Agent):
             self.member_of[join] = p
             now = self.member_of == p
             self.member_pm[now] = pm[now]
+            self.checked_at[now] = m
             # members pay the year's fee for their covered vehicles
             ops.cash[now] -= x.fee_mxn_per_vehicle_per_year * n_cov[now]
 
