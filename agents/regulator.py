@@ -16,8 +16,8 @@ import numpy as np
 from fleetsim.scenarios import SIZE_BANDS, Scenario
 from fleetsim.scenarios.policy import (
     SPENDING_KINDS,
+    ClassScope,
     ContingencyCurfew,
-    Eligibility,
     FuelTax,
     GreenFreight,
     LowEmissionZone,
@@ -68,6 +68,7 @@ class Regulator(mesa.Agent):
         self.member_of = np.full(n_operators, -1, np.int8)
         self.barred_until = np.zeros(n_operators, np.int32)  # month index a firm may rejoin
         self.member_pm = np.zeros(n_operators)  # PM2.5 of a member's fleet when last checked
+        self.checked_at = np.zeros(n_operators, np.int64)  # month of that check
         self.members_left = 0  # firms that left a programme for missing its cut, this month
         # which firms a fleet rule binds is drawn once, for the whole run
         self.bound_draw = [model.rng.random(n_operators) if ops is not None else
@@ -84,6 +85,7 @@ class Regulator(mesa.Agent):
         self._sales_month = np.zeros((len(self.class_names), 2))
         self.fired: dict[str, int] = {}  # adaptive rule -> month it fired
         self.checked: set[str] = set()  # adaptive rules whose date has been checked
+        self.switched_on: set[str] = set()  # instruments adaptive rules switched on
         self._year = None
         self.effects = PolicyEffects.neutral(len(self.tech_names), len(self.class_names),
                                              len(self.retrofit_names), len(self.region_names),
@@ -104,9 +106,24 @@ class Regulator(mesa.Agent):
                              "same instruments with new terms (add or remove them at reset)")
         self.instruments = instruments
         self.names = [x.name for _, x in instruments]
-        enabled = getattr(self, "enabled", {})
-        self.enabled = {x.name: (x.enabled or enabled.get(x.name, False))
-                        for _, x in instruments}
+        # a budget changed mid-run: what is left follows the new terms; it cannot fall below
+        # what was already spent
+        budgets = getattr(self, "budgets", {})
+        for i in budgets:
+            kind, x = instruments[i]
+            new = getattr(x, "budget_mxn", None)
+            spent = self.spent_total[i] / self.fraction
+            if new is not None and new < spent - 1e-6:
+                raise ValueError(f"policy.{kind}.{getattr(spec.policy, kind).index(x)}"
+                                 f".budget_mxn: got {new:,.0f}, expected at least the "
+                                 f"{spent:,.0f} already spent")
+        for i, b in budgets.items():
+            x = instruments[i][1]
+            b.reconfigure(getattr(x, "budget_mxn", None), getattr(x, "units_per_year", None),
+                          getattr(x, "reserved_share_by_band", {}), self.fraction,
+                          float(self.spent_total[i]))
+        switched_on = getattr(self, "switched_on", set())
+        self.enabled = {x.name: x.enabled or x.name in switched_on for _, x in instruments}
         self.adaptive = list(spec.policy.adaptive)
 
     # ---- the month ------------------------------------------------------------------------
@@ -176,29 +193,34 @@ class Regulator(mesa.Agent):
         return covering[-1] if covering else None
 
     # ---- spending ---------------------------------------------------------------------------
-    def _masks(self, x: Eligibility):
+    def _masks(self, x: ClassScope):
+        """Eligible classes, bands and regions (a field the instrument lacks means all)."""
         def mask(names, chosen):
             return np.isin(names, chosen) if chosen else np.ones(len(names), bool)
-        return (mask(self.class_names, x.classes), mask(list(SIZE_BANDS), x.bands),
-                mask(self.region_names, x.regions))
+        return (mask(self.class_names, x.classes),
+                mask(list(SIZE_BANDS), getattr(x, "bands", [])),
+                mask(self.region_names, getattr(x, "regions", [])))
 
     def _offer(self, eff: PolicyEffects, i: int, x) -> None:
         classes, bands, regions = self._masks(x)
+        budget = self.budgets[i]
         if isinstance(x, PurchaseSubsidy):
             eff.purchase.append(Offer(i, np.isin(self.tech_names, x.technologies), classes,
-                                      bands, regions, x.amount_mxn, x.max_share_of_price))
+                                      bands, regions, x.amount_mxn, x.max_share_of_price,
+                                      budget=budget))
         elif isinstance(x, RetrofitSubsidy):
             items = np.isin(["", *self.retrofit_names], x.retrofits)
             eff.retrofit.append(Offer(i, items, classes, bands, regions, x.amount_mxn,
                                       x.max_share_of_price,
                                       max_age=x.max_age_years if x.max_age_years is not None
-                                      else np.inf))
+                                      else np.inf, budget=budget))
         else:
             eff.scrappage.append(Offer(
                 i, np.ones(len(self.tech_names), bool), classes, bands, regions, x.bonus_mxn,
                 min_age=x.min_age_years, kinds=tuple(x.replacement),
                 max_replacement_age=(x.max_replacement_age_years
-                                     if x.max_replacement_age_years is not None else np.inf)))
+                                     if x.max_replacement_age_years is not None else np.inf),
+                budget=budget))
 
     def budget_fits(self, index: int, amounts: np.ndarray, bands: np.ndarray) -> np.ndarray:
         return self.budgets[index].fits(amounts, bands)
@@ -318,7 +340,9 @@ class Regulator(mesa.Agent):
             n_cov = np.bincount(owner, weights=covered, minlength=self.n_operators)
             n_all = np.bincount(owner, minlength=self.n_operators)
             if new_year and not first:
-                missed = mine & (pm > (1.0 - x.pm_cut_per_year) * self.member_pm) \
+                # the cut asked is pro rata for a member that joined during the year
+                share = np.minimum((m - self.checked_at) / 12.0, 1.0)
+                missed = mine & (pm > (1.0 - x.pm_cut_per_year * share) * self.member_pm) \
                     & (n_cov < n_all)
                 self.member_of[missed] = -1
                 self.barred_until[missed] = m + 12
@@ -338,6 +362,9 @@ class Regulator(mesa.Agent):
             self.member_of[join] = p
             now = self.member_of == p
             self.member_pm[now] = pm[now]
+            self.checked_at[now] = m
+            # members pay the year's fee for their covered vehicles
+            ops.cash[now] -= x.fee_mxn_per_vehicle_per_year * n_cov[now]
 
     # ---- consequences for inaction ------------------------------------------------------------
     def _adapt(self, m: int, model) -> None:
@@ -352,3 +379,4 @@ class Regulator(mesa.Agent):
                 self.fired[rule.name] = m
                 for name in rule.enable:
                     self.enabled[name] = True
+                    self.switched_on.add(name)

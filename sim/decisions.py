@@ -21,27 +21,15 @@ from fleetsim.agents.instruments import best_offer
 from fleetsim.agents.tco import annuity_factor, discount, financing_cost, tco
 from fleetsim.scenarios import SIZE_BANDS, Scenario
 
-from .claims import BONUS, SUBSIDY, Claims
+from .claims import BONUS, SUBSIDY, Claims, ration
 from .deals import deal_covers, deal_term, deals_for
 from .emissions import km_factor
+from .lending import LenderTerms, over_quota
 from .market import Valuer
+from .options import KEEP, LEAVE, NEW, RETROFIT, USED, OptionLayout, band_tastes
 from .technology import TechTables, YearTables
 
-KEEP, RETROFIT, NEW, USED, IMPORT, LEAVE = range(6)
 MAX_GRID_AGE = 80  # years; older vehicles are priced as this old
-KIND_NAMES = ("keep", "retrofit", "new", "used", "import", "leave")
-
-
-class OptionLayout:
-    """Which option each column is: a kind and, for retrofits and new vehicles, which one."""
-
-    def __init__(self, tables: TechTables):
-        r, t = len(tables.retrofit_names), len(tables.tech_names)
-        self.kind = np.array([KEEP] + [RETROFIT] * r + [NEW] * t + [USED, IMPORT, LEAVE])
-        self.item = np.array([0, *range(1, r + 1), *range(t), -1, -1, -1])
-
-    def __len__(self) -> int:
-        return len(self.kind)
 
 
 @dataclass
@@ -57,6 +45,10 @@ class Reviews:
     km_new: np.ndarray
     eol: np.ndarray  # at the end of its life: it must go
     growth: np.ndarray
+    contract: np.ndarray | None = None  # the vehicle's partnership contract (deal), 0 none
+
+    def contracts(self) -> np.ndarray:
+        return np.zeros(len(self.row), np.int64) if self.contract is None else self.contract
 
     def __len__(self) -> int:
         return len(self.row)
@@ -115,16 +107,6 @@ class Decision:
     extra: dict = field(default_factory=dict)
 
 
-def band_tastes(spec: Scenario) -> dict[str, np.ndarray]:
-    b = [spec.decisions.bands[x] for x in SIZE_BANDS]
-    return {
-        "r": np.array([t.discount_rate for t in b]),
-        "h": np.array([t.horizon_years for t in b], float),
-        "beta": np.array([t.cost_sensitivity_per_million_mxn for t in b]),
-        "keep": np.array([t.keep_constant for t in b]),
-    }
-
-
 def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     """Choose an option for every review row. Each option column is priced only on the rows
     where it is open, so closed options (a technology not sold, a retrofit an engine cannot
@@ -149,6 +131,10 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     cur_t = rv.tech.astype(np.intp)
     cur_r = rv.retrofit.astype(np.intp)
     deal = deals_for(ops, rv.owner, ctx.deal_active)
+    # a vehicle already under contract keeps its uplift while it stays and the partnership runs
+    contract = rv.contracts()
+    running = np.concatenate([[False], ctx.deal_active])[contract]
+    own_uplift = np.where(running, deal_term(spec, contract, "uplift"), 0.0)
 
     market_value = ctx.valuer.value(year, cur_t, c, rv.age_years) * ctx.market.used_multiplier[c]
     # an old vehicle fetches the better of the used market and scrap; one at the end of its
@@ -162,7 +148,8 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     familiar = np.ones((k, n), bool)
     family = np.zeros((k, n), np.int8)
     cols = {name: np.zeros((k, n)) for name in ("price", "subsidy", "cofin", "principal",
-                                                  "rate", "fin_line")}
+                                                  "rate", "fin_line", "bonus_gain")}
+    scrap_base = np.zeros((k, n), bool)  # scrapped whatever the bonus (end of life, deal)
     lender_of = np.full((k, n), -1, np.int8)
     scrap_old = np.zeros((k, n), bool)
     claims = Claims.empty(k, n)
@@ -170,7 +157,7 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     rep_tech = np.zeros((k, n), np.int8)
     owned = ctx.uses[rv.owner] > 0  # [row, family]
     cash = np.maximum(ops.cash[rv.owner], 0.0) / np.bincount(rv.owner)[rv.owner]
-    lenders = [_LenderTerms(x, tables, spec) for x in ctx.lenders]
+    lenders = [LenderTerms(x, tables, spec) for x in ctx.lenders]
     history = credit_score(spec, band, ops.loans_repaid[rv.owner], ops.loans_defaulted[rv.owner],
                            0.0, 1.0, 0.0)  # the score without collateral and guarantee
     collateral = ops.fleet_value[rv.owner]
@@ -285,6 +272,7 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
             b_mxn, b_which = bonus(i, "none")
             take = (b_mxn > 0) & (scrap_value + b_mxn > sale_of_old)
             claims.set(BONUS, j, i, b_which, np.where(take, b_mxn, 0.0))
+            cols["bonus_gain"][j] = np.where(take, scrap_value + b_mxn - sale_of_old, 0.0)
             feasible[j] = True
             scrap_old[j] = take
             util[j] = beta * np.where(take, scrap_value + b_mxn, sale_of_old) / 1e6
@@ -293,8 +281,9 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
             i = np.flatnonzero(has & ~rv.eol)
             at = (cur_t[i], cur_r[i], c[i], band[i], age_i[i])
             rep = tables.reported(cur_t[i], cur_r[i])
-            total = keep_fixed[at] + rv.km_new[i] * (keep_per_km[at] + keep_rev[at]
-                                                     * lost(i, rep, rv.age_years[i]))
+            lost_i = lost(i, rep, rv.age_years[i])
+            total = keep_fixed[at] + rv.km_new[i] * (keep_per_km[at] + keep_rev[at] * (
+                lost_i - own_uplift[i] * (1.0 - lost_i)))
             feasible[j, i] = True
             family[j, i] = tables.family_reported[rep]
             util[j, i] = -beta[i] * total / 1e6 + consts[rep] + taste["keep"][band[i]]
@@ -316,13 +305,14 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
                                       kit[g_c[:, 0]], 0.0)
             at = (cur_t[i], c[i], band[i], age_i[i])
             gross = kit[c[i]]
-            subsidy, s_which = best_offer(eff.retrofit, c[i], band[i], region[i],
-                                          rv.age_years[i], gross, item=item)
+            subsidy, s_which, alt, alt_which = best_offer(
+                eff.retrofit, c[i], band[i], region[i], rv.age_years[i], gross, item=item,
+                second=True)
             b_mxn, b_which = np.zeros(len(i)), np.full(len(i), -1)
             age_after = rv.age_years[i]
             in_deal[i] = deal_covers(spec, deal[i], rv.age_years[i], retrofit=name)
             t_after, retro, used = cur_t[i], np.full(len(i), item), False
-            sale = 0.0
+            sale = sale_before = 0.0
         else:
             g_cb = (g_c[0, 0, :, :, 0], g_b[0, 0, :, :, 0])  # [class, band]
             retro = 0
@@ -341,8 +331,9 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
                 in_deal[i] = (deal[i] > 0) & has[i] & deal_covers(
                     spec, deal[i], rv.age_years[i], tech=tables.tech_names[item])
                 t_after, used = np.full(len(i), item), False
-                subsidy, s_which = best_offer(eff.purchase, c[i], band[i], region[i],
-                                              np.zeros(len(i)), gross_c[c[i]], item=item)
+                subsidy, s_which, alt, alt_which = best_offer(
+                    eff.purchase, c[i], band[i], region[i], np.zeros(len(i)), gross_c[c[i]],
+                    item=item, second=True)
                 b_mxn, b_which = bonus(i, "new")
                 age_after = np.zeros(len(i))
             else:
@@ -373,6 +364,7 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
             gross = gross_c[c[i]]
             sale = np.where(in_deal[i] & has[i], scrap_value[i], sale_of_old[i])
             # a bonus is claimed where scrapping with it beats what the old vehicle fetches
+            sale_before = sale
             b_mxn = np.where(scrap_value[i] + b_mxn > sale, b_mxn, 0.0)
             sale = np.where(b_mxn > 0, scrap_value[i] + b_mxn, sale)
         d_i = in_deal[i]
@@ -381,6 +373,8 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         rep = tables.reported(t_after, retro)
         guarantee = np.where(d_i, deal_term(spec, deal[i], "guarantee"), 0.0) + np.zeros(len(i))
         uplift = np.where(d_i, deal_term(spec, deal[i], "uplift"), 0.0)
+        if kind == RETROFIT:  # the vehicle stays, with any contract it has
+            uplift = np.maximum(uplift, own_uplift[i])
         financing = finance(i, j, price, rep, used, guarantee, cofin,
                             sale if kind != RETROFIT else 0.0)
         # the row's own lines: its financing, what its old vehicle fetches, the co-finance
@@ -395,8 +389,12 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         cols["fin_line"][j, i] = financing
         cols["price"][j, i], cols["subsidy"][j, i], cols["cofin"][j, i] = price, subsidy, cofin
         scrap_old[j, i] = d_i | rv.eol[i] | (b_mxn > 0)
+        scrap_base[j, i] = d_i | rv.eol[i]
         claims.set(SUBSIDY, j, i, s_which, subsidy)
         claims.set(BONUS, j, i, b_which, b_mxn)
+        cols["bonus_gain"][j, i] = np.where(b_mxn > 0, scrap_value[i] + b_mxn - sale_before, 0.0)
+        if kind in (NEW, RETROFIT):
+            claims.set_fallback(j, i, alt_which, alt)
         deal_of[j, i] = np.where(d_i, deal[i], 0)
         rep_tech[j, i] = t_after
 
@@ -430,9 +428,19 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     # a lender's yearly quota and an instrument's budget: first come, first served; the rest
     # choose again without the loan (paying cash where they can: the loan's financing line
     # leaves their utility) or without the public money
-    for _ in range(3):
-        stripped = _ration(choice, claims, cols, u, beta, band, ctx, rng)
-        over = _over_quota(choice, lender_of, ctx.lenders, rng)
+    def affordable(jj, rr):
+        """The part not lent must come from cash and what the old vehicle fetches."""
+        trade = np.where(layout.kind[jj] == RETROFIT, 0.0, sale_of_old[rr])
+        return cols["price"][jj, rr] - cols["principal"][jj, rr] <= cash[rr] + trade + 1e-6
+
+    def settle():
+        return ration(choice, claims, cols, u, beta, band, ctx.budget_fits, rng, both,
+                      affordable, scrap_old, scrap_base)
+
+    # each round takes at least one claim or loan away, so few rounds settle it
+    for _ in range(8):
+        stripped = settle()
+        over = over_quota(choice, lender_of, ctx.lenders, rng)
         if len(stripped):
             choice[stripped] = logit_choice(u[:, stripped].T, both[:, stripped].T, rng,
                                             gumbel[stripped])
@@ -444,15 +452,21 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         # they lose every offer of the lender whose quota ran out
         jj, ri = np.nonzero(lender_of[:, over] == lender_of[choice[over], over][None, :])
         rr = over[ri]
-        trade = np.where(layout.kind[jj] == RETROFIT, 0.0, sale_of_old[rr])
-        both[jj, rr] &= cols["price"][jj, rr] <= cash[rr] + trade
         u[jj, rr] += beta[rr] * cols["fin_line"][jj, rr] / 1e6
         lender_of[jj, rr] = -1
         cols["principal"][jj, rr] = 0.0
         cols["rate"][jj, rr] = 0.0
+        both[jj, rr] &= affordable(jj, rr)
         choice[over] = logit_choice(u[:, over].T, both[:, over].T, rng, gumbel[over])
 
-    _ration(choice, claims, cols, u, beta, band, ctx, rng)  # what still does not fit goes
+    # whatever still does not fit goes without re-choosing (rare): the loan or the public
+    # money is withdrawn and the firm pays the difference from its cash
+    settle()
+    over = over_quota(choice, lender_of, ctx.lenders, rng)
+    declined[over] = True
+    lender_of[choice[over], over] = -1
+    cols["principal"][choice[over], over] = 0.0
+    cols["rate"][choice[over], over] = 0.0
     pick = np.maximum(choice, 0)
     chosen = choice >= 0
 
@@ -478,47 +492,3 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         rep_tech=take(rep_tech),
         extra={"utility": u.T, "feasible": both.T},
     )
-
-
-class _LenderTerms:
-    """A lender's terms this month as lookup tables: whom it serves, what it charges."""
-
-    def __init__(self, lender: Lender, tables: TechTables, spec: Scenario):
-        self.lender, self.spec = lender, lender.spec
-        self.serves_band = lender.serves_band
-        served = lender.spec.technologies_served
-        self.serves_rep = (np.ones(len(tables.reported_names), bool) if served is None
-                           else np.isin(tables.reported_names, served))
-        bands = np.arange(len(SIZE_BANDS))
-        self.rate = np.stack([lender.rate(bands, np.zeros(len(bands), bool)),
-                              lender.rate(bands, np.ones(len(bands), bool))], axis=1)
-
-
-def _over_quota(choice, lender_of, lenders, rng) -> np.ndarray:
-    """Rows whose chosen loan is past its lender's yearly quota (in a random order);
-    lender_of is [option, row]."""
-    rows = np.flatnonzero(choice >= 0)
-    lend = lender_of[choice[rows], rows]
-    over = []
-    for lender in lenders:
-        if lender.yearly_quota is None:
-            continue
-        mine = rows[lend == lender.index]
-        room = int(np.floor(max(lender.quota_left(), 0.0)))
-        if len(mine) > room:
-            over.append(rng.permutation(mine)[room:])
-    return np.concatenate(over) if over else np.zeros(0, np.int64)
-
-
-def _ration(choice, claims: Claims, cols, u, beta, band, ctx: Context, rng) -> np.ndarray:
-    """Rows whose chosen option claims more than is left of an instrument's budget lose that
-    instrument on every option (price and utility); returns them, to choose again."""
-    rows = []
-    for slot, idx, over in claims.over_budget(choice, band, ctx.budget_fits, rng):
-        jj, rr, lost = claims.strip(slot, idx, over)
-        u[jj, rr] -= beta[rr] * lost / 1e6
-        if slot == SUBSIDY:
-            cols["price"][jj, rr] += lost
-            cols["subsidy"][jj, rr] -= lost
-        rows.append(over)
-    return np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)
