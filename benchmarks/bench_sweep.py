@@ -4,13 +4,15 @@ speed:  a 200-run Mexico City sweep (the `baseline` preset at a 2% sample for 5 
         10 growth paths x 10 peer effects x 2 seeds) on 1 and on 2 local worker processes,
         alternating, `--reps` times each. Records wall time (pool start included), runs per
         minute and the speed-up (median wall on 1 worker / median wall on 2), plus the load
-        average before each sweep: the machine is shared, and other work slows both.
+        average before each sweep and the workers' busy fraction (time inside runs / wall):
+        the machine is shared, and other work slows the runs themselves.
 memory: the driver's resident memory over a 2,000-run sweep of real short runs (Mexico City at
         0.3% for one year) on 2 workers, sampled every 50 runs: its growth per 1,000 runs,
         extrapolated to 10,000. Workers write results; the driver keeps only bookkeeping.
 
     .venv/bin/python benchmarks/bench_sweep.py speed [--reps 3]
     .venv/bin/python benchmarks/bench_sweep.py memory [--runs 2000]
+    .venv/bin/python benchmarks/bench_sweep.py ceiling    # the machine's own 2-core limit
 
 Results go to benchmarks/results/sweep_city.json and sweep_driver_memory.json.
 """
@@ -54,6 +56,29 @@ def city_spec(points: int, seeds: int, fraction: float, years: float) -> dict:
 
 def machine() -> str:
     return f"{platform.machine()}, CPython {platform.python_version()}, {os.cpu_count()} cores"
+
+
+BURN = "import time; t = time.perf_counter(); x = sum(range(60_000_000)); " \
+       "print(time.perf_counter() - t)"
+
+
+def parallel_ceiling() -> dict:
+    """The machine's own limit: a pure-Python loop alone, then two copies side by side. On
+    two free cores the ratio (2 x alone / side-by-side) is about 2; less means the cores are
+    shared (other work on the machine, or vCPUs that are one core's threads)."""
+    import subprocess
+    import sys
+
+    def timed(n: int) -> list[float]:
+        procs = [subprocess.Popen([sys.executable, "-c", BURN], stdout=subprocess.PIPE,
+                                  text=True) for _ in range(n)]
+        return [float(p.communicate()[0]) for p in procs]
+
+    alone = timed(1)[0]
+    both = timed(2)
+    return {"loop_alone_s": alone, "loop_side_by_side_s": both,
+            "throughput_ratio_2_vs_1": 2 * alone / max(both),
+            "load_average_1min": os.getloadavg()[0]}
 
 
 def speed(reps: int) -> None:
@@ -100,7 +125,15 @@ def speed(reps: int) -> None:
             "mean_run_s_1_worker": statistics.median(run_means[1]),
             "mean_run_s_2_workers": statistics.median(run_means[2]),
         },
+        "machine_parallel_ceiling": parallel_ceiling(),
         "wall_s": {str(k): v for k, v in walls.items()},
+        "mean_run_s": {str(k): v for k, v in run_means.items()},
+        # share of the wall time the workers spent inside runs: near 1, the pool keeps every
+        # worker busy, and a speed-up short of the worker count comes from slower runs
+        # (cores shared with other processes), not from the sweep's own overhead
+        "busy_fraction": {str(k): [200 * m / (k * w) for m, w in zip(run_means[k], walls[k],
+                                                                      strict=True)]
+                          for k in walls},
         "load_average_1min_before": {str(k): v for k, v in loads.items()},
     }
     write(RESULTS / "sweep_city.json", record)
@@ -160,11 +193,13 @@ def write(path: Path, record: dict) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=["speed", "memory"])
+    ap.add_argument("mode", choices=["speed", "memory", "ceiling"])
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--runs", type=int, default=2000)
     args = ap.parse_args()
-    if args.mode == "speed":
+    if args.mode == "ceiling":
+        print(json.dumps(parallel_ceiling(), indent=2))
+    elif args.mode == "speed":
         speed(args.reps)
     else:
         memory(args.runs)
