@@ -181,6 +181,8 @@ def sweep(
         help="Dask scheduler address (tcp://host:8786): run on that cluster.")] = None,
     resume: Annotated[bool, typer.Option(
         help="Run only what is missing in --out.")] = False,
+    retry_failed: Annotated[bool, typer.Option(
+        help="With --resume, also run again the runs that failed.")] = False,
 ) -> None:
     """Run a sweep: every preset x parameter point x seed, one Parquet file per run."""
     from fleetsim.experiments.executors import SchedulerError
@@ -202,7 +204,7 @@ def sweep(
                     first_failure.append(rec)
 
             result = job.run(out, workers=workers, scheduler=scheduler, resume=resume,
-                             on_result=show)
+                             retry_failed=retry_failed, on_result=show)
     except ScenarioError as err:
         fail(err.problems)
     except SchedulerError as err:

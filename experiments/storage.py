@@ -8,8 +8,10 @@
                               fleetsim version): it survives a SIGKILL of the driver
     DIR/manifest.parquet      the manifest compacted (last record per run), written at the end
 
-The data folder is a Hive-partitioned Parquet dataset: `pandas.read_parquet("DIR/data")`, or
-DuckDB's `read_parquet('DIR/data/*/*.parquet', hive_partitioning = true)`.
+The data folder is a Hive-partitioned Parquet dataset: DuckDB's
+`read_parquet('DIR/data/*/*.parquet', hive_partitioning = true, union_by_name = true)`,
+`SweepDir(DIR).read_data()`, or `pandas.read_parquet("DIR/data")` when every preset has the same
+columns (presets with different policy instruments record different spending columns).
 """
 
 from __future__ import annotations
@@ -130,13 +132,22 @@ class SweepDir:
 
     def read_data(self, columns: list[str] | None = None) -> pd.DataFrame:
         """The whole dataset (or some columns), with `preset` from the partition folders."""
+        import pyarrow as pa
         import pyarrow.dataset as ds
+        import pyarrow.parquet as pq
 
         files = sorted(self.data.glob("preset=*/run-*.parquet"))
         if not files:
             return pd.DataFrame()
-        dataset = ds.dataset([str(f) for f in files], format="parquet",
-                             partitioning=ds.partitioning(flavor="hive"),
+        # presets with different policy instruments have different columns: take them all
+        schemas = {}
+        for f in files:
+            schemas.setdefault(f.parent.name, pq.read_schema(f))
+        schema = pa.unify_schemas([s.remove_metadata() for s in schemas.values()]
+                                  + [pa.schema([("preset", pa.string())])])
+        dataset = ds.dataset([str(f) for f in files], format="parquet", schema=schema,
+                             partitioning=ds.partitioning(pa.schema([("preset", pa.string())]),
+                                                          flavor="hive"),
                              partition_base_dir=str(self.data))
         table = dataset.to_table(columns=columns)
         frame = table.to_pandas()

@@ -161,12 +161,13 @@ class Sweep:
 
     # ---- running ------------------------------------------------------------------------------
     def run(self, out: str | Path, workers: int | None = None, scheduler: Any = None,
-            resume: bool = False,
+            resume: bool = False, retry_failed: bool = False,
             on_result: Callable[[dict[str, Any], SweepResult], None] | None = None,
             executor: Any = None) -> SweepResult:
         """Run what is missing in `out` (everything, for a new folder). `scheduler`: a Dask
         scheduler address or Client; else a local process pool of `workers` (default: all
-        cores). `on_result(record, progress)` is called as each run finishes."""
+        cores). `on_result(record, progress)` is called as each run finishes. A resume skips
+        runs that failed (they fail the same way again) unless `retry_failed`."""
         started = time.perf_counter()
         folder = SweepDir(out)
         meta = self.meta()
@@ -184,7 +185,8 @@ class Sweep:
                                  f"{folder.design} (another SALib version?), expected the same"])
         else:
             folder.write_meta(meta, self.points)
-        finished = folder.finished()
+        finished = {k: v for k, v in folder.finished().items()
+                    if not (retry_failed and v == "failed")}
         valid = self.all_run_ids()
         skip = set(finished) & valid
         result = SweepResult(Path(out), self.total, len(skip), 0, 0, 0.0)

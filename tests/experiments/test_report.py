@@ -97,6 +97,22 @@ def test_cost_effectiveness_pairs_each_run_with_the_baseline_seed(sobol_report):
     assert extra.mean() > 0  # the mix pays bonuses and subsidies; the baseline pays nothing
 
 
+def test_presets_with_other_instruments_keep_their_columns(sobol_report):
+    """The baseline has no scrappage programme, so its files lack the programme's spending
+    column: reading the folder unifies the columns (DuckDB: union_by_name)."""
+    data = SweepDir(sobol_report).read_data()
+    spend = data.groupby("preset")["spend_scrappage_hombre_camion_mxn"]
+    assert spend.count()["baseline"] == 0
+    assert spend.count()["clean_fleets_mix"] == 32
+    import duckdb
+
+    rows = duckdb.sql(
+        f"SELECT preset, count(spend_scrappage_hombre_camion_mxn) AS n FROM read_parquet("
+        f"'{sobol_report}/data/*/*.parquet', hive_partitioning = true, union_by_name = true) "
+        f"GROUP BY preset ORDER BY preset").fetchall()
+    assert rows == [("baseline", 0), ("clean_fleets_mix", 32)]
+
+
 def test_morris_gives_mu_star_and_sigma(tmp_path):
     spec = {"name": "m", "presets": ["mexico_city"], "years": 1, "sample_fraction": 0.005,
             "design": {"method": "morris", "samples": 2, "seed": 1},

@@ -86,6 +86,9 @@ def test_resume_runs_only_what_is_missing(tiny_spec, tiny_reference, tmp_path):
     assert sweep.missing(out) == []
     again = sweep.run(out, workers=2, resume=True)
     assert (again.skipped, again.ok, again.failed) == (24, 0, 0)
+    retried = sweep.run(out, workers=2, resume=True, retry_failed=True)
+    assert (retried.skipped, retried.ok, retried.failed) == (16, 0, 8)
+    pd.testing.assert_frame_equal(dataset(out), dataset(tiny_reference))
 
 
 def test_a_folder_holding_a_sweep_needs_resume(tiny_spec, tiny_reference):
