@@ -79,6 +79,7 @@ class Regulator(mesa.Agent):
                         for i, (kind, x) in enumerate(self.instruments) if kind in SPENDING_KINDS}
         self.spent_total = np.zeros(len(self.instruments))
         self.spent_month = np.zeros(len(self.instruments))
+        self.granted_month = np.zeros(len(self.instruments))  # vehicles paid for this month
         self.curfew_days = np.zeros(len(self.instruments))
         self.fee = np.zeros((len(self.instruments), len(self.class_names)))
         self.sales = deque(maxlen=12)  # months of new sales [class, zev]
@@ -139,6 +140,7 @@ class Regulator(mesa.Agent):
         self.sales.append(self._sales_month)
         self._sales_month = np.zeros_like(self._sales_month)
         self.spent_month[:] = 0.0
+        self.granted_month[:] = 0.0
         self.members_left = 0
         if model is not None:
             self._adapt(m, model)
@@ -231,8 +233,14 @@ class Regulator(mesa.Agent):
             return 0.0
         total = self.budgets[index].spend(amounts, bands)
         self.spent_month[index] += total
+        self.granted_month[index] += len(amounts)
         self.spent_total[index] += total
         return total
+
+    def units_left(self, index: int) -> float:
+        """Units of this year's quota not yet granted (sample scale), NaN without a quota."""
+        b = self.budgets.get(index)
+        return np.nan if b is None or b.units is None else float(b.units_left.sum())
 
     def budget_left(self, index: int) -> float:
         b = self.budgets.get(index)
