@@ -22,7 +22,8 @@ from fleetsim.sim.output import atomic_write, fleetsim_version
 # Yearly summaries: these columns are stocks (the year's last month); every other numeric
 # column is a flow or an amount per month and is summed over the year.
 STOCK_PREFIXES = ("vehicles", "share_", "perceived_default", "budget_left_", "members_",
-                  "member_vehicles_", "active_", "adaptive_", "curfew_days_", "zev_fee_")
+                  "member_vehicles_", "active_", "adaptive_", "curfew_days_", "zev_fee_",
+                  "units_left_")
 STOCKS = {"mean_age_years", "used_pool", "used_price_mean_mxn", "loans_active",
           "loan_balance_mxn", "operator_cash_mxn"}
 LOAN_FLOWS = {"loans_approved", "loans_repaid", "loans_defaulted", "loans_principal_mxn",
