@@ -1,0 +1,207 @@
+"""One browser session's run: the model with the chosen policy, its baseline (same scenario and
+seed, instruments off) stepped alongside, and the small yearly tables the charts draw.
+
+Nothing here knows about Solara; the page calls `step`, `set_control` and reads `yearly()`,
+`headline()`. A lock makes the play thread and the page's clicks take turns.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from fleetsim.scenarios import SIZE_BANDS, Scenario, ScenarioError, load
+from fleetsim.sim import FleetModel
+
+from . import controls
+
+# monthly flows: summed per year; the other columns kept are stocks, read at the year's end
+FLOW = re.compile(r"^(pm25_t|bc_t|nox_t|co2_ttw_t|loans_approved|loans_declined|subsidy_mxn"
+                  r"|scrap_bonus_mxn|.*spending.*_mxn)$")
+STOCK = re.compile(r"^(vehicles|share_soot_free|share_zev|loans_active|loan_balance_mxn"
+                   r"|.*budget.*)$")
+EMISSIONS = ["pm25_t", "bc_t", "nox_t", "co2_ttw_t"]
+SPENDING = re.compile(r"^(public_spending_mxn|subsidy_mxn|scrap_bonus_mxn|.*spending.*_mxn)$")
+
+# completed baseline months by (scenario, baseline overrides, seed, sample): sessions that ask
+# for the same baseline share it instead of each stepping an identical model
+_BASELINES: dict[tuple, list[dict[str, float]]] = {}
+_BASELINES_LOCK = threading.Lock()
+
+
+@dataclass
+class Change:
+    month: int  # months since the start (1 = the first month simulated)
+    path: str
+    value: Any
+
+
+class LiveRun:
+    def __init__(self, scenario: str | Scenario, seed: int = 42, sample_fraction: float = 0.05,
+                 settings: dict[str, Any] | None = None):
+        self.lock = threading.RLock()
+        self.scenario = scenario
+        self.seed = int(seed)
+        self.sample_fraction = float(sample_fraction)
+        self.spec = load(scenario)
+        self.raw = self.spec.model_dump(exclude_none=True)
+        self.controls = controls.available(self.raw)
+        self.settings = dict(settings or {})  # path -> value chosen in the page
+        self.off = controls.baseline_overrides(self.raw)
+        self.changes: list[Change] = []  # mid-run changes, for the chart markers
+        self.pending: dict[str, Any] = {}  # chosen while running, applied at the next reset
+        self.reset()
+
+    # ---- life cycle ---------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Build both models afresh from the scenario and the current settings."""
+        with self.lock:
+            self.settings.update(self.pending)
+            self.pending = {}
+            self.changes = []
+            self.model = FleetModel(self.spec, rng=self.seed,
+                                    sample_fraction=self.sample_fraction,
+                                    overrides=self.settings or None)
+            self.horizon = min(self.spec.simulation.default_years * 12,
+                               self.model.months_left())
+            by = [f"vehicles_{n}" for n in (*self.model.tables.reported_names, *SIZE_BANDS)]
+            self.columns = ["year", "month", *(c for c in self.model.metric_names()
+                                               if FLOW.match(c) or STOCK.match(c) or c in by)]
+            self.rows: list[dict[str, float]] = []
+            self._base_key = (self.spec.model_dump_json(), tuple(sorted(self.off.items())),
+                              self.seed, self.sample_fraction)
+            with _BASELINES_LOCK:
+                cached = _BASELINES.get(self._base_key)
+            if cached is not None and len(cached) >= self.horizon:
+                self.base_rows, self.baseline = cached, None
+            else:
+                self.base_rows = []
+                self.baseline = FleetModel(self.spec, rng=self.seed,
+                                           sample_fraction=self.sample_fraction,
+                                           overrides=self.off or None)
+
+    @property
+    def months_done(self) -> int:
+        return len(self.rows)
+
+    @property
+    def finished(self) -> bool:
+        return self.months_done >= self.horizon
+
+    def step(self, months: int = 1) -> int:
+        """Step both runs up to `months` months (stopping at the horizon); how many were run."""
+        done = 0
+        with self.lock:
+            while done < months and not self.finished:
+                self.model.step()
+                self.rows.append(_last_row(self.model, self.columns))
+                if self.baseline is not None:
+                    self.baseline.step()
+                    self.base_rows.append(_last_row(self.baseline, self.columns))
+                    self._share_baseline()
+                done += 1
+        return done
+
+    def _share_baseline(self) -> None:
+        with _BASELINES_LOCK:
+            known = _BASELINES.get(self._base_key)
+            if known is None or len(known) < len(self.base_rows):
+                _BASELINES[self._base_key] = self.base_rows
+
+    # ---- settings ----------------------------------------------------------------------------
+    def set_control(self, path: str, value: Any) -> list[str]:
+        """Apply a control's new value: from the next month if the model can change policy
+        while running (`update_policy`), else at once before the first step or at the next
+        reset. A bad value returns its problems and changes nothing."""
+        with self.lock:
+            try:
+                if self.months_done and hasattr(self.model, "update_policy"):
+                    self.model.update_policy({path: value})
+                    self.settings[path] = value
+                    self.changes.append(Change(self.months_done + 1, path, value))
+                    return []
+                load(self.spec, {**self.settings, **self.pending, path: value})
+            except ScenarioError as err:
+                return err.problems
+            if self.months_done:
+                self.pending[path] = value
+            else:
+                self.settings[path] = value
+                self.reset()
+        return []
+
+    def value(self, path: str) -> Any:
+        """The value a control shows: pending, chosen, or the scenario's own."""
+        for source in (self.pending, self.settings):
+            if path in source:
+                return source[path]
+        return dict((c.path, v) for c, v in self.controls)[path]
+
+    # ---- what the page draws ------------------------------------------------------------------
+    def monthly(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        with self.lock:
+            n = self.months_done
+            return (pd.DataFrame(self.rows, columns=self.columns),
+                    pd.DataFrame(self.base_rows[:n], columns=self.columns))
+
+    def yearly(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(policy, baseline) per calendar year; emissions annualised in a partial year."""
+        pol, base = self.monthly()
+        return yearly(pol), yearly(base)
+
+    def headline(self) -> dict[str, float | None]:
+        pol, base = self.monthly()
+        return headline(pol, base)
+
+    @property
+    def date(self) -> tuple[int, int]:
+        """(year, month) of the last month simulated."""
+        return self.model.date.year, self.model.date.month
+
+
+def _last_row(model: FleetModel, columns: list[str]) -> dict[str, float]:
+    mv = model.datacollector.model_vars
+    return {c: mv[c][-1] for c in columns}
+
+
+def public_spending(df: pd.DataFrame) -> pd.Series:
+    if "public_spending_mxn" in df:
+        return df["public_spending_mxn"]
+    return df.get("subsidy_mxn", 0.0) + df.get("scrap_bonus_mxn", 0.0)
+
+
+def yearly(df: pd.DataFrame) -> pd.DataFrame:
+    if df.empty:
+        return pd.DataFrame(columns=["year", "months", *df.columns])
+    df = df.assign(public_spending_mxn=public_spending(df))
+    flows = [c for c in df.columns if FLOW.match(c)]
+    stocks = [c for c in df.columns if c not in flows and c != "year"]
+    g = df.groupby("year", sort=True)
+    out = pd.concat([g[flows].sum(), g[stocks].last()], axis=1)
+    out.insert(0, "months", g.size())
+    for c in EMISSIONS:
+        out[c] = out[c] * 12 / out["months"]
+    return out.reset_index()
+
+
+def headline(pol: pd.DataFrame, base: pd.DataFrame) -> dict[str, float | None]:
+    """Emissions avoided so far (baseline minus policy, t), public spending beyond the
+    baseline's (MXN) and what each avoided tonne cost the public purse."""
+    if pol.empty:
+        return {"avoided_pm25": 0.0, "avoided_co2": 0.0, "public_cost": 0.0,
+                "cost_per_t_pm25": None, "cost_per_t_co2": None,
+                "share_zev": 0.0, "share_soot_free": 0.0}
+    avoided_pm = float(base["pm25_t"].sum() - pol["pm25_t"].sum())
+    avoided_co2 = float(base["co2_ttw_t"].sum() - pol["co2_ttw_t"].sum())
+    cost = float(public_spending(pol).sum() - public_spending(base).sum())
+    return {
+        "avoided_pm25": avoided_pm, "avoided_co2": avoided_co2, "public_cost": cost,
+        "cost_per_t_pm25": cost / avoided_pm if avoided_pm > 0 and cost > 0 else None,
+        "cost_per_t_co2": cost / avoided_co2 if avoided_co2 > 0 and cost > 0 else None,
+        "share_zev": float(pol["share_zev"].iloc[-1]),
+        "share_soot_free": float(pol["share_soot_free"].iloc[-1]),
+    }
