@@ -1,0 +1,89 @@
+"""The comparison view: two or three scenarios run to the end with the same seed and drawn on
+the same charts, with their totals side by side, for policy designers."""
+
+from __future__ import annotations
+
+import threading
+
+import pandas as pd
+import solara
+
+from fleetsim.scenarios import builtin_names
+
+from . import charts, i18n
+from .i18n import t
+from .runner import LiveRun
+from .widgets import LiveFigure
+
+# finished runs by (scenario, seed, sample): results only, shared between sessions
+_DONE: dict[tuple, pd.DataFrame] = {}
+_LOCK = threading.Lock()
+
+
+def run_to_end(name: str, seed: int, sample: float) -> pd.DataFrame:
+    key = (name, seed, sample)
+    with _LOCK:
+        if key in _DONE:
+            return _DONE[key]
+    run = LiveRun(name, seed=seed, sample_fraction=sample)
+    run.baseline = None  # the comparison draws the scenarios themselves, not their baselines
+    run.step(run.horizon)
+    pol, _ = run.yearly()
+    with _LOCK:
+        _DONE[key] = pol
+    return pol
+
+
+def totals(lang: str, runs: list[tuple[str, pd.DataFrame]]) -> list[dict]:
+    rows = []
+    for name, df in runs:
+        rows.append({
+            t(lang, "scenario"): name,
+            f"{t(lang, 'pm25')} ({t(lang, 'unit_t')})": i18n.number(lang, df["pm25_t"].sum()),
+            f"{t(lang, 'co2')} (kt)": i18n.number(lang, df["co2_ttw_t"].sum() / 1e3),
+            f"{t(lang, 'public_spending')} ({t(lang, 'mxn_millions')})":
+                i18n.number(lang, df["public_spending_mxn"].sum() / 1e6, 1),
+            t(lang, "zev_share_now"): i18n.percent(lang, df["share_zev"].iloc[-1]),
+        })
+    return rows
+
+
+@solara.component
+def CompareView(lang: str, seed: int, sample: float):
+    picked = solara.use_reactive(["mexico_city", "mexico_city_partnership"])
+    started = solara.use_reactive(0)
+    progress = solara.use_reactive(0)
+
+    def work(cancel: threading.Event):
+        if not started.value:
+            return None
+        out = []
+        for i, name in enumerate(picked.value[:3]):
+            if cancel.is_set():
+                return None
+            progress.set(i)
+            out.append((name, run_to_end(name, seed, sample)))
+        return out
+
+    result = solara.use_thread(work, dependencies=[started.value, seed, sample],
+                               intrusive_cancel=False)
+    solara.SelectMultiple(t(lang, "compare_pick"), values=picked.value,
+                          all_values=builtin_names(), on_value=lambda v: picked.set(v[:3]))
+    solara.Button(t(lang, "compare_run"), color="primary", classes=["fs-compare-run"],
+                  disabled=len(picked.value) < 2,
+                  on_click=lambda: started.set(started.value + 1))
+    if not started.value:
+        solara.Info(t(lang, "compare_hint"))
+        return
+    if result.state != solara.ResultState.FINISHED or not result.value:
+        solara.Text(t(lang, "compare_running", done=progress.value + 1,
+                      total=len(picked.value[:3])))
+        solara.ProgressLinear(True)
+        return
+    runs = result.value
+    solara.DataFrame(pd.DataFrame(totals(lang, runs)), items_per_page=5)
+    with solara.Columns([1, 1]):
+        LiveFigure(charts.emissions(runs, None, lang))
+        with solara.Column():
+            LiveFigure(charts.shares(runs, lang))
+            LiveFigure(charts.spending(runs, lang))
