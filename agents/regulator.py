@@ -1,73 +1,354 @@
-"""The regulator: holds the regulation timeline, says which rules are in force on a date, and
-turns them into the terms operators face (PolicyEffects)."""
+"""The regulator: holds the regulation timeline and the policy instruments, says which are in
+force on a date, and turns them into the terms operators face (PolicyEffects). It also keeps
+the instruments' books: budgets, spending, green-freight members, a sales requirement's fee,
+and the adaptive rules that switch instruments on when a target is missed."""
 
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+from collections import deque
 from datetime import date
+from typing import Any
 
 import mesa
 import numpy as np
 
-from fleetsim.scenarios import Scenario
+from fleetsim.scenarios import SIZE_BANDS, Scenario
+from fleetsim.scenarios.policy import (
+    SPENDING_KINDS,
+    ContingencyCurfew,
+    Eligibility,
+    FuelTax,
+    GreenFreight,
+    LowEmissionZone,
+    PurchaseSubsidy,
+    RetrofitSubsidy,
+    Scrappage,
+    ZevFleetRule,
+    ZevSalesRequirement,
+)
 from fleetsim.scenarios.schema import ImportRule, NewVehicleStandard
 
+from .instruments import Access, Budget, Offer, PolicyEffects
 
-@dataclass
-class PolicyEffects:
-    """What policy adds to or takes from the options operators weigh this month. Each array is
-    indexed like the model's technology tables; instruments write into them."""
 
-    new_allowed: np.ndarray  # [tech, class]: may be bought new
-    purchase_subsidy_mxn: np.ndarray  # [tech, class]: off the price of a new vehicle
-    retrofit_subsidy_mxn: np.ndarray  # [retrofit code, class]; row 0 = no retrofit
-    scrap_bonus_mxn: np.ndarray  # [class]: paid for scrapping a vehicle
-    lost_revenue_share: np.ndarray  # [reported technology]: margin lost to access limits
+def _month_index(d: date) -> int:
+    return d.year * 12 + d.month - 1
 
-    @classmethod
-    def neutral(cls, n_tech: int, n_class: int, n_retrofit: int) -> PolicyEffects:
-        return cls(
-            new_allowed=np.ones((n_tech, n_class), bool),
-            purchase_subsidy_mxn=np.zeros((n_tech, n_class)),
-            retrofit_subsidy_mxn=np.zeros((n_retrofit + 1, n_class)),
-            scrap_bonus_mxn=np.zeros(n_class),
-            lost_revenue_share=np.zeros(n_tech + n_retrofit),
-        )
+
+def _at_year(path: Any, year: float) -> float:
+    if not isinstance(path, dict):
+        return float(path)
+    years = sorted(path)
+    return float(np.interp(year, years, [path[y] for y in years]))
 
 
 class Regulator(mesa.Agent):
     """Updates the rules in force at the start of each month (step 1 of the monthly flow)."""
 
-    def __init__(self, model: mesa.Model, spec: Scenario):
+    def __init__(self, model: mesa.Model, spec: Scenario, n_operators: int,
+                 sample_fraction: float = 1.0):
         super().__init__(model)
-        self.standards = list(spec.regulation.new_vehicle_standards)
-        self.import_rules = list(spec.regulation.used_import_rules)
+        self.n_operators = n_operators
+        self.fraction = sample_fraction
         self.tech_names = list(spec.technologies)
         self.class_names = list(spec.classes)
-        self.n_retrofit = len(spec.retrofits)
+        self.region_names = list(spec.regions)
+        self.retrofit_names = list(spec.retrofits)
+        self.reported_names = self.tech_names + self.retrofit_names
+        self.zev = np.array([t.zero_emission for t in spec.technologies.values()]
+                            + [False] * len(self.retrofit_names))
+        self.ttw_co2 = np.array([spec.fuels[t.fuel].ttw_co2_kg_per_unit
+                                 for t in spec.technologies.values()])
+        self.fuel_of = [t.fuel for t in spec.technologies.values()]
         self.standards_in_force: list[NewVehicleStandard] = []
         self.import_rule: ImportRule | None = None
+        self.configure(spec)
+        ops = getattr(model, "operator_arrays", None)
+        self.member_of = np.full(n_operators, -1, np.int8)
+        self.barred_until = np.zeros(n_operators, np.int32)  # month index a firm may rejoin
+        self.member_pm = np.zeros(n_operators)  # PM2.5 of a member's fleet when last checked
+        self.members_left = 0  # firms that left a programme for missing its cut, this month
+        # which firms a fleet rule binds is drawn once, for the whole run
+        self.bound_draw = [model.rng.random(n_operators) if ops is not None else
+                           np.zeros(n_operators) for _ in spec.policy.zev_fleet_rules]
+        self.budgets = {i: Budget(getattr(x, "budget_mxn", None),
+                                  getattr(x, "units_per_year", None),
+                                  getattr(x, "reserved_share_by_band", {}), sample_fraction)
+                        for i, (kind, x) in enumerate(self.instruments) if kind in SPENDING_KINDS}
+        self.spent_total = np.zeros(len(self.instruments))
+        self.spent_month = np.zeros(len(self.instruments))
+        self.curfew_days = np.zeros(len(self.instruments))
+        self.fee = np.zeros((len(self.instruments), len(self.class_names)))
+        self.sales = deque(maxlen=12)  # months of new sales [class, zev]
+        self._sales_month = np.zeros((len(self.class_names), 2))
+        self.fired: dict[str, int] = {}  # adaptive rule -> month it fired
+        self.checked: set[str] = set()  # adaptive rules whose date has been checked
+        self._year = None
         self.effects = PolicyEffects.neutral(len(self.tech_names), len(self.class_names),
-                                             self.n_retrofit)
+                                             len(self.retrofit_names), len(self.region_names),
+                                             n_operators)
+        self.rates_changed = False
+        self.active_names: set[str] = set()
 
-    def update(self, today: date) -> None:
-        """Rules whose effective date has come. A rule is in force on its effective date if the
-        month's step covers it: a rule effective on the 4th applies from that month."""
+    def configure(self, spec: Scenario) -> None:
+        """Read the scenario's rules and instruments; kept state (budgets, members) is not
+        touched, so a policy changed mid-run acts from the next month on."""
+        self.spec = spec
+        self.standards = list(spec.regulation.new_vehicle_standards)
+        self.import_rules = list(spec.regulation.used_import_rules)
+        instruments = spec.policy.instruments()
+        old = [x.name for _, x in getattr(self, "instruments", [])]
+        if old and old != [x.name for _, x in instruments]:
+            raise ValueError("policy: got a change to the list of instruments, expected the "
+                             "same instruments with new terms (add or remove them at reset)")
+        self.instruments = instruments
+        self.names = [x.name for _, x in instruments]
+        enabled = getattr(self, "enabled", {})
+        self.enabled = {x.name: (x.enabled or enabled.get(x.name, False))
+                        for _, x in instruments}
+        self.adaptive = list(spec.policy.adaptive)
+
+    # ---- the month ------------------------------------------------------------------------
+    def update(self, today: date, model: Any = None) -> None:
+        """Rules whose dates cover this month. A rule effective on the 4th applies from that
+        month; an instrument acts in every month its start and end touch."""
         month_end = date(today.year, today.month,
                          calendar.monthrange(today.year, today.month)[1])
+        m = _month_index(today)
         self.standards_in_force = [s for s in self.standards if s.effective <= month_end]
         rules = [r for r in self.import_rules if r.effective <= month_end]
         self.import_rule = rules[-1] if rules else None
-        effects = PolicyEffects.neutral(len(self.tech_names), len(self.class_names),
-                                        self.n_retrofit)
+        self.sales.append(self._sales_month)
+        self._sales_month = np.zeros_like(self._sales_month)
+        self.spent_month[:] = 0.0
+        self.members_left = 0
+        if model is not None:
+            self._adapt(m, model)
+        new_year = self._year != today.year
+        if new_year:
+            self._year = today.year
+            for b in self.budgets.values():
+                b.new_year()
+            self._draw_curfew_days(model)
+
+        def active(x) -> bool:
+            return self.enabled[x.name] and x.start <= month_end and x.end >= today
+
+        nt, nc = len(self.tech_names), len(self.class_names)
+        old = self.effects
+        eff = PolicyEffects.neutral(nt, nc, len(self.retrofit_names), len(self.region_names),
+                                    self.n_operators)
         for c, cname in enumerate(self.class_names):
             std = self.standard_for(cname)
             if std is not None:
-                effects.new_allowed[:, c] = np.isin(self.tech_names, std.allowed_technologies)
-        self.effects = effects
+                eff.new_allowed[:, c] = np.isin(self.tech_names, std.allowed_technologies)
+        programmes = [x for _, x in self.instruments if isinstance(x, GreenFreight)]
+        self.active_names = {x.name for _, x in self.instruments if active(x)}
+        for i, (_, x) in enumerate(self.instruments):
+            if not active(x):
+                continue
+            if isinstance(x, PurchaseSubsidy | RetrofitSubsidy | Scrappage):
+                if self.budgets[i].open:
+                    self._offer(eff, i, x)
+            elif isinstance(x, FuelTax):
+                fuels = x.fuels or self.fuel_of
+                price = _at_year(x.mxn_per_tonne_co2, today.year + (today.month - 1) / 12)
+                eff.fuel_surcharge_mxn += np.where(np.isin(self.fuel_of, fuels),
+                                                   price * self.ttw_co2 / 1000.0, 0.0)
+            elif isinstance(x, ZevSalesRequirement):
+                self._feebate(eff, i, x, today)
+            elif isinstance(x, ZevFleetRule):
+                self._fleet_rule(eff, i, x, today, model)
+        eff.access = self._access(programmes, active)
+        if model is not None:
+            self._programmes(m, today, programmes, active, eff.access, model, new_year)
+        eff.access.member_of = self.member_of.copy()
+        self.effects = eff
+        self.rates_changed = not (
+            np.array_equal(old.access.lost, eff.access.lost)
+            and np.array_equal(old.access.member_of, eff.access.member_of)
+            and np.array_equal(old.fuel_surcharge_mxn, eff.fuel_surcharge_mxn))
 
     def standard_for(self, vehicle_class: str) -> NewVehicleStandard | None:
         """The latest new-vehicle standard in force that covers this class."""
         covering = [s for s in self.standards_in_force if vehicle_class in s.classes]
         return covering[-1] if covering else None
+
+    # ---- spending ---------------------------------------------------------------------------
+    def _masks(self, x: Eligibility):
+        def mask(names, chosen):
+            return np.isin(names, chosen) if chosen else np.ones(len(names), bool)
+        return (mask(self.class_names, x.classes), mask(list(SIZE_BANDS), x.bands),
+                mask(self.region_names, x.regions))
+
+    def _offer(self, eff: PolicyEffects, i: int, x) -> None:
+        classes, bands, regions = self._masks(x)
+        if isinstance(x, PurchaseSubsidy):
+            eff.purchase.append(Offer(i, np.isin(self.tech_names, x.technologies), classes,
+                                      bands, regions, x.amount_mxn, x.max_share_of_price))
+        elif isinstance(x, RetrofitSubsidy):
+            items = np.isin(["", *self.retrofit_names], x.retrofits)
+            eff.retrofit.append(Offer(i, items, classes, bands, regions, x.amount_mxn,
+                                      x.max_share_of_price,
+                                      max_age=x.max_age_years if x.max_age_years is not None
+                                      else np.inf))
+        else:
+            eff.scrappage.append(Offer(
+                i, np.ones(len(self.tech_names), bool), classes, bands, regions, x.bonus_mxn,
+                min_age=x.min_age_years, kinds=tuple(x.replacement),
+                max_replacement_age=(x.max_replacement_age_years
+                                     if x.max_replacement_age_years is not None else np.inf)))
+
+    def budget_fits(self, index: int, amounts: np.ndarray, bands: np.ndarray) -> np.ndarray:
+        return self.budgets[index].fits(amounts, bands)
+
+    def spend(self, index: int, amounts: np.ndarray, bands: np.ndarray) -> float:
+        """Public money paid out by instrument `index` (sample scale)."""
+        if not len(amounts):
+            return 0.0
+        total = self.budgets[index].spend(amounts, bands)
+        self.spent_month[index] += total
+        self.spent_total[index] += total
+        return total
+
+    def budget_left(self, index: int) -> float:
+        b = self.budgets.get(index)
+        return np.nan if b is None or np.isinf(b.mxn_left) else b.mxn_left
+
+    # ---- sales requirement ----------------------------------------------------------------
+    def observe_new_sales(self, vclass: np.ndarray, zev: np.ndarray) -> None:
+        np.add.at(self._sales_month, (vclass, zev.astype(np.intp)), 1)
+
+    def _feebate(self, eff: PolicyEffects, i: int, x: ZevSalesRequirement, today: date) -> None:
+        """Makers cross-subsidise: the fee on other new vehicles rises while zero-emission
+        sales lag the target, and pays a rebate on zero-emission ones."""
+        classes, _, _ = self._masks(x)
+        sold = np.sum(self.sales, axis=0) if self.sales else np.zeros((len(classes), 2))
+        total = sold.sum(axis=1)
+        share = np.divide(sold[:, 1], total, out=np.zeros(len(total)), where=total > 0)
+        target = _at_year(x.share_by_year, today.year + (today.month - 1) / 12)
+        gap = np.where(total > 0, target - share, target)
+        self.fee[i] = np.where(classes, np.clip(self.fee[i] + x.fee_step_mxn * 100 * gap, 0.0,
+                                                x.max_fee_mxn), 0.0)
+        rebate = np.minimum(self.fee[i] * np.divide(sold[:, 0], sold[:, 1],
+                                                    out=np.ones(len(total)),
+                                                    where=sold[:, 1] > 0), x.max_fee_mxn)
+        zev = self.zev[: len(self.tech_names)]
+        eff.price_adjust_mxn += np.where(zev[:, None], -rebate[None, :], self.fee[i][None, :])
+
+    # ---- fleet rules ------------------------------------------------------------------------
+    def _fleet_rule(self, eff: PolicyEffects, i: int, x: ZevFleetRule, today: date,
+                    model) -> None:
+        if model is None:
+            return
+        ops = model.operator_arrays
+        classes, bands, regions = self._masks(x)
+        k = [j for j, (_, y) in enumerate(self.instruments) if isinstance(y, ZevFleetRule)]
+        draw = self.bound_draw[k.index(i)]
+        firms = bands[ops.band] & regions[ops.region] & (draw < x.firm_share)
+        bound = firms[:, None] & classes[None, :]
+        age = x.legacy_max_age_years
+        if x.all_zero_emission_from is not None and today >= x.all_zero_emission_from:
+            age = 0.0
+        eff.fleet_rule.bound |= bound
+        eff.fleet_rule.legacy_age = np.where(bound, np.minimum(eff.fleet_rule.legacy_age, age),
+                                             eff.fleet_rule.legacy_age)
+
+    # ---- access limits and green freight ----------------------------------------------------
+    def _draw_curfew_days(self, model) -> None:
+        rng = model.rng if model is not None else np.random.default_rng(0)
+        for i, (_, x) in enumerate(self.instruments):
+            if isinstance(x, ContingencyCurfew):
+                self.curfew_days[i] = float(rng.choice(x.days_per_year_observed))
+
+    def _access(self, programmes: list[GreenFreight], active) -> Access:
+        n_rep, nc, nr = len(self.reported_names), len(self.class_names), len(self.region_names)
+        keep = np.ones((len(programmes) + 1, n_rep, nc, nr))  # share of margin kept
+        names = [p.name for p in programmes]
+        for i, (_, x) in enumerate(self.instruments):
+            if not isinstance(x, ContingencyCurfew | LowEmissionZone) or not active(x):
+                continue
+            classes, _, regions = self._masks(x)
+            if isinstance(x, ContingencyCurfew):
+                loss = min(self.curfew_days[i] * x.hours_per_day / x.operating_hours_per_year,
+                           1.0)
+                hit = ~np.isin(self.reported_names, x.exempt_technologies)
+            else:
+                loss = x.revenue_lost_share
+                hit = ~np.isin(self.reported_names, x.allowed_technologies)
+            where = hit[:, None, None] & classes[None, :, None] & regions[None, None, :]
+            # not covered, or covered by a programme this limit does not exempt: hit
+            hit_cover = np.array([True] + [n not in x.exempt_programmes for n in names])
+            keep[hit_cover] *= np.where(where, 1.0 - loss, 1.0)
+        cover = np.zeros((len(programmes), n_rep), bool)
+        cls = np.zeros((len(programmes), nc), bool)
+        reg = np.zeros((len(programmes), nr), bool)
+        for p, x in enumerate(programmes):
+            cover[p] = np.isin(self.reported_names, x.covered_technologies)
+            cls[p], _, reg[p] = self._masks(x)
+        return Access(1.0 - keep, self.member_of, cover,
+                      np.array([p.max_age_years for p in programmes], float), cls, reg)
+
+    def _programmes(self, m: int, today: date, programmes, active, access: Access, model,
+                    new_year: bool) -> None:
+        """Members that missed their PM cut leave; each January (and in a programme's first
+        month) firms that would gain from the exemption may join."""
+        if not programmes:
+            return
+        reg, ops = model.registry, model.operator_arrays
+        rows = model.active_rows()
+        owner = reg.cols["owner"][rows]
+        age = (m - reg.cols["birth_month"][rows]) / 12.0
+        vclass = reg.cols["vclass"][rows].astype(np.intp)
+        region = reg.cols["region"][rows].astype(np.intp)
+        rep = model.tables.reported(reg.cols["tech"][rows], reg.cols["retrofit"][rows])
+        pm = np.bincount(owner, weights=reg.rates[model.rate_index("pm25_g"), rows],
+                         minlength=self.n_operators)
+        for p, x in enumerate(programmes):
+            mine = self.member_of == p
+            first = (x.start.year * 12 + x.start.month - 1) == m
+            if not active(x):
+                self.member_of[mine] = -1
+                continue
+            if not (new_year or first):
+                continue
+            covered = access.covered[p, rep] & (age <= x.max_age_years) \
+                & access.cover_class[p, vclass] & access.cover_region[p, region]
+            n_cov = np.bincount(owner, weights=covered, minlength=self.n_operators)
+            n_all = np.bincount(owner, minlength=self.n_operators)
+            if new_year and not first:
+                missed = mine & (pm > (1.0 - x.pm_cut_per_year) * self.member_pm) \
+                    & (n_cov < n_all)
+                self.member_of[missed] = -1
+                self.barred_until[missed] = m + 12
+                self.members_left += int(missed.sum())
+            # what a firm would keep of its margin if its covered vehicles were exempt
+            margin = model.earnings.margin_per_km[vclass] * reg.rates[model.rate_index("km"),
+                                                                        rows]
+            gain_v = covered * margin * (access.lost[0, rep, vclass, region]
+                                         - access.lost[p + 1, rep, vclass, region])
+            gain = np.bincount(owner, weights=gain_v, minlength=self.n_operators)
+            fee = x.fee_mxn_per_vehicle_per_year * n_cov
+            classes, bands, regions = self._masks(x)
+            prop = np.array([getattr(x.join_propensity, b) for b in SIZE_BANDS])
+            can = ((self.member_of < 0) & (self.barred_until <= m) & bands[ops.band]
+                   & regions[ops.region] & (n_cov > 0) & (gain > fee))
+            join = can & (model.rng.random(self.n_operators) < prop[ops.band])
+            self.member_of[join] = p
+            now = self.member_of == p
+            self.member_pm[now] = pm[now]
+
+    # ---- consequences for inaction ------------------------------------------------------------
+    def _adapt(self, m: int, model) -> None:
+        row = getattr(model, "_row", None) or {}
+        for rule in self.adaptive:
+            if rule.name in self.checked or m <= _month_index(rule.by) or rule.metric not in row:
+                continue
+            value = float(row[rule.metric])
+            missed = value < rule.target if rule.direction == "at_least" else value > rule.target
+            self.checked.add(rule.name)
+            if missed:
+                self.fired[rule.name] = m
+                for name in rule.enable:
+                    self.enabled[name] = True

@@ -19,6 +19,7 @@ from .behaviour import (
     Partnership,
     UsedMarket,
 )
+from .policy import Policy, policy_problems
 from .schema_base import (
     SIZE_BANDS,
     BandValues,
@@ -309,6 +310,7 @@ class Scenario(Strict):
     named_fleets: list[NamedFleet] = []
     demonstrations: list[Demonstration] = []
     partnerships: list[Partnership] = []
+    policy: Policy = Policy()
 
     @model_validator(mode="after")
     def _cross_references(self):
@@ -414,6 +416,7 @@ def _cross_reference_problems(s: Scenario) -> list[str]:
     for i, rule in enumerate(s.regulation.used_import_rules):
         need(rule.allowed_technologies or [], techs,
              f"regulation.used_import_rules.{i}.allowed_technologies", "technology")
+    problems.extend(policy_problems(s))
     return problems
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from fleetsim.scenarios import SIZE_BANDS
 
-from .decisions import deal_term
+from .deals import deal_term
 from .registry import ACTIVE, LISTED
 
 if TYPE_CHECKING:

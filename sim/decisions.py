@@ -10,15 +10,19 @@ peer-dependent risk premium and the logit choice (agents.choice).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from fleetsim.agents import Lender, OperatorArrays, PeerNetwork, PolicyEffects, credit_score
 from fleetsim.agents.choice import bass_probability, logit_choice, risk_premium
+from fleetsim.agents.instruments import best_offer
 from fleetsim.agents.tco import annuity_factor, discount, financing_cost, tco
 from fleetsim.scenarios import SIZE_BANDS, Scenario
 
+from .claims import BONUS, SUBSIDY, Claims
+from .deals import deal_covers, deal_term, deals_for
 from .emissions import km_factor
 from .market import Valuer
 from .technology import TechTables, YearTables
@@ -85,6 +89,9 @@ class Context:
     neighbour_share: np.ndarray  # [operator, family] share of neighbours running the family
     deal_active: np.ndarray  # [partnership] in force this month
     ulsd: np.ndarray  # [region] ultra-low-sulphur diesel sold this month
+    # (instrument, MXN claims, bands) -> which claims fit what is left of its budget
+    budget_fits: Callable[[int, np.ndarray, np.ndarray], np.ndarray] = \
+        lambda idx, mxn, band: np.ones(len(mxn), bool)
 
 
 @dataclass
@@ -94,6 +101,9 @@ class Decision:
     item: np.ndarray
     price: np.ndarray  # MXN paid by the operator (cash + loan), net of incentives
     subsidy: np.ndarray  # MXN of public money in the price (incentives)
+    subsidy_claim: np.ndarray  # instrument index paying it, -1 none
+    scrap_bonus: np.ndarray  # MXN of scrappage bonus for the vehicle that goes
+    bonus_claim: np.ndarray  # instrument index paying it, -1 none
     cofinance: np.ndarray  # MXN paid by a partnering large fleet
     lender: np.ndarray  # index into lenders, -1 for cash
     principal: np.ndarray
@@ -127,7 +137,10 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     beta = taste["beta"][band]
     c = rv.vclass.astype(np.intp)
     econ = [cl.economics for cl in spec.classes.values()]
-    scrap_value = np.array([e.scrap_value_mxn for e in econ])[c] + ctx.effects.scrap_bonus_mxn[c]
+    scrap_value = np.array([e.scrap_value_mxn for e in econ])[c]
+    eff = ctx.effects
+    region = ops.region[rv.owner].astype(np.intp)
+    bound = eff.fleet_rule.bound[rv.owner, c]  # zero-emission fleet rule: only ZEVs may join
     charger = np.array([e.charger_mxn_per_vehicle for e in econ])
     g_maint = spec.usage.maintenance_growth_per_year_of_age
     consts = np.array([spec.decisions.technology_constants.get(x, 0.0)
@@ -135,11 +148,11 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     has = ~rv.growth
     cur_t = rv.tech.astype(np.intp)
     cur_r = rv.retrofit.astype(np.intp)
-    deal = _deals(ops, rv.owner, ctx.deal_active)
+    deal = deals_for(ops, rv.owner, ctx.deal_active)
 
     market_value = ctx.valuer.value(year, cur_t, c, rv.age_years) * ctx.market.used_multiplier[c]
-    # an old vehicle fetches the better of the used market and scrap (with any scrap bonus);
-    # one at the end of its life only scrap
+    # an old vehicle fetches the better of the used market and scrap; one at the end of its
+    # life only scrap (scrappage bonuses come per option, below)
     sale_of_old = np.where(has, np.where(rv.eol, scrap_value,
                                          np.maximum(market_value, scrap_value)), 0.0)
 
@@ -152,6 +165,7 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
                                                   "rate", "fin_line")}
     lender_of = np.full((k, n), -1, np.int8)
     scrap_old = np.zeros((k, n), bool)
+    claims = Claims.empty(k, n)
     deal_of = np.zeros((k, n), np.int8)
     rep_tech = np.zeros((k, n), np.int8)
     owned = ctx.uses[rv.owner] > 0  # [row, family]
@@ -189,21 +203,31 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
                       maintenance_mxn_per_km=((year.maintenance_mxn_per_km[t, cc]
                                                + tables.retrofit_extra_maint[retro, cc])
                                               * (1.0 + g_maint * age_mid)),
-                      margin_mxn_per_km=margin_c[cc],
-                      lost_revenue_share=ctx.effects.lost_revenue_share[tables.reported(t, retro)])
+                      margin_mxn_per_km=margin_c[cc])
         fixed = tco(price=price, km_per_year=0.0, charger_mxn=charger_mxn,
                     resale_end=ctx.valuer.value(year, t, cc, age0 + hb), **common)["total"]
         per_km = tco(km_per_year=km, **common)["total"]
-        # a contract uplift's extra margin, less what access limits take of it
-        extra = km * margin_c[cc] * (1.0 - common["lost_revenue_share"]) * annuity_b[bb]
+        # the margin per km of the row's intensity: access limits take a share of it per row,
+        # a contract uplift adds one
+        extra = km * margin_c[cc] * annuity_b[bb]
         return np.broadcast_arrays(fixed, per_km, extra)
+
+    def bonus(i, kind_name, repl_age=None):
+        """The best scrappage bonus for letting rows i's vehicles go this way."""
+        ok = None if repl_age is None else (lambda o: repl_age <= o.max_replacement_age)
+        amount, which = best_offer([o for o in eff.scrappage if kind_name in o.kinds], c[i],
+                                   band[i], region[i], rv.age_years[i], ok=ok)
+        return np.where(has[i], amount, 0.0), which
+
+    def lost(i, rep, age):
+        return eff.access.lost_share(rv.owner[i], rep, c[i], region[i], age)
 
     # keeping (and retrofitting) depends on the vehicle: grid over engine, retrofit, class,
     # band and whole years of age
     n_t, n_r, n_c = len(tables.tech_names), len(tables.retrofit_names) + 1, len(econ)
     ages = np.arange(MAX_GRID_AGE + 1, dtype=float)
     g_t, g_r, g_c, g_b, g_a = np.ix_(np.arange(n_t), np.arange(n_r), np.arange(n_c), bands, ages)
-    keep_fixed, keep_per_km, _ = grid(g_t, g_r, g_c, g_b, g_a, 0.0, 0.0)
+    keep_fixed, keep_per_km, keep_rev = grid(g_t, g_r, g_c, g_b, g_a, 0.0, 0.0)
     age_i = np.minimum(rv.age_years.astype(np.intp), MAX_GRID_AGE)
 
     def finance(i, j, price, rep, used, guarantee, cofin, trade_in):
@@ -257,14 +281,20 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     for j in range(k):
         kind, item = layout.kind[j], layout.item[j]
         if kind == LEAVE:
+            i = np.arange(n)
+            b_mxn, b_which = bonus(i, "none")
+            take = (b_mxn > 0) & (scrap_value + b_mxn > sale_of_old)
+            claims.set(BONUS, j, i, b_which, np.where(take, b_mxn, 0.0))
             feasible[j] = True
-            util[j] = beta * sale_of_old / 1e6
+            scrap_old[j] = take
+            util[j] = beta * np.where(take, scrap_value + b_mxn, sale_of_old) / 1e6
             continue
         if kind == KEEP:
             i = np.flatnonzero(has & ~rv.eol)
             at = (cur_t[i], cur_r[i], c[i], band[i], age_i[i])
-            total = keep_fixed[at] + rv.km_new[i] * keep_per_km[at]
             rep = tables.reported(cur_t[i], cur_r[i])
+            total = keep_fixed[at] + rv.km_new[i] * (keep_per_km[at] + keep_rev[at]
+                                                     * lost(i, rep, rv.age_years[i]))
             feasible[j, i] = True
             family[j, i] = tables.family_reported[rep]
             util[j, i] = -beta[i] * total / 1e6 + consts[rep] + taste["keep"][band[i]]
@@ -282,12 +312,15 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
             if not len(i):
                 continue
             kit = year.retrofit_price_mxn[item]
-            kit_net = kit - np.minimum(ctx.effects.retrofit_subsidy_mxn[item], kit)  # [class]
             fixed, per_km, rev = grid(g_t[:, 0], item, g_c[:, 0], g_b[:, 0], g_a[:, 0],
-                                      kit_net[g_c[:, 0]], 0.0)
+                                      kit[g_c[:, 0]], 0.0)
             at = (cur_t[i], c[i], band[i], age_i[i])
-            gross, subsidy = kit[c[i]], kit[c[i]] - kit_net[c[i]]
-            in_deal[i] = _deal_covers(spec, deal[i], rv.age_years[i], retrofit=name)
+            gross = kit[c[i]]
+            subsidy, s_which = best_offer(eff.retrofit, c[i], band[i], region[i],
+                                          rv.age_years[i], gross, item=item)
+            b_mxn, b_which = np.zeros(len(i)), np.full(len(i), -1)
+            age_after = rv.age_years[i]
+            in_deal[i] = deal_covers(spec, deal[i], rv.age_years[i], retrofit=name)
             t_after, retro, used = cur_t[i], np.full(len(i), item), False
             sale = 0.0
         else:
@@ -295,16 +328,23 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
             retro = 0
             if kind == NEW:
                 price_c = year.price_mxn[item]
-                i = np.flatnonzero(~np.isnan(price_c[c]) & ctx.effects.new_allowed[item, c])
+                ok = ~np.isnan(price_c[c]) & eff.new_allowed[item, c]
+                if not tables.zev_reported[item]:
+                    ok &= ~bound
+                i = np.flatnonzero(ok)
                 if not len(i):
                     continue
-                gross_c = np.nan_to_num(price_c)
-                net_c = gross_c - np.minimum(ctx.effects.purchase_subsidy_mxn[item], gross_c)
+                # a sales requirement's fee (or rebate) moves the price makers ask
+                gross_c = np.maximum(np.nan_to_num(price_c) + eff.price_adjust_mxn[item], 0.0)
                 charge = np.where(tables.needs_charger[item], charger, 0.0)
-                fixed, per_km, rev = grid(item, 0, *g_cb, 0.0, net_c[g_cb[0]], charge[g_cb[0]])
-                in_deal[i] = (deal[i] > 0) & has[i] & _deal_covers(
+                fixed, per_km, rev = grid(item, 0, *g_cb, 0.0, gross_c[g_cb[0]], charge[g_cb[0]])
+                in_deal[i] = (deal[i] > 0) & has[i] & deal_covers(
                     spec, deal[i], rv.age_years[i], tech=tables.tech_names[item])
                 t_after, used = np.full(len(i), item), False
+                subsidy, s_which = best_offer(eff.purchase, c[i], band[i], region[i],
+                                              np.zeros(len(i)), gross_c[c[i]], item=item)
+                b_mxn, b_which = bonus(i, "new")
+                age_after = np.zeros(len(i))
             else:
                 mk = ctx.market
                 if kind == USED:
@@ -320,15 +360,21 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
                         * (1.0 + mk.import_cost_share)
                 else:
                     continue
+                i = i[~bound[i] | tables.zev_reported[t_c[c[i]]]]
                 if not len(i):
                     continue
-                net_c = gross_c
                 fixed, per_km, rev = grid(t_c[g_cb[0]], 0, *g_cb, age_c[g_cb[0]],
                                           gross_c[g_cb[0]], 0.0)
                 t_after, used = t_c[c[i]], True
+                subsidy, s_which = np.zeros(len(i)), np.full(len(i), -1)
+                age_after = age_c[c[i]]
+                b_mxn, b_which = bonus(i, "used" if kind == USED else "import", age_after)
             at = (c[i], band[i])
-            gross, subsidy = gross_c[c[i]], gross_c[c[i]] - net_c[c[i]]
+            gross = gross_c[c[i]]
             sale = np.where(in_deal[i] & has[i], scrap_value[i], sale_of_old[i])
+            # a bonus is claimed where scrapping with it beats what the old vehicle fetches
+            b_mxn = np.where(scrap_value[i] + b_mxn > sale, b_mxn, 0.0)
+            sale = np.where(b_mxn > 0, scrap_value[i] + b_mxn, sale)
         d_i = in_deal[i]
         cofin = np.where(d_i, (gross - subsidy) * deal_term(spec, deal[i], "cofinance"), 0.0)
         price = gross - subsidy - cofin
@@ -339,15 +385,18 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
                             sale if kind != RETROFIT else 0.0)
         # the row's own lines: its financing, what its old vehicle fetches, the co-finance
         # taken off the price and a partner contract's extra margin
-        total = (fixed[at] + rv.km_new[i] * (per_km[at] - uplift * rev[at])
-                 + financing - sale - cofin)
+        lost_i = lost(i, rep, age_after)
+        total = (fixed[at] - subsidy + rv.km_new[i] * (per_km[at] + rev[at] * (
+            lost_i - uplift * (1.0 - lost_i))) + financing - sale - cofin)
         feasible[j, i] = True
         family[j, i] = tables.family_reported[rep]
         familiar[j, i] = owned[i, family[j, i]]
         util[j, i] = -beta[i] * total / 1e6 + consts[rep]
         cols["fin_line"][j, i] = financing
         cols["price"][j, i], cols["subsidy"][j, i], cols["cofin"][j, i] = price, subsidy, cofin
-        scrap_old[j, i] = d_i | rv.eol[i]
+        scrap_old[j, i] = d_i | rv.eol[i] | (b_mxn > 0)
+        claims.set(SUBSIDY, j, i, s_which, subsidy)
+        claims.set(BONUS, j, i, b_which, b_mxn)
         deal_of[j, i] = np.where(d_i, deal[i], 0)
         rep_tech[j, i] = t_after
 
@@ -378,12 +427,19 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
                                     gumbel[np.ix_(short, open_cols)])]
     declined = np.zeros(n, bool)
     declined[short] = ~fin_ok[wanted, short]
-    # a lender's yearly quota: first come, first served; the rest choose again, paying cash
-    # where they can (the loan's financing line leaves their utility)
+    # a lender's yearly quota and an instrument's budget: first come, first served; the rest
+    # choose again without the loan (paying cash where they can: the loan's financing line
+    # leaves their utility) or without the public money
     for _ in range(3):
+        stripped = _ration(choice, claims, cols, u, beta, band, ctx, rng)
         over = _over_quota(choice, lender_of, ctx.lenders, rng)
+        if len(stripped):
+            choice[stripped] = logit_choice(u[:, stripped].T, both[:, stripped].T, rng,
+                                            gumbel[stripped])
         if not len(over):
-            break
+            if not len(stripped):
+                break
+            continue
         declined[over] = True
         # they lose every offer of the lender whose quota ran out
         jj, ri = np.nonzero(lender_of[:, over] == lender_of[choice[over], over][None, :])
@@ -396,6 +452,7 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         cols["rate"][jj, rr] = 0.0
         choice[over] = logit_choice(u[:, over].T, both[:, over].T, rng, gumbel[over])
 
+    _ration(choice, claims, cols, u, beta, band, ctx, rng)  # what still does not fit goes
     pick = np.maximum(choice, 0)
     chosen = choice >= 0
 
@@ -408,6 +465,9 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         item=np.where(chosen, layout.item[pick], -1),
         price=take(cols["price"]),
         subsidy=take(cols["subsidy"]),
+        subsidy_claim=take(claims.which[SUBSIDY], -1),
+        scrap_bonus=take(claims.mxn[BONUS]),
+        bonus_claim=take(claims.which[BONUS], -1),
         cofinance=take(cols["cofin"]),
         lender=take(lender_of, -1),
         principal=take(cols["principal"]),
@@ -434,16 +494,6 @@ class _LenderTerms:
                               lender.rate(bands, np.ones(len(bands), bool))], axis=1)
 
 
-def _deals(ops: OperatorArrays, owner: np.ndarray, active: np.ndarray) -> np.ndarray:
-    """Partnership (index + 1) whose terms each row's owner can take this month, or 0."""
-    partner = ops.partnership[owner]
-    deal = np.zeros(len(owner), np.int64)
-    ok = partner >= 0
-    ok[ok] = active[partner[ok]]
-    deal[ok] = partner[ok] + 1
-    return deal
-
-
 def _over_quota(choice, lender_of, lenders, rng) -> np.ndarray:
     """Rows whose chosen loan is past its lender's yearly quota (in a random order);
     lender_of is [option, row]."""
@@ -460,23 +510,15 @@ def _over_quota(choice, lender_of, lenders, rng) -> np.ndarray:
     return np.concatenate(over) if over else np.zeros(0, np.int64)
 
 
-def deal_term(spec: Scenario, deal: np.ndarray, what: str) -> np.ndarray:
-    """A partnership's term for each row's deal (deal = partnership index + 1, 0 = none)."""
-    values = {"cofinance": [p.cofinance_share for p in spec.partnerships],
-              "guarantee": [p.guarantee_share for p in spec.partnerships],
-              "uplift": [p.contract_uplift_share for p in spec.partnerships]}[what]
-    table = np.array([0.0, *values])
-    return table[deal]
-
-
-def _deal_covers(spec: Scenario, deal: np.ndarray, age: np.ndarray, *,
-                 retrofit: str | None = None, tech: str | None = None) -> np.ndarray:
-    """Rows whose partnership covers this action: fitting `retrofit` to a young enough truck,
-    or replacing an old enough one with a new `tech`."""
-    ok = np.zeros(len(deal), bool)
-    for i, p in enumerate(spec.partnerships, start=1):
-        if retrofit is not None and retrofit in p.retrofit_technologies:
-            ok |= (deal == i) & (age <= p.retrofit_max_age_years)
-        if tech is not None and tech in p.replacement_technologies:
-            ok |= (deal == i) & (age >= p.replace_min_age_years)
-    return ok
+def _ration(choice, claims: Claims, cols, u, beta, band, ctx: Context, rng) -> np.ndarray:
+    """Rows whose chosen option claims more than is left of an instrument's budget lose that
+    instrument on every option (price and utility); returns them, to choose again."""
+    rows = []
+    for slot, idx, over in claims.over_budget(choice, band, ctx.budget_fits, rng):
+        jj, rr, lost = claims.strip(slot, idx, over)
+        u[jj, rr] -= beta[rr] * lost / 1e6
+        if slot == SUBSIDY:
+            cols["price"][jj, rr] += lost
+            cols["subsidy"][jj, rr] -= lost
+        rows.append(over)
+    return np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)

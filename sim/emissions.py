@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fleetsim.agents.instruments import Access
 from fleetsim.scenarios import Scenario
 
 from .registry import VehicleRegistry
@@ -53,13 +54,14 @@ def deterioration(age_years: np.ndarray, per_year: float, cap: float) -> np.ndar
 
 class Earnings:
     """What a vehicle earns per km before vehicle costs, by class, with a partnership contract's
-    uplift (by deal, 0 = none) and the share lost to access limits (by reported technology)."""
+    uplift (by deal, 0 = none) and the share lost to access limits (the regulator's `Access`:
+    by reported technology, class, region and green-freight cover)."""
 
-    def __init__(self, spec: Scenario, lost_share: np.ndarray):
+    def __init__(self, spec: Scenario, access: Access):
         self.margin_per_km = np.array([c.economics.contribution_mxn_per_km
                                        for c in spec.classes.values()])
         self.uplift = np.array([0.0, *(p.contract_uplift_share for p in spec.partnerships)])
-        self.lost_share = lost_share
+        self.access = access
 
 
 def compute_rates(
@@ -109,7 +111,8 @@ def compute_rates(
                 out=out[7])
     rep = tables.reported(t, r)
     earn = (earnings.margin_per_km[c] * (1.0 + earnings.uplift[cols["deal"][rows]])
-            * (1.0 - earnings.lost_share[rep]))
+            * (1.0 - earnings.access.lost_share(cols["owner"][rows], rep, c,
+                                                cols["region"][rows].astype(np.intp), age)))
     np.subtract(km * earn, out[6] + out[7], out=out[8])
     fuel = tables.fuel_of_tech[t]
     for f in range(len(tables.fuel_names)):

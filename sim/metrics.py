@@ -52,6 +52,7 @@ class Flows:
     purchase_import_mxn: float = 0.0
     subsidy_mxn: float = 0.0
     scrap_bonus_mxn: float = 0.0
+    forced_out: int = 0  # vehicles a zero-emission fleet rule sent out
     partnership_retrofits: int = 0
     partnership_replacements: int = 0
     partnership_cofinance_mxn: float = 0.0
@@ -89,7 +90,33 @@ def names(model: FleetModel) -> list[str]:
         *(f"loans_{x.name}" for x in model.lenders),
         *(f"perceived_default_zev_{x.name}" for x in model.lenders),
         "operator_cash_mxn",
+        *policy_names(model),
     ]
+
+
+def policy_names(model: FleetModel) -> list[str]:
+    """Public money per instrument and what is left of its budget; the programmes' members;
+    the state of curfews, sales requirements and adaptive rules."""
+    from fleetsim.scenarios.policy import (
+        SPENDING_KINDS,
+        ContingencyCurfew,
+        GreenFreight,
+        ZevSalesRequirement,
+    )
+
+    out = ["public_spending_mxn", "fuel_tax_revenue_mxn"]
+    for kind, x in model.regulator.instruments:
+        if kind in SPENDING_KINDS:
+            out += [f"spend_{x.name}_mxn", f"budget_left_{x.name}_mxn"]
+        elif isinstance(x, GreenFreight):
+            out += [f"members_{x.name}", f"member_vehicles_{x.name}"]
+        elif isinstance(x, ContingencyCurfew):
+            out.append(f"curfew_days_{x.name}")
+        elif isinstance(x, ZevSalesRequirement):
+            out.append(f"zev_fee_{x.name}_mxn")
+        out.append(f"active_{x.name}")
+    out += [f"adaptive_{r.name}_fired" for r in model.spec.policy.adaptive]
+    return out
 
 
 def row(model: FleetModel) -> dict[str, Any]:
@@ -148,6 +175,55 @@ def row(model: FleetModel) -> dict[str, Any]:
         out[f"loans_{x.name}"] = float((loans.lender[active] == x.index).sum()) * s
         out[f"perceived_default_zev_{x.name}"] = float(x.perceived_default()[1])
     out["operator_cash_mxn"] = float(model.operator_arrays.cash.sum()) * s
+    out.update(policy_row(model, rates, s))
+    return out
+
+
+def policy_row(model: FleetModel, rates: dict, s: float) -> dict[str, Any]:
+    from fleetsim.scenarios.policy import (
+        SPENDING_KINDS,
+        ContingencyCurfew,
+        GreenFreight,
+        ZevSalesRequirement,
+    )
+
+    reg, t = model.regulator, model.tables
+    out: dict[str, Any] = {"public_spending_mxn": float(reg.spent_month.sum()) * s}
+    surcharge = reg.effects.fuel_surcharge_mxn
+    fuel_tax = 0.0
+    for f, name in enumerate(t.fuel_names):
+        per_unit = surcharge[t.fuel_of_tech == f]
+        if len(per_unit):
+            fuel_tax += rates[f"energy_{name}"] * float(per_unit.max())
+    out["fuel_tax_revenue_mxn"] = fuel_tax
+    programmes = [x for _, x in reg.instruments if isinstance(x, GreenFreight)]
+    covered = None
+    if programmes:
+        rows = model.active_rows()
+        cols = model.registry.cols
+        access = reg.effects.access
+        age = (model.month - cols["birth_month"][rows]) / 12.0
+        covered = access.cover(cols["owner"][rows], t.reported(cols["tech"][rows],
+                                                               cols["retrofit"][rows]),
+                               cols["vclass"][rows].astype(np.intp),
+                               cols["region"][rows].astype(np.intp), age)
+    active = reg.active_names
+    for i, (kind, x) in enumerate(reg.instruments):
+        if kind in SPENDING_KINDS:
+            out[f"spend_{x.name}_mxn"] = float(reg.spent_month[i]) * s
+            out[f"budget_left_{x.name}_mxn"] = reg.budget_left(i) * s
+        elif isinstance(x, GreenFreight):
+            p = programmes.index(x)
+            out[f"members_{x.name}"] = float((reg.member_of == p).sum()) * s
+            out[f"member_vehicles_{x.name}"] = float((covered == p + 1).sum()) * s
+        elif isinstance(x, ContingencyCurfew):
+            out[f"curfew_days_{x.name}"] = float(reg.curfew_days[i]) if x.name in active \
+                else 0.0
+        elif isinstance(x, ZevSalesRequirement):
+            out[f"zev_fee_{x.name}_mxn"] = float(reg.fee[i].max())
+        out[f"active_{x.name}"] = float(x.name in active)
+    for r in model.spec.policy.adaptive:
+        out[f"adaptive_{r.name}_fired"] = float(r.name in reg.fired)
     return out
 
 

@@ -11,6 +11,7 @@ new age; the month's emissions, money and flows are recorded.
 from __future__ import annotations
 
 import calendar
+import dataclasses
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -85,7 +86,7 @@ class FleetModel(mesa.Model):
         self.operator_arrays = ops = build_operators(spec, int(counts.sum()),
                                                      self.sample_fraction, self.rng)
         self.operators = [Operator(self, i) for i in range(len(ops))]
-        self.regulator = Regulator(self, spec)
+        self.regulator = Regulator(self, spec, len(ops), self.sample_fraction)
         self.lenders = [Lender(self, name, ls, i, self.sample_fraction)
                         for i, (name, ls) in enumerate(spec.credit.lenders.items())]
         self.loans = LoanBook()
@@ -95,7 +96,7 @@ class FleetModel(mesa.Model):
         self.valuer = market.Valuer(spec, t)
         self.imports = market.ImportSupply(spec, t)
         self.used_market = UsedMarket(spec, len(t.class_names), len(t.tech_names))
-        self.earnings = Earnings(spec, self.regulator.effects.lost_revenue_share)
+        self.earnings = Earnings(spec, self.regulator.effects.access)
         self._demo_weight = np.zeros((len(ops), len(t.family_names)))
         # active vehicles per firm and technology family: who runs what, kept up to date
         self.family_counts = np.zeros((len(ops), len(t.family_names)), np.int32)
@@ -164,13 +165,15 @@ class FleetModel(mesa.Model):
         self.month = m
         year, mon = divmod(m, 12)
         self.flows = metrics.Flows(len(self.class_names))
-        self.regulator.update(date(year, mon + 1, 1))
-        self.earnings.lost_share = self.regulator.effects.lost_revenue_share
+        self.regulator.update(date(year, mon + 1, 1), self)
+        self.earnings.access = self.regulator.effects.access
         if mon == 0:
             for lender in self.lenders:
                 lender.new_year()
-            if m != self.start_month:
-                self._new_year(m)
+        if mon == 0 and m != self.start_month:
+            self._new_year(m)
+        elif self.regulator.rates_changed:
+            self._recompute_rates()  # an access limit, a member or a fuel tax changed
         self._place_demonstrations(m)
         cashflow.month(self, m)
         self._expire_listings(m)
@@ -196,9 +199,24 @@ class FleetModel(mesa.Model):
         return self
 
     # ---- the fleet's books --------------------------------------------------------------------
+    def year_tables(self, m: int | None = None):
+        """The year's technology tables, with fuel prices as operators pay them (taxes)."""
+        m = max(self.month, self.start_month) if m is None else m
+        year = self.tables.for_year(m // 12)
+        surcharge = self.regulator.effects.fuel_surcharge_mxn
+        if not surcharge.any():
+            return year
+        return dataclasses.replace(year, fuel_price_mxn=year.fuel_price_mxn + surcharge)
+
+    def active_rows(self) -> np.ndarray:
+        return self.registry.in_state(ACTIVE)
+
+    def rate_index(self, name: str) -> int:
+        return self._rate[name]
+
     def _rates(self, rows) -> np.ndarray:
         m = max(self.month, self.start_month)
-        return compute_rates(self.registry, rows, m, self.tables, self.tables.for_year(m // 12),
+        return compute_rates(self.registry, rows, m, self.tables, self.year_tables(m),
                              self.spec, self.earnings)
 
     def _activate(self, rows: np.ndarray, count: bool = True) -> None:
@@ -231,12 +249,15 @@ class FleetModel(mesa.Model):
 
     def _new_year(self, m: int) -> None:
         """Drop scrapped rows and recompute every active vehicle's yearly rates at its new age."""
+        self.registry.compact(keep_rates=False)
+        self._recompute_rates()
+        self._fleet_values()
+
+    def _recompute_rates(self) -> None:
         reg = self.registry
-        reg.compact(keep_rates=False)
         reg.rates[:, : reg.n] = self._rates(slice(0, reg.n))
         reg.rates[:, np.flatnonzero(reg.cols["state"][: reg.n] != ACTIVE)] = 0.0
         self._totals = reg.rates[:, : reg.n].sum(axis=1)
-        self._fleet_values()
 
     def _fleet_values(self) -> None:
         """What each firm's vehicles are worth: its collateral when it asks for a loan."""
@@ -315,6 +336,16 @@ class FleetModel(mesa.Model):
         review_rows = np.flatnonzero((state == ACTIVE)
                                      & (reg.cols["review_month"][: reg.n] == m % 12))
         review_rows = np.setdiff1d(review_rows, eol_rows, assume_unique=True)
+        # a zero-emission fleet rule sends its legacy vehicles out at their review
+        rule = self.regulator.effects.fleet_rule
+        if rule.bound.any():
+            forced = rule.forced_out(reg.cols["owner"][review_rows],
+                                     reg.cols["vclass"][review_rows].astype(np.intp),
+                                     (m - reg.cols["birth_month"][review_rows]) / 12.0,
+                                     t.zev_reported[reg.cols["tech"][review_rows]])
+            eol_rows = np.concatenate([eol_rows, review_rows[forced]])
+            review_rows = review_rows[~forced]
+            self.flows.forced_out += int(forced.sum())
         rows = np.concatenate([eol_rows, review_rows])
         g_owner, g_class = growth_purchases(self, m)
         n_rows, n_g = len(rows), len(g_owner)
@@ -337,7 +368,7 @@ class FleetModel(mesa.Model):
         count, used_tech, used_age = self.used_market.stats(reg, m)
         uses = self.uses()
         ctx = Context(
-            spec=spec, tables=t, year=t.for_year(m // 12), valuer=self.valuer,
+            spec=spec, tables=t, year=self.year_tables(m), valuer=self.valuer,
             effects=self.regulator.effects, ops=ops, lenders=self.lenders, peers=self.peers,
             uses=uses,
             neighbour_share=self.peers.neighbour_share(uses, changed_since_last=True),
@@ -348,6 +379,7 @@ class FleetModel(mesa.Model):
             deal_active=np.array([p.start <= _month_end(self.date) and p.end >= self.date
                                   for p in spec.partnerships], bool),
             ulsd=np.array([r.ulsd_available_from <= self.date for r in spec.regions.values()]),
+            budget_fits=self.regulator.budget_fits,
         )
         d = decide(rv, ctx, self.rng)
         self._apply(rv, d, count, m)
@@ -355,11 +387,11 @@ class FleetModel(mesa.Model):
     def _apply(self, rv: Reviews, d, used_supply: np.ndarray, m: int) -> None:
         """Carry out the choices: retrofits, sales and scrapping of old vehicles, purchases,
         payments and loans."""
-        reg, t, ops, fl = self.registry, self.tables, self.operator_arrays, self.flows
+        reg, ops, fl = self.registry, self.operator_arrays, self.flows
         has = rv.row >= 0
-        year = t.for_year(m // 12)
+        year = self.year_tables(m)
         econ_scrap = np.array([c.economics.scrap_value_mxn for c in self.spec.classes.values()])
-        bonus = self.regulator.effects.scrap_bonus_mxn
+        band = ops.band[rv.owner]
         fl.declined += int(d.declined.sum())
         fl.reviews += int(has.sum())
 
@@ -385,12 +417,13 @@ class FleetModel(mesa.Model):
         unmet = used_buyers[matched < 0]
         d.kind[unmet] = np.where(has[unmet] & ~rv.eol[unmet], KEEP, LEAVE)
         fl.used_unmet += len(unmet)
+        d.scrap_bonus[unmet] = 0.0  # a bonus for replacing needs the replacement
 
         # the vehicles that go: replaced, left, or at the end of life with nothing chosen
         goes = has & (d.kind != KEEP) & (d.kind != RETROFIT)
         old_value = self.valuer.value(year, rv.tech.astype(np.intp), cls, rv.age_years) * \
             self.used_market.multiplier[cls]
-        scrap_pay = econ_scrap[cls] + bonus[cls]
+        scrap_pay = econ_scrap[cls] + d.scrap_bonus
         # a vehicle that goes is scrapped at the end of its life, under a partnership, or when
         # scrapping (with any bonus) pays at least what the used market would; else it is sold
         to_scrap = goes & (rv.eol | d.scrap_old | (scrap_pay >= old_value) | (d.kind == -1))
@@ -406,7 +439,7 @@ class FleetModel(mesa.Model):
         fl.exits += int((has & ((d.kind == LEAVE) | (d.kind == -1))).sum())
         fl.early_replacements += int((has & ~rv.eol & np.isin(d.kind, [NEW, USED, IMPORT]))
                                      .sum())
-        fl.scrap_bonus_mxn += float((bonus[cls] * to_scrap).sum())
+        self._pay_public(d.bonus_claim, d.scrap_bonus, to_scrap, band, "scrap_bonus_mxn")
         fl.growth_unmet += int((rv.growth & (d.kind != NEW) & (d.kind != USED)
                                 & (d.kind != IMPORT)).sum())
 
@@ -439,7 +472,11 @@ class FleetModel(mesa.Model):
             fl.purchase_new_mxn += float((d.price[new] + d.subsidy[new] + d.cofinance[new])
                                          .sum())
             fl.partnership_replacements += int((d.deal[new] > 0).sum())
-        fl.subsidy_mxn += float(d.subsidy[got_row >= 0].sum() + d.subsidy[fit].sum())
+        took = got_row >= 0
+        took[fit] = True
+        self._pay_public(d.subsidy_claim, d.subsidy, took, band, "subsidy_mxn")
+        zev = self.tables.zev_reported[d.item[new]] if len(new) else np.zeros(0, bool)
+        self.regulator.observe_new_sales(cls[new], zev)
         fl.partnership_cofinance_mxn += float(d.cofinance[got_row >= 0].sum()
                                               + d.cofinance[fit].sum())
 
@@ -449,6 +486,13 @@ class FleetModel(mesa.Model):
                                                  np.where(rv.row >= 0, rv.row, -1)))
         demand = np.bincount(cls[used_buyers], minlength=len(self.class_names))  # incl. unmet
         self.used_market.update_prices(demand.astype(float), used_supply.astype(float))
+
+    def _pay_public(self, claim, amount, paid, band, flow: str) -> None:
+        """Public money goes out only for what was carried out, from the instrument claimed."""
+        for idx in np.unique(claim[paid & (claim >= 0)]):
+            sel = paid & (claim == idx) & (amount > 0)
+            total = self.regulator.spend(int(idx), amount[sel], band[sel])
+            setattr(self.flows, flow, getattr(self.flows, flow) + total)
 
     def _count_owner_change(self, rows: np.ndarray, owner: np.ndarray) -> None:
         """Listed vehicles bought at home rejoin the fleet with their new owner."""

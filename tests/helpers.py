@@ -173,7 +173,7 @@ def money_moves(rec: DecisionRecord) -> tuple[np.ndarray, np.ndarray]:
     value = ctx.valuer.value(ctx.year, rv.tech.astype(np.intp), c, rv.age_years) * \
         ctx.market.used_multiplier[c]
     scrap = np.array([x.economics.scrap_value_mxn for x in ctx.spec.classes.values()])[c] \
-        + ctx.effects.scrap_bonus_mxn[c]
+        + d.scrap_bonus
     to_scrap = goes & (rv.eol | d.scrap_old | (scrap >= value) | (d.kind == -1))
     proceeds = np.where(to_scrap, scrap, np.where(goes, value, 0.0))
     paid = np.isin(d.kind, [RETROFIT, NEW, USED, IMPORT])

@@ -19,6 +19,7 @@ import pytest
 
 from fleetsim.agents import Lender
 from fleetsim.agents.choice import choice_probabilities
+from fleetsim.agents.instruments import Offer
 from fleetsim.scenarios import SIZE_BANDS
 from fleetsim.sim.decisions import (
     IMPORT,
@@ -66,9 +67,39 @@ def with_year(ctx, field: str, tech: str, factor: float):
 
 
 def with_effect(ctx, field: str, change):
-    table = getattr(ctx.effects, field).copy()
-    change(table)
-    return dataclasses.replace(ctx, effects=dataclasses.replace(ctx.effects, **{field: table}))
+    """The context with a policy effect set through a table: `purchase_subsidy_mxn`
+    [tech, class], `scrap_bonus_mxn` [class] (for scrapping on any replacement, or none) or
+    `lost_revenue_share` [reported technology], turned into the regulator's offers and access
+    table. Budgets are unlimited."""
+    eff, t = ctx.effects, ctx.tables
+    n_c, n_b, n_r = len(t.class_names), len(SIZE_BANDS), eff.access.lost.shape[3]
+    every = (np.ones(n_c, bool), np.ones(n_b, bool), np.ones(n_r, bool))
+    if field == "lost_revenue_share":
+        table = np.zeros(len(t.reported_names))
+        change(table)
+        lost = np.broadcast_to(table[None, :, None, None], eff.access.lost.shape).copy()
+        eff = dataclasses.replace(eff, access=dataclasses.replace(eff.access, lost=lost))
+    elif field == "purchase_subsidy_mxn":
+        table = np.zeros((len(t.tech_names), n_c))
+        change(table)
+        offers = []
+        for code in np.flatnonzero(table.any(axis=1)):
+            for c in np.flatnonzero(table[code] > 0):
+                classes = np.arange(n_c) == c
+                offers.append(Offer(len(offers), np.arange(len(t.tech_names)) == code,
+                                    classes, every[1], every[2], float(table[code, c])))
+        eff = dataclasses.replace(eff, purchase=offers)
+    elif field == "scrap_bonus_mxn":
+        table = np.zeros(n_c)
+        change(table)
+        offers = [Offer(c, np.ones(len(t.tech_names), bool), np.arange(n_c) == c, every[1],
+                        every[2], float(table[c]), kinds=("new", "used", "import", "none"))
+                  for c in np.flatnonzero(table > 0)]
+        eff = dataclasses.replace(eff, scrappage=offers)
+    else:
+        raise ValueError(field)
+    return dataclasses.replace(ctx, effects=eff,
+                               budget_fits=lambda idx, mxn, band: np.ones(len(mxn), bool))
 
 
 # ---- the decision set ---------------------------------------------------------------------------

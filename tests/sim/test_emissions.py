@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fleetsim.agents import PolicyEffects
 from fleetsim.scenarios import load
 from fleetsim.sim.emissions import (
     RATES,
@@ -71,10 +72,12 @@ def rates_for(spec, tables, vehicles: list[dict], lost_share=None) -> dict[str, 
         death_month=np.full(n, NOW + 600),
         km_new=np.full(n, 50_000.0), pm_mult=np.ones(n), nox_mult=np.ones(n),
         review_month=np.zeros(n), deal=[v.get("deal", 0) for v in vehicles])
-    if lost_share is None:
-        lost_share = np.zeros(len(tables.reported_names))
+    access = PolicyEffects.neutral(len(tables.tech_names), len(tables.class_names),
+                                   len(tables.retrofit_names), len(spec.regions), 1).access
+    if lost_share is not None:
+        access.lost[:] = np.asarray(lost_share)[None, :, None, None]
     out = compute_rates(reg, rows, NOW, tables, tables.for_year(NOW // 12), spec,
-                        Earnings(spec, lost_share))
+                        Earnings(spec, access))
     return dict(zip(rate_names(tables), out, strict=True))
 
 
