@@ -153,8 +153,8 @@ def spending(runs: list[tuple[str, object]], lang: str, changes=(), big=False) -
     data = []
     if len(runs) == 1:
         df = runs[0][1]
-        parts = [c for c in df.columns if c.endswith("_mxn") and c != "public_spending_mxn"
-                 and ("spending" in c or c in ("subsidy_mxn", "scrap_bonus_mxn"))]
+        parts = [c for c in df.columns if c.startswith("spend_") and c.endswith("_mxn")]
+        parts = parts or ["public_spending_mxn"]
         data = [{"type": "bar", "x": list(df["year"]), "y": list(df[c] / 1e6),
                  "name": _money_label(lang, c)} for c in parts]
     else:
@@ -206,5 +206,6 @@ def network(sample, lang: str, big=False) -> Figure:
 
 
 def _money_label(lang: str, col: str) -> str:
-    key = col.removesuffix("_mxn")
+    """spend_<instrument>_mxn and budget_left_<instrument>_mxn are named by the instrument."""
+    key = col.removesuffix("_mxn").removeprefix("spend_").removeprefix("budget_left_")
     return t(lang, key) if key in i18n.MESSAGES else key.replace("_", " ")

@@ -2,13 +2,16 @@
 
 A control is a dotted override path (the same paths `fleetsim run --set` takes), how to draw it
 (toggle or slider, unit, range) and its value in the baseline run (`off`; None keeps the
-scenario's own value). A control is shown only for a scenario that has its path, so one table
-serves every scenario. Labels and units are message keys in `i18n`.
+scenario's own value). A `*` in a path stands for every item of a list (each policy instrument
+of a kind), labelled with the item's name. A control is shown only for a scenario that has its
+path, so one table serves every scenario. Labels and units are message keys in `i18n`.
+
+The baseline run also drops the whole `policy:` section: instruments off, adaptive rules too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import i18n
@@ -25,9 +28,35 @@ class Control:
     step: float = 0.01
     off: Any = None  # the value in the baseline run; None: the scenario's own
     scale: float = 1.0  # shown value = stored value * scale (shares shown as %)
+    item: str = ""  # for a `*` path: the name of the list item (instrument) it acts on
 
 
 CONTROLS: list[Control] = [
+    Control("ctl_on_purchase", "policy.purchase_subsidies.*.enabled", "toggle"),
+    Control("ctl_purchase_amount", "policy.purchase_subsidies.*.amount_mxn", unit="unit_mxn",
+            min=0, max=3_000_000, step=50_000),
+    Control("ctl_on_retrofit", "policy.retrofit_subsidies.*.enabled", "toggle"),
+    Control("ctl_retrofit_amount", "policy.retrofit_subsidies.*.amount_mxn", unit="unit_mxn",
+            min=0, max=300_000, step=10_000),
+    Control("ctl_on_scrappage", "policy.scrappage.*.enabled", "toggle"),
+    Control("ctl_scrappage_bonus", "policy.scrappage.*.bonus_mxn", unit="unit_mxn",
+            min=0, max=800_000, step=10_000),
+    Control("ctl_scrappage_budget", "policy.scrappage.*.budget_mxn", unit="unit_mxn",
+            min=0, max=5e9, step=1e8),
+    Control("ctl_on_green_freight", "policy.green_freight.*.enabled", "toggle"),
+    Control("ctl_on_curfew", "policy.contingency_curfews.*.enabled", "toggle"),
+    Control("ctl_curfew_hours", "policy.contingency_curfews.*.hours_per_day",
+            unit="unit_hours", min=1, max=24, step=1),
+    Control("ctl_on_lez", "policy.low_emission_zones.*.enabled", "toggle"),
+    Control("ctl_lez_loss", "policy.low_emission_zones.*.revenue_lost_share",
+            unit="unit_share", min=0, max=0.5, step=0.01, scale=100),
+    Control("ctl_on_fuel_tax", "policy.fuel_taxes.*.enabled", "toggle"),
+    Control("ctl_fuel_tax", "policy.fuel_taxes.*.mxn_per_tonne_co2", unit="unit_mxn_per_t",
+            min=0, max=3000, step=50),
+    Control("ctl_on_zev_sales", "policy.zev_sales_requirements.*.enabled", "toggle"),
+    Control("ctl_on_zev_fleet", "policy.zev_fleet_rules.*.enabled", "toggle"),
+    Control("ctl_zev_fleet_share", "policy.zev_fleet_rules.*.firm_share", unit="unit_share",
+            min=0, max=1, step=0.05, scale=100),
     Control("ctl_partnership_share", "partnerships.0.large_fleet_share", unit="unit_share",
             min=0, max=1, step=0.05, off=0.0, scale=100),
     Control("ctl_partnership_cofinance", "partnerships.0.cofinance_share", unit="unit_share",
@@ -47,6 +76,25 @@ CONTROLS: list[Control] = [
 ]
 
 i18n.MESSAGES.update({
+    "ctl_on_purchase": {"es": "Subsidio a la compra", "en": "Purchase subsidy"},
+    "ctl_purchase_amount": {"es": "Subsidio por vehículo", "en": "Subsidy per vehicle"},
+    "ctl_on_retrofit": {"es": "Subsidio a filtros", "en": "Retrofit subsidy"},
+    "ctl_retrofit_amount": {"es": "Subsidio por filtro", "en": "Subsidy per filter"},
+    "ctl_on_scrappage": {"es": "Chatarrización", "en": "Scrappage"},
+    "ctl_scrappage_bonus": {"es": "Bono por unidad", "en": "Bonus per unit"},
+    "ctl_scrappage_budget": {"es": "Presupuesto", "en": "Budget"},
+    "ctl_on_green_freight": {"es": "Programa de autorregulación",
+                             "en": "Green-freight programme"},
+    "ctl_on_curfew": {"es": "Restricción en contingencia", "en": "Contingency-day curfew"},
+    "ctl_curfew_hours": {"es": "Horas de restricción por día", "en": "Curfew hours per day"},
+    "ctl_on_lez": {"es": "Zona de bajas emisiones", "en": "Low-emission zone"},
+    "ctl_lez_loss": {"es": "Ingreso perdido por vehículos no permitidos",
+                     "en": "Revenue lost by vehicles not allowed"},
+    "ctl_on_fuel_tax": {"es": "Impuesto al carbono", "en": "Carbon tax on fuel"},
+    "ctl_fuel_tax": {"es": "Impuesto al carbono", "en": "Carbon tax"},
+    "ctl_on_zev_sales": {"es": "Meta de ventas cero emisiones", "en": "ZEV sales requirement"},
+    "ctl_on_zev_fleet": {"es": "Regla de flota cero emisiones", "en": "ZEV fleet rule"},
+    "ctl_zev_fleet_share": {"es": "Empresas sujetas a la regla", "en": "Firms under the rule"},
     "ctl_partnership_share": {"es": "Alianza: grandes flotas que participan",
                               "en": "Partnership: large fleets taking part"},
     "ctl_partnership_cofinance": {"es": "Alianza: cofinanciamiento",
@@ -88,17 +136,49 @@ def value_at(raw: dict, path: str) -> Any:
     return node
 
 
+def expand(raw: dict, c: Control) -> list[Control]:
+    """A control with `*` -> one control per item of that list (its name kept in `item`)."""
+    if "*" not in c.path:
+        return [c]
+    head, tail = c.path.split(".*", 1)
+    try:
+        items = value_at(raw, head)
+    except KeyError:
+        return []
+    if not isinstance(items, list):
+        return []
+    return [replace(c, path=f"{head}.{i}{tail}",
+                    item=str(x.get("name", i)) if isinstance(x, dict) else str(i))
+            for i, x in enumerate(items)]
+
+
 def available(raw: dict, table: list[Control] | None = None) -> list[tuple[Control, Any]]:
-    """The controls whose path this scenario has, each with the scenario's own value."""
+    """The controls whose path this scenario has, each with the scenario's own value. A
+    toggle whose field the scenario leaves to its default (enabled: true) counts as present
+    once its instrument is."""
     out = []
-    for c in CONTROLS if table is None else table:
-        try:
-            out.append((c, value_at(raw, c.path)))
-        except KeyError:
-            continue
+    for entry in CONTROLS if table is None else table:
+        for c in expand(raw, entry):
+            try:
+                out.append((c, value_at(raw, c.path)))
+            except KeyError:
+                if c.kind == "toggle" and c.path.endswith(".enabled"):
+                    try:
+                        value_at(raw, c.path.removesuffix(".enabled"))
+                        out.append((c, True))
+                    except KeyError:
+                        pass
     return out
 
 
 def baseline_overrides(raw: dict, table: list[Control] | None = None) -> dict[str, Any]:
     """The overrides that turn the scenario's instruments off for the baseline run."""
-    return {c.path: c.off for c, _ in available(raw, table) if c.off is not None}
+    off = {c.path: c.off for c, _ in available(raw, table) if c.off is not None}
+    if raw.get("policy"):
+        off["policy"] = {}
+    return off
+
+
+def label(lang: str, c: Control) -> str:
+    text = i18n.t(lang, c.key)
+    return f"{text} ({c.item})" if c.item else text

@@ -112,6 +112,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "unit_mxn": {"es": "MXN", "en": "MXN"},
     "unit_loans_per_year": {"es": "créditos/año", "en": "loans/year"},
     "unit_years": {"es": "años", "en": "years"},
+    "unit_hours": {"es": "h", "en": "h"},
     "unit_mxn_per_t": {"es": "MXN/t", "en": "MXN/t"},
     "unit_t": {"es": "t", "en": "t"},
 }

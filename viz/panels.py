@@ -8,7 +8,7 @@ import html
 import ipywidgets
 import solara
 
-from . import i18n, scenario_io
+from . import controls, i18n, scenario_io
 from .controls import Control
 from .i18n import t
 from .runner import LiveRun
@@ -83,11 +83,11 @@ def ControlWidget(run: LiveRun, c: Control, lang: str, bump, set_problems):
     unit = t(lang, c.unit) if c.unit else ""
     with solara.Column(classes=[f"fs-control-{c.key}"], gap="0px"):
         if c.kind == "toggle":
-            solara.Switch(label=t(lang, c.key), value=bool(value), on_value=change)
+            solara.Switch(label=controls.label(lang, c), value=bool(value), on_value=change)
             return
         shown = float(value) * c.scale
         digits = 0 if c.step * c.scale >= 1 else 1 if c.step * c.scale >= 0.1 else 2
-        solara.Text(f"{t(lang, c.key)}: {i18n.number(lang, shown, digits)} {unit}".strip(),
+        solara.Text(f"{controls.label(lang, c)}: {i18n.number(lang, shown, digits)} {unit}",
                     style={"font-size": "0.9rem"})
         solara.SliderFloat(
             label="", value=shown, min=c.min * c.scale, max=c.max * c.scale, step=c.step * c.scale,

@@ -21,11 +21,10 @@ from . import controls
 
 # monthly flows: summed per year; the other columns kept are stocks, read at the year's end
 FLOW = re.compile(r"^(pm25_t|bc_t|nox_t|co2_ttw_t|loans_approved|loans_declined|subsidy_mxn"
-                  r"|scrap_bonus_mxn|.*spending.*_mxn)$")
+                  r"|scrap_bonus_mxn|public_spending_mxn|spend_.*_mxn|fuel_tax_revenue_mxn)$")
 STOCK = re.compile(r"^(vehicles|share_soot_free|share_zev|loans_active|loan_balance_mxn"
                    r"|.*budget.*)$")
 EMISSIONS = ["pm25_t", "bc_t", "nox_t", "co2_ttw_t"]
-SPENDING = re.compile(r"^(public_spending_mxn|subsidy_mxn|scrap_bonus_mxn|.*spending.*_mxn)$")
 
 # completed baseline months by (scenario, baseline overrides, seed, sample): sessions that ask
 # for the same baseline share it instead of each stepping an identical model
@@ -72,7 +71,7 @@ class LiveRun:
             self.columns = ["year", "month", *(c for c in self.model.metric_names()
                                                if FLOW.match(c) or STOCK.match(c) or c in by)]
             self.rows: list[dict[str, float]] = []
-            self._base_key = (self.spec.model_dump_json(), tuple(sorted(self.off.items())),
+            self._base_key = (self.spec.model_dump_json(), repr(sorted(self.off.items())),
                               self.seed, self.sample_fraction)
             with _BASELINES_LOCK:
                 cached = _BASELINES.get(self._base_key)
@@ -164,8 +163,9 @@ class LiveRun:
 
 
 def _last_row(model: FleetModel, columns: list[str]) -> dict[str, float]:
+    # the baseline lacks the policy run's per-instrument columns: it spends nothing on them
     mv = model.datacollector.model_vars
-    return {c: mv[c][-1] for c in columns}
+    return {c: mv[c][-1] if c in mv else 0.0 for c in columns}
 
 
 def public_spending(df: pd.DataFrame) -> pd.Series:
