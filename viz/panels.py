@@ -137,11 +137,11 @@ def Files(run: LiveRun, lang: str, on_scenario):
     loaded, set_loaded = solara.use_state("")
 
     def on_upload(change):
-        files = change["new"] if isinstance(change, dict) else change
+        files = change["new"]
         if not files:
             return
         f = files[0]
-        solara.get_widget(upload).value = ()  # so that the same file can be sent again
+        change["owner"].value = ()  # so that the same file can be sent again
         try:
             spec = scenario_io.read_upload(f["name"], bytes(f["content"]))
         except scenario_io.ScenarioError as err:
