@@ -25,8 +25,8 @@ def run_to_end(name: str, seed: int, sample: float) -> pd.DataFrame:
     with _LOCK:
         if key in _DONE:
             return _DONE[key]
-    run = LiveRun(name, seed=seed, sample_fraction=sample)
-    run.baseline = None  # the comparison draws the scenarios themselves, not their baselines
+    # the comparison draws the scenarios themselves, not their baselines
+    run = LiveRun(name, seed=seed, sample_fraction=sample, with_baseline=False)
     run.step(run.horizon)
     pol, _ = run.yearly()
     with _LOCK:
@@ -82,7 +82,7 @@ def CompareView(lang: str, seed: int, sample: float):
         return
     runs = result.value
     solara.DataFrame(pd.DataFrame(totals(lang, runs)), items_per_page=5)
-    with solara.Columns([1, 1]):
+    with solara.Columns([1, 1], classes=["fs-compare-charts"]):
         LiveFigure(charts.emissions(runs, None, lang))
         with solara.Column():
             LiveFigure(charts.shares(runs, lang))

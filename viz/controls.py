@@ -115,7 +115,8 @@ i18n.MESSAGES.update({
 
 def value_at(raw: dict, path: str) -> Any:
     """The value at a dotted path of a raw scenario mapping, or KeyError. A sourced number
-    gives its value; a year path gives its first year's value (the slider starts there)."""
+    gives its value; a year path gives its value in the start year (the slider starts there;
+    moving it sets one value for every year)."""
     node: Any = raw
     for key in path.split("."):
         if isinstance(node, list):
@@ -132,7 +133,8 @@ def value_at(raw: dict, path: str) -> Any:
     if isinstance(node, dict) and "value" in node:
         node = node["value"]
     if isinstance(node, dict) and node and all(isinstance(k, int) for k in node):
-        node = node[min(node)]
+        start = raw.get("simulation", {}).get("start_year", min(node))
+        node = node[max([y for y in node if y <= start], default=min(node))]
     return node
 
 

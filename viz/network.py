@@ -31,11 +31,17 @@ class NetworkSample:
             ey += [pos[a][1], pos[b][1], None]
         self.edge_x, self.edge_y = ex, ey
         self.categories: list[str] = []
+        self._year = -1
         self.update(model)
 
     def update(self, model: FleetModel) -> None:
         """Each sampled firm's category: 'zev' if it runs a zero-emission vehicle, else
-        'soot_free' if it runs a soot-free one, else 'conventional'."""
+        'soot_free' if it runs a soot-free one, else 'conventional'. Recomputed once per
+        simulated year: reading the whole fleet each month would cost more than the month."""
+        year = model.date.year
+        if self.categories and year == self._year:
+            return
+        self._year = year
         fleet = model.fleet()
         rep = fleet["reported_technology"].cat.codes.to_numpy()
         owner = fleet["owner"].to_numpy()

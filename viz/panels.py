@@ -76,6 +76,8 @@ def ControlWidget(run: LiveRun, c: Control, lang: str, bump, set_problems):
     value = run.value(c.path)
 
     def change(shown):
+        if c.kind != "toggle" and abs(float(shown) - float(value) * c.scale) < c.step * c.scale / 2:
+            return  # the slider snapping the scenario's value to its grid, not a choice
         stored = bool(shown) if c.kind == "toggle" else round(float(shown) / c.scale, 9)
         set_problems(run.set_control(c.path, stored))
         bump()

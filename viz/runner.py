@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from fleetsim.scenarios import SIZE_BANDS, Scenario, ScenarioError, load
@@ -26,9 +27,9 @@ STOCK = re.compile(r"^(vehicles|share_soot_free|share_zev|loans_active|loan_bala
                    r"|.*budget.*)$")
 EMISSIONS = ["pm25_t", "bc_t", "nox_t", "co2_ttw_t"]
 
-# completed baseline months by (scenario, baseline overrides, seed, sample): sessions that ask
-# for the same baseline share it instead of each stepping an identical model
-_BASELINES: dict[tuple, list[dict[str, float]]] = {}
+# baseline months by (scenario, baseline overrides, seed, sample): sessions that ask for the
+# same baseline share it instead of each stepping an identical model (same seed, same numbers)
+_BASELINES: dict[tuple, SharedBaseline] = {}
 _BASELINES_LOCK = threading.Lock()
 
 
@@ -41,7 +42,8 @@ class Change:
 
 class LiveRun:
     def __init__(self, scenario: str | Scenario, seed: int = 42, sample_fraction: float = 0.05,
-                 settings: dict[str, Any] | None = None):
+                 settings: dict[str, Any] | None = None, with_baseline: bool = True):
+        self.with_baseline = with_baseline
         self.lock = threading.RLock()
         self.scenario = scenario
         self.seed = int(seed)
@@ -57,7 +59,8 @@ class LiveRun:
 
     # ---- life cycle ---------------------------------------------------------------------------
     def reset(self) -> None:
-        """Build both models afresh from the scenario and the current settings."""
+        """Build the policy model afresh from the scenario and the current settings; find (or
+        start) the baseline this scenario, seed and sample share with other sessions."""
         with self.lock:
             self.settings.update(self.pending)
             self.pending = {}
@@ -67,21 +70,14 @@ class LiveRun:
                                     overrides=self.settings or None)
             self.horizon = min(self.spec.simulation.default_years * 12,
                                self.model.months_left())
-            by = [f"vehicles_{n}" for n in (*self.model.tables.reported_names, *SIZE_BANDS)]
-            self.columns = ["year", "month", *(c for c in self.model.metric_names()
-                                               if FLOW.match(c) or STOCK.match(c) or c in by)]
-            self.rows: list[dict[str, float]] = []
-            self._base_key = (self.spec.model_dump_json(), repr(sorted(self.off.items())),
-                              self.seed, self.sample_fraction)
+            self.columns = _columns(self.model)
+            self.rows: list[list[float]] = []
+            key = (self.spec.model_dump_json(), repr(sorted(self.off.items())), self.seed,
+                   self.sample_fraction)
             with _BASELINES_LOCK:
-                cached = _BASELINES.get(self._base_key)
-            if cached is not None and len(cached) >= self.horizon:
-                self.base_rows, self.baseline = cached, None
-            else:
-                self.base_rows = []
-                self.baseline = FleetModel(self.spec, rng=self.seed,
-                                           sample_fraction=self.sample_fraction,
-                                           overrides=self.off or None)
+                self.shared = _BASELINES.setdefault(key, SharedBaseline())
+            self.baseline: FleetModel | None = None  # built only if no session is ahead
+            self._cache: tuple = ((), None)
 
     @property
     def months_done(self) -> int:
@@ -98,18 +94,28 @@ class LiveRun:
             while done < months and not self.finished:
                 self.model.step()
                 self.rows.append(_last_row(self.model, self.columns))
-                if self.baseline is not None:
-                    self.baseline.step()
-                    self.base_rows.append(_last_row(self.baseline, self.columns))
-                    self._share_baseline()
+                self._baseline_to(self.months_done)
                 done += 1
         return done
 
-    def _share_baseline(self) -> None:
-        with _BASELINES_LOCK:
-            known = _BASELINES.get(self._base_key)
-            if known is None or len(known) < len(self.base_rows):
-                _BASELINES[self._base_key] = self.base_rows
+    def _baseline_to(self, n: int) -> None:
+        """Make sure the shared baseline has `n` months, stepping this session's own baseline
+        model (built on first need, caught up from the start) if no session is ahead."""
+        if not self.with_baseline or len(self.shared.rows) >= n:
+            return
+        if self.baseline is None:
+            self.baseline = FleetModel(self.spec, rng=self.seed,
+                                       sample_fraction=self.sample_fraction,
+                                       overrides=self.off or None)
+            self._base_months = 0
+            self.shared.columns = self.shared.columns or _columns(self.baseline)
+        while self._base_months < n:
+            self.baseline.step()
+            self._base_months += 1
+            row = _last_row(self.baseline, self.shared.columns)
+            with _BASELINES_LOCK:
+                if len(self.shared.rows) == self._base_months - 1:
+                    self.shared.rows.append(row)
 
     # ---- settings ----------------------------------------------------------------------------
     def set_control(self, path: str, value: Any) -> list[str]:
@@ -144,17 +150,34 @@ class LiveRun:
     def monthly(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         with self.lock:
             n = self.months_done
-            return (pd.DataFrame(self.rows, columns=self.columns),
-                    pd.DataFrame(self.base_rows[:n], columns=self.columns))
+            pol = pd.DataFrame(np.array(self.rows, float).reshape(n, len(self.columns)),
+                               columns=self.columns)
+            with _BASELINES_LOCK:
+                rows = self.shared.rows[:n]
+            if len(rows) < n:  # no baseline (the comparison view runs without one)
+                return pol, pd.DataFrame(columns=self.columns, dtype=float)
+            base = pd.DataFrame(np.array(rows, float).reshape(n, len(self.shared.columns)),
+                                columns=self.shared.columns)
+            # the baseline lacks the policy run's per-instrument columns: it spends nothing
+            return pol, base.reindex(columns=self.columns, fill_value=0.0)
+
+    def _tables(self):
+        """(yearly policy, yearly baseline, headline), computed once per month shown."""
+        key = (id(self.rows), self.months_done)
+        if self._cache[0] != key:
+            pol, base = self.monthly()
+            self._cache = (key, (yearly(pol), yearly(base), headline(pol, base)))
+        return self._cache[1]
 
     def yearly(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(policy, baseline) per calendar year; emissions annualised in a partial year."""
-        pol, base = self.monthly()
-        return yearly(pol), yearly(base)
+        with self.lock:
+            pol, base, _ = self._tables()
+            return pol, base
 
     def headline(self) -> dict[str, float | None]:
-        pol, base = self.monthly()
-        return headline(pol, base)
+        with self.lock:
+            return self._tables()[2]
 
     @property
     def date(self) -> tuple[int, int]:
@@ -162,10 +185,23 @@ class LiveRun:
         return self.model.date.year, self.model.date.month
 
 
-def _last_row(model: FleetModel, columns: list[str]) -> dict[str, float]:
-    # the baseline lacks the policy run's per-instrument columns: it spends nothing on them
+class SharedBaseline:
+    """The months of one baseline run computed so far, by whichever session got there first."""
+
+    def __init__(self):
+        self.columns: list[str] = []
+        self.rows: list[list[float]] = []
+
+
+def _columns(model: FleetModel) -> list[str]:
+    by = [f"vehicles_{n}" for n in (*model.tables.reported_names, *SIZE_BANDS)]
+    return ["year", "month", *(c for c in model.metric_names()
+                               if FLOW.match(c) or STOCK.match(c) or c in by)]
+
+
+def _last_row(model: FleetModel, columns: list[str]) -> list[float]:
     mv = model.datacollector.model_vars
-    return {c: mv[c][-1] if c in mv else 0.0 for c in columns}
+    return [float(mv[c][-1]) for c in columns]
 
 
 def public_spending(df: pd.DataFrame) -> pd.Series:

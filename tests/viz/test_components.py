@@ -24,10 +24,10 @@ def test_control_labels_and_numbers_follow_the_language():
 
     _, rc = solara.render(Holder(), handle_error=False)
     shown = " ".join(str(w.widget.children) for w in rc.find(v.Html))
-    assert "Diesel price (taxes included): 25.7 MXN/L" in shown
+    assert "Diesel price (taxes included): 26.3 MXN/L" in shown
     lang.set("es")
     shown = " ".join(str(w.widget.children) for w in rc.find(v.Html))
-    assert "Precio del diésel (con impuestos): 25,7 MXN/L" in shown
+    assert "Precio del diésel (con impuestos): 26,3 MXN/L" in shown
 
 
 def test_step_button_advances_one_month():

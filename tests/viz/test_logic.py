@@ -132,3 +132,18 @@ def test_an_upload_over_the_size_limit_is_refused_unread():
     big = b"#" * (scenario_io.MAX_FILE_BYTES + 1)
     with pytest.raises(scenario_io.ScenarioError, match="expected at most"):
         scenario_io.read_upload("big.yaml", big)
+
+
+def test_sessions_share_a_baseline_and_catch_up_when_ahead():
+    first = LiveRun("mexico_city", seed=11, sample_fraction=0.01)
+    first.step(5)
+    second = LiveRun("mexico_city", seed=11, sample_fraction=0.01,
+                     settings={"fuels.diesel.price_mxn_per_unit": 30.0})
+    second.step(5)
+    assert second.baseline is None  # read the first session's months
+    second.step(3)  # now ahead of everyone: builds its own baseline and catches up
+    assert second.baseline is not None
+    alone = FleetModel("mexico_city", rng=11, sample_fraction=0.01)
+    alone.run(years=8 / 12)
+    _, base = second.monthly()
+    assert base["co2_ttw_t"].tolist() == pytest.approx(alone.results()["co2_ttw_t"].tolist())
