@@ -64,7 +64,8 @@ def PolicyControls(run: LiveRun, lang: str, bump, tick: int = 0):
     if not run.controls:
         solara.Text(t(lang, "no_controls"))
     for control, _ in run.controls:
-        ControlWidget(run, control, lang, bump, set_problems)
+        # the value is passed so that the control redraws when it changes (props compare)
+        ControlWidget(run, control, lang, bump, set_problems, run.value(control.path))
     if run.pending:
         solara.Info(t(lang, "pending_reset"), dense=True)
     if problems:
@@ -72,8 +73,7 @@ def PolicyControls(run: LiveRun, lang: str, bump, tick: int = 0):
 
 
 @solara.component
-def ControlWidget(run: LiveRun, c: Control, lang: str, bump, set_problems):
-    value = run.value(c.path)
+def ControlWidget(run: LiveRun, c: Control, lang: str, bump, set_problems, value):
 
     def change(shown):
         if c.kind != "toggle" and abs(float(shown) - float(value) * c.scale) < c.step * c.scale / 2:
