@@ -20,8 +20,9 @@ NO_LIMIT = np.inf
 
 
 class Budget:
-    """MXN and units per calendar year left to a spending instrument, at the sample's scale.
-    Units reserved for a band serve that band first; the rest is a pool any band may use."""
+    """What is left to a spending instrument, at the sample's scale: MXN for the whole run and
+    units per calendar year. Units reserved for a band serve that band first; the rest is a
+    pool any band may use."""
 
     def __init__(self, mxn: float | None, units_per_year: int | None,
                  reserved: dict[str, float], fraction: float):

@@ -13,8 +13,8 @@ from fleetsim.scenarios import SIZE_BANDS, Scenario
 
 
 class Operator(mesa.Agent):
-    """A carrier: hombre-camion, small, medium or large fleet. Replacement of its vehicles
-    follows the market for now; choosing comes with the agents-that-decide issue."""
+    """A carrier: hombre-camion, small, medium or large fleet. Its vehicles' decisions are
+    made for all firms at once in sim/decisions.py, from the numbers in OperatorArrays."""
 
     def __init__(self, model: mesa.Model, index: int):
         super().__init__(model)

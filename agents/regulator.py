@@ -16,8 +16,8 @@ import numpy as np
 from fleetsim.scenarios import SIZE_BANDS, Scenario
 from fleetsim.scenarios.policy import (
     SPENDING_KINDS,
+    ClassScope,
     ContingencyCurfew,
-    Eligibility,
     FuelTax,
     GreenFreight,
     LowEmissionZone,
@@ -84,6 +84,7 @@ class Regulator(mesa.Agent):
         self._sales_month = np.zeros((len(self.class_names), 2))
         self.fired: dict[str, int] = {}  # adaptive rule -> month it fired
         self.checked: set[str] = set()  # adaptive rules whose date has been checked
+        self.switched_on: set[str] = set()  # instruments adaptive rules switched on
         self._year = None
         self.effects = PolicyEffects.neutral(len(self.tech_names), len(self.class_names),
                                              len(self.retrofit_names), len(self.region_names),
@@ -104,9 +105,8 @@ class Regulator(mesa.Agent):
                              "same instruments with new terms (add or remove them at reset)")
         self.instruments = instruments
         self.names = [x.name for _, x in instruments]
-        enabled = getattr(self, "enabled", {})
-        self.enabled = {x.name: (x.enabled or enabled.get(x.name, False))
-                        for _, x in instruments}
+        switched_on = getattr(self, "switched_on", set())
+        self.enabled = {x.name: x.enabled or x.name in switched_on for _, x in instruments}
         self.adaptive = list(spec.policy.adaptive)
 
     # ---- the month ------------------------------------------------------------------------
@@ -176,11 +176,13 @@ class Regulator(mesa.Agent):
         return covering[-1] if covering else None
 
     # ---- spending ---------------------------------------------------------------------------
-    def _masks(self, x: Eligibility):
+    def _masks(self, x: ClassScope):
+        """Eligible classes, bands and regions (a field the instrument lacks means all)."""
         def mask(names, chosen):
             return np.isin(names, chosen) if chosen else np.ones(len(names), bool)
-        return (mask(self.class_names, x.classes), mask(list(SIZE_BANDS), x.bands),
-                mask(self.region_names, x.regions))
+        return (mask(self.class_names, x.classes),
+                mask(list(SIZE_BANDS), getattr(x, "bands", [])),
+                mask(self.region_names, getattr(x, "regions", [])))
 
     def _offer(self, eff: PolicyEffects, i: int, x) -> None:
         classes, bands, regions = self._masks(x)
@@ -338,6 +340,8 @@ class Regulator(mesa.Agent):
             self.member_of[join] = p
             now = self.member_of == p
             self.member_pm[now] = pm[now]
+            # members pay the year's fee for their covered vehicles
+            ops.cash[now] -= x.fee_mxn_per_vehicle_per_year * n_cov[now]
 
     # ---- consequences for inaction ------------------------------------------------------------
     def _adapt(self, m: int, model) -> None:
@@ -352,3 +356,4 @@ class Regulator(mesa.Agent):
                 self.fired[rule.name] = m
                 for name in rule.enable:
                     self.enabled[name] = True
+                    self.switched_on.add(name)

@@ -18,6 +18,8 @@ from rich.table import Table
 
 from fleetsim.scenarios import ScenarioError, describe_builtins, load, parse_assignment
 from fleetsim.sim import FleetModel, ModelRangeError
+from fleetsim.sim.comparison import POLLUTANTS, check_comparable
+from fleetsim.sim.comparison import compare as comparison
 from fleetsim.sim.output import summary, write_run
 
 app = typer.Typer(
@@ -46,7 +48,8 @@ def parse_sets(sets: list[str] | None) -> dict:
 
 @app.command()
 def run(
-    scenario: Annotated[str, typer.Argument(help="Built-in scenario name or YAML path.")],
+    scenario: Annotated[str, typer.Argument(help="Built-in scenario or preset name, or a YAML "
+                                            "path.")],
     years: Annotated[float | None, typer.Option(help="Years to simulate "
                                                 "(default: the scenario's).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
@@ -55,24 +58,30 @@ def run(
     out: Annotated[Path | None, typer.Option(help="Output folder "
                                              "(default: out/<scenario>).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    compare: Annotated[str | None, typer.Option(
+        help="Also run this scenario (e.g. baseline) with the same seed and report emissions "
+             "avoided and public cost per tonne.")] = None,
 ) -> None:
     """Run a scenario month by month and write its results."""
     if fmt not in ("parquet", "csv"):
         fail([f"--format: got '{fmt}', expected parquet or csv"])
     try:
-        spec = load(scenario, parse_sets(set_))
+        overrides = parse_sets(set_)
+        spec = load(scenario, overrides)
+        # the baseline shares every override but the preset's own policy terms
+        shared = {k: v for k, v in overrides.items() if not k.startswith("policy.")}
+        base_spec = load(compare, shared) if compare else None
         started = time.perf_counter()
-        model = FleetModel(spec, rng=seed)
-        months = round((spec.simulation.default_years if years is None else years) * 12)
-        with Progress(TextColumn("{task.description}"), BarColumn(),
-                      TextColumn("{task.completed}/{task.total} months"), TimeRemainingColumn(),
-                      console=err_console, disable=not err_console.is_terminal,
-                      transient=True) as bar:
-            task = bar.add_task(spec.name, total=months)
-            model.run(years=years, progress=lambda k: bar.advance(task, k))
+        model = simulate(spec, seed, years)
         wall = time.perf_counter() - started
+        extra = {}
+        if base_spec is not None:
+            base = FleetModel(base_spec, rng=seed, sample_fraction=model.sample_fraction)
+            check_comparable(model, base)
+            simulate(base_spec, seed, years, base)
+            extra["comparison"] = comparison(model, base)
         folder = out or Path("out") / spec.name
-        paths = write_run(model, folder, fmt, wall)
+        paths = write_run(model, folder, fmt, wall, extra)
     except ScenarioError as err:
         fail(err.problems)
     except ModelRangeError as err:
@@ -80,7 +89,39 @@ def run(
     except OSError as err:
         fail([f"--out: could not write results ({err})"])
     print_summary(summary(model, wall))
-    typer.echo(f"Wrote {', '.join(str(p) for p in paths)} in {wall:.1f} s")
+    if extra:
+        print_comparison(spec.name, extra["comparison"])
+    typer.echo(f"Wrote {', '.join(str(p) for p in paths)} in {time.perf_counter() - started:.1f} s")
+
+
+def simulate(spec, seed: int, years: float | None, model: FleetModel | None = None) -> FleetModel:
+    """Run with a progress bar (on a terminal)."""
+    model = model or FleetModel(spec, rng=seed)
+    months = round((spec.simulation.default_years if years is None else years) * 12)
+    with Progress(TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total} months"), TimeRemainingColumn(),
+                  console=err_console, disable=not err_console.is_terminal,
+                  transient=True) as bar:
+        task = bar.add_task(spec.name, total=months)
+        model.run(years=years, progress=lambda k: bar.advance(task, k))
+    return model
+
+
+def print_comparison(name: str, cmp: dict) -> None:
+    table = Table(title=f"{name} against {cmp['baseline']} (same seed {cmp['seed']}, "
+                        f"{cmp['months']} months)")
+    table.add_column("")
+    table.add_column("avoided, t", justify="right")
+    table.add_column("public cost, MXN per t", justify="right")
+    for key, label in POLLUTANTS.items():
+        per_t = cmp["public_cost_mxn_per_t_avoided"][key]
+        table.add_row(label, f"{cmp['avoided_t'][key]:,.1f}",
+                      "-" if per_t is None else f"{per_t:,.0f}")
+    table.add_section()
+    table.add_row("public spending, MXN", "", f"{cmp['public_spending_mxn']:,.0f}")
+    if cmp["fuel_tax_revenue_mxn"]:
+        table.add_row("fuel tax revenue, MXN", "", f"{cmp['fuel_tax_revenue_mxn']:,.0f}")
+    out_console.print(table)
 
 
 def print_summary(info: dict) -> None:
@@ -101,6 +142,17 @@ def print_summary(info: dict) -> None:
     for key, label in (("pm25_t", "PM2.5"), ("bc_t", "black carbon"), ("nox_t", "NOx"),
                        ("co2_ttw_t", "CO2 tank-to-wheel"), ("co2_wtw_t", "CO2 well-to-wheel")):
         table.add_row(label, f"{first[key]:,.0f}", f"{last[key]:,.0f}")
+    pol = info["policy"]
+    if pol["instruments"]:
+        table.add_section()
+        table.add_row("public spending, MXN (run)", "", f"{pol['public_spending_mxn']:,.0f}")
+        for name, x in pol["instruments"].items():
+            if "spent_mxn" in x:
+                left = ("" if x["budget_left_mxn"] is None
+                        else f" ({x['budget_left_mxn']:,.0f} left)")
+                table.add_row(f"  {name}", "", f"{x['spent_mxn']:,.0f}{left}")
+        for rule, when in pol["adaptive_fired"].items():
+            table.add_row(f"  adaptive rule {rule}", "", f"fired {when}")
     out_console.print(table)
 
 

@@ -44,10 +44,16 @@ class Instrument(Row):
         return self
 
 
-class Eligibility(Instrument):
+class ClassScope(Instrument):
     classes: list[ClassName] = []
-    bands: list[Literal["micro", "small", "medium", "large"]] = []
+
+
+class Area(ClassScope):
     regions: list[Name] = []
+
+
+class Eligibility(Area):
+    bands: list[Literal["micro", "small", "medium", "large"]] = []
 
 
 class PurchaseSubsidy(Eligibility):
@@ -106,7 +112,7 @@ class GreenFreight(Eligibility):
     join_propensity: BandValues  # share of the firms that would gain who do join, per year
 
 
-class ContingencyCurfew(Eligibility):
+class ContingencyCurfew(Area):
     """Trucks may not circulate for hours_per_day on contingency days; days per year are drawn
     each year from the observed series. The lost hours cost non-exempt vehicles that share of
     their yearly margin."""
@@ -124,7 +130,7 @@ class ContingencyCurfew(Eligibility):
         return self
 
 
-class LowEmissionZone(Eligibility):
+class LowEmissionZone(Area):
     """Vehicles not of allowed_technologies (reported technologies: engines or retrofits)
     lose revenue_lost_share of their margin: the trips they can no longer make, or a
     circulation limit such as one weekday off."""
@@ -141,7 +147,7 @@ class FuelTax(Instrument):
     fuels: list[Name] = []
 
 
-class ZevSalesRequirement(Eligibility):
+class ZevSalesRequirement(ClassScope):
     """A share of new vehicles sold in `classes` must be zero-emission. Makers meet it by
     cross-subsidy: a fee on other new vehicles pays a rebate on zero-emission ones; the fee
     moves each month by fee_step_mxn per point of the gap over the last 12 months."""
@@ -221,8 +227,9 @@ def policy_problems(s) -> list[str]:
 
     for kind, x in p.instruments():
         where = f"policy.{kind}.{getattr(p, kind).index(x)}"
-        if isinstance(x, Eligibility):
+        if isinstance(x, ClassScope):
             need(x.classes, set(s.classes), f"{where}.classes", "vehicle class")
+        if isinstance(x, Area):
             need(x.regions, set(s.regions), f"{where}.regions", "region")
         if isinstance(x, PurchaseSubsidy):
             need(x.technologies, techs, f"{where}.technologies", "technology")

@@ -24,6 +24,7 @@ from fleetsim.scenarios import SIZE_BANDS, Scenario
 from .claims import BONUS, SUBSIDY, Claims
 from .deals import deal_covers, deal_term, deals_for
 from .emissions import km_factor
+from .lending import LenderTerms, over_quota
 from .market import Valuer
 from .technology import TechTables, YearTables
 
@@ -57,6 +58,10 @@ class Reviews:
     km_new: np.ndarray
     eol: np.ndarray  # at the end of its life: it must go
     growth: np.ndarray
+    contract: np.ndarray | None = None  # the vehicle's partnership contract (deal), 0 none
+
+    def contracts(self) -> np.ndarray:
+        return np.zeros(len(self.row), np.int64) if self.contract is None else self.contract
 
     def __len__(self) -> int:
         return len(self.row)
@@ -149,6 +154,10 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     cur_t = rv.tech.astype(np.intp)
     cur_r = rv.retrofit.astype(np.intp)
     deal = deals_for(ops, rv.owner, ctx.deal_active)
+    # a vehicle already under contract keeps its uplift while it stays and the partnership runs
+    contract = rv.contracts()
+    running = np.concatenate([[False], ctx.deal_active])[contract]
+    own_uplift = np.where(running, deal_term(spec, contract, "uplift"), 0.0)
 
     market_value = ctx.valuer.value(year, cur_t, c, rv.age_years) * ctx.market.used_multiplier[c]
     # an old vehicle fetches the better of the used market and scrap; one at the end of its
@@ -170,7 +179,7 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     rep_tech = np.zeros((k, n), np.int8)
     owned = ctx.uses[rv.owner] > 0  # [row, family]
     cash = np.maximum(ops.cash[rv.owner], 0.0) / np.bincount(rv.owner)[rv.owner]
-    lenders = [_LenderTerms(x, tables, spec) for x in ctx.lenders]
+    lenders = [LenderTerms(x, tables, spec) for x in ctx.lenders]
     history = credit_score(spec, band, ops.loans_repaid[rv.owner], ops.loans_defaulted[rv.owner],
                            0.0, 1.0, 0.0)  # the score without collateral and guarantee
     collateral = ops.fleet_value[rv.owner]
@@ -293,8 +302,9 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
             i = np.flatnonzero(has & ~rv.eol)
             at = (cur_t[i], cur_r[i], c[i], band[i], age_i[i])
             rep = tables.reported(cur_t[i], cur_r[i])
-            total = keep_fixed[at] + rv.km_new[i] * (keep_per_km[at] + keep_rev[at]
-                                                     * lost(i, rep, rv.age_years[i]))
+            lost_i = lost(i, rep, rv.age_years[i])
+            total = keep_fixed[at] + rv.km_new[i] * (keep_per_km[at] + keep_rev[at] * (
+                lost_i - own_uplift[i] * (1.0 - lost_i)))
             feasible[j, i] = True
             family[j, i] = tables.family_reported[rep]
             util[j, i] = -beta[i] * total / 1e6 + consts[rep] + taste["keep"][band[i]]
@@ -381,6 +391,8 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         rep = tables.reported(t_after, retro)
         guarantee = np.where(d_i, deal_term(spec, deal[i], "guarantee"), 0.0) + np.zeros(len(i))
         uplift = np.where(d_i, deal_term(spec, deal[i], "uplift"), 0.0)
+        if kind == RETROFIT:  # the vehicle stays, with any contract it has
+            uplift = np.maximum(uplift, own_uplift[i])
         financing = finance(i, j, price, rep, used, guarantee, cofin,
                             sale if kind != RETROFIT else 0.0)
         # the row's own lines: its financing, what its old vehicle fetches, the co-finance
@@ -430,9 +442,18 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     # a lender's yearly quota and an instrument's budget: first come, first served; the rest
     # choose again without the loan (paying cash where they can: the loan's financing line
     # leaves their utility) or without the public money
-    for _ in range(3):
-        stripped = _ration(choice, claims, cols, u, beta, band, ctx, rng)
-        over = _over_quota(choice, lender_of, ctx.lenders, rng)
+    def affordable(jj, rr):
+        """The part not lent must come from cash and what the old vehicle fetches."""
+        trade = np.where(layout.kind[jj] == RETROFIT, 0.0, sale_of_old[rr])
+        return cols["price"][jj, rr] - cols["principal"][jj, rr] <= cash[rr] + trade + 1e-6
+
+    def ration():
+        return _ration(choice, claims, cols, u, beta, band, ctx, rng, both, affordable)
+
+    # each round takes at least one claim or loan away, so few rounds settle it
+    for _ in range(8):
+        stripped = ration()
+        over = over_quota(choice, lender_of, ctx.lenders, rng)
         if len(stripped):
             choice[stripped] = logit_choice(u[:, stripped].T, both[:, stripped].T, rng,
                                             gumbel[stripped])
@@ -444,15 +465,21 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         # they lose every offer of the lender whose quota ran out
         jj, ri = np.nonzero(lender_of[:, over] == lender_of[choice[over], over][None, :])
         rr = over[ri]
-        trade = np.where(layout.kind[jj] == RETROFIT, 0.0, sale_of_old[rr])
-        both[jj, rr] &= cols["price"][jj, rr] <= cash[rr] + trade
         u[jj, rr] += beta[rr] * cols["fin_line"][jj, rr] / 1e6
         lender_of[jj, rr] = -1
         cols["principal"][jj, rr] = 0.0
         cols["rate"][jj, rr] = 0.0
+        both[jj, rr] &= affordable(jj, rr)
         choice[over] = logit_choice(u[:, over].T, both[:, over].T, rng, gumbel[over])
 
-    _ration(choice, claims, cols, u, beta, band, ctx, rng)  # what still does not fit goes
+    # whatever still does not fit goes without re-choosing (rare): the loan or the public
+    # money is withdrawn and the firm pays the difference from its cash
+    ration()
+    over = over_quota(choice, lender_of, ctx.lenders, rng)
+    declined[over] = True
+    lender_of[choice[over], over] = -1
+    cols["principal"][choice[over], over] = 0.0
+    cols["rate"][choice[over], over] = 0.0
     pick = np.maximum(choice, 0)
     chosen = choice >= 0
 
@@ -480,39 +507,11 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     )
 
 
-class _LenderTerms:
-    """A lender's terms this month as lookup tables: whom it serves, what it charges."""
-
-    def __init__(self, lender: Lender, tables: TechTables, spec: Scenario):
-        self.lender, self.spec = lender, lender.spec
-        self.serves_band = lender.serves_band
-        served = lender.spec.technologies_served
-        self.serves_rep = (np.ones(len(tables.reported_names), bool) if served is None
-                           else np.isin(tables.reported_names, served))
-        bands = np.arange(len(SIZE_BANDS))
-        self.rate = np.stack([lender.rate(bands, np.zeros(len(bands), bool)),
-                              lender.rate(bands, np.ones(len(bands), bool))], axis=1)
-
-
-def _over_quota(choice, lender_of, lenders, rng) -> np.ndarray:
-    """Rows whose chosen loan is past its lender's yearly quota (in a random order);
-    lender_of is [option, row]."""
-    rows = np.flatnonzero(choice >= 0)
-    lend = lender_of[choice[rows], rows]
-    over = []
-    for lender in lenders:
-        if lender.yearly_quota is None:
-            continue
-        mine = rows[lend == lender.index]
-        room = int(np.floor(max(lender.quota_left(), 0.0)))
-        if len(mine) > room:
-            over.append(rng.permutation(mine)[room:])
-    return np.concatenate(over) if over else np.zeros(0, np.int64)
-
-
-def _ration(choice, claims: Claims, cols, u, beta, band, ctx: Context, rng) -> np.ndarray:
+def _ration(choice, claims: Claims, cols, u, beta, band, ctx: Context, rng, both,
+            affordable) -> np.ndarray:
     """Rows whose chosen option claims more than is left of an instrument's budget lose that
-    instrument on every option (price and utility); returns them, to choose again."""
+    instrument on every option (price, utility, and whether they can still pay); returns them,
+    to choose again."""
     rows = []
     for slot, idx, over in claims.over_budget(choice, band, ctx.budget_fits, rng):
         jj, rr, lost = claims.strip(slot, idx, over)
@@ -520,5 +519,6 @@ def _ration(choice, claims: Claims, cols, u, beta, band, ctx: Context, rng) -> n
         if slot == SUBSIDY:
             cols["price"][jj, rr] += lost
             cols["subsidy"][jj, rr] -= lost
+            both[jj, rr] &= affordable(jj, rr)
         rows.append(over)
     return np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)

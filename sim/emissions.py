@@ -60,8 +60,17 @@ class Earnings:
     def __init__(self, spec: Scenario, access: Access):
         self.margin_per_km = np.array([c.economics.contribution_mxn_per_km
                                        for c in spec.classes.values()])
-        self.uplift = np.array([0.0, *(p.contract_uplift_share for p in spec.partnerships)])
+        self.contract_share = np.array([0.0, *(p.contract_uplift_share
+                                               for p in spec.partnerships)])
+        self.uplift = self.contract_share.copy()  # by deal: only while its partnership runs
         self.access = access
+
+    def set_partnerships_running(self, running: np.ndarray) -> bool:
+        """Contracts pay their uplift only while their partnership runs; True if that changed."""
+        uplift = self.contract_share * np.concatenate([[True], running])
+        changed = not np.array_equal(uplift, self.uplift)
+        self.uplift = uplift
+        return changed
 
 
 def compute_rates(

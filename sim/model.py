@@ -32,10 +32,11 @@ from fleetsim.agents import (
 from fleetsim.scenarios import SIZE_BANDS, Scenario, ScenarioError, load
 
 from . import cashflow, market, metrics
-from .decisions import IMPORT, KEEP, LEAVE, NEW, RETROFIT, USED, Context, Market, Reviews, decide
+from .carry_out import carry_out
+from .decisions import Context, Market, Reviews, decide
 from .emissions import Earnings, compute_rates, rate_names
 from .growth import growth_purchases
-from .registry import ACTIVE, GONE, LISTED, VehicleRegistry
+from .registry import ACTIVE, GONE, VehicleRegistry
 from .stock import class_counts, initial_columns, usage_columns
 from .technology import TechTables
 from .turnover import death_months
@@ -117,6 +118,8 @@ class FleetModel(mesa.Model):
         months = np.array([spec.decisions.bands[b].cash_start_months for b in SIZE_BANDS])
         ops.cash = months[ops.band] * np.maximum(self._owner_margin(), 0.0) / 12.0
         self._row: dict[str, float] = {}
+        self.policy_changes: list[tuple[int, str, Any]] = []  # (month index, path, value)
+        _check_metrics(spec, self.metric_names())
         self.datacollector = mesa.DataCollector(
             model_reporters={k: _reporter(k) for k in self.metric_names()})
 
@@ -167,13 +170,15 @@ class FleetModel(mesa.Model):
         self.flows = metrics.Flows(len(self.class_names))
         self.regulator.update(date(year, mon + 1, 1), self)
         self.earnings.access = self.regulator.effects.access
+        contracts_changed = self.earnings.set_partnerships_running(self._deals_running())
         if mon == 0:
             for lender in self.lenders:
                 lender.new_year()
         if mon == 0 and m != self.start_month:
             self._new_year(m)
-        elif self.regulator.rates_changed:
-            self._recompute_rates()  # an access limit, a member or a fuel tax changed
+        elif self.regulator.rates_changed or contracts_changed:
+            # an access limit, a member, a fuel tax or a partnership's contracts changed
+            self._recompute_rates()
         self._place_demonstrations(m)
         cashflow.month(self, m)
         self._expire_listings(m)
@@ -207,6 +212,11 @@ class FleetModel(mesa.Model):
         if not surcharge.any():
             return year
         return dataclasses.replace(year, fuel_price_mxn=year.fuel_price_mxn + surcharge)
+
+    def _deals_running(self) -> np.ndarray:
+        """[partnership] in force this month: every month its dates touch."""
+        return np.array([p.start <= _month_end(self.date) and p.end >= self.date
+                         for p in self.spec.partnerships], bool)
 
     def active_rows(self) -> np.ndarray:
         return self.registry.in_state(ACTIVE)
@@ -362,6 +372,8 @@ class FleetModel(mesa.Model):
             eol=np.concatenate([np.ones(len(eol_rows), bool),
                                 np.zeros(len(review_rows) + n_g, bool)]),
             growth=np.concatenate([np.zeros(n_rows, bool), np.ones(n_g, bool)]),
+            contract=np.concatenate([reg.cols["deal"][rows], np.zeros(n_g, np.int8)])
+            .astype(np.int64),
         )
         if len(rv) == 0:
             return
@@ -375,9 +387,7 @@ class FleetModel(mesa.Model):
             market=Market(count, used_tech, used_age, self.used_market.multiplier,
                           self.imports.typical(m, self.regulator.import_rule),
                           spec.used_market.import_cost_share),
-            # a partnership is in force in every month its dates touch
-            deal_active=np.array([p.start <= _month_end(self.date) and p.end >= self.date
-                                  for p in spec.partnerships], bool),
+            deal_active=self._deals_running(),
             ulsd=np.array([r.ulsd_available_from <= self.date for r in spec.regions.values()]),
             budget_fits=self.regulator.budget_fits,
         )
@@ -385,114 +395,7 @@ class FleetModel(mesa.Model):
         self._apply(rv, d, count, m)
 
     def _apply(self, rv: Reviews, d, used_supply: np.ndarray, m: int) -> None:
-        """Carry out the choices: retrofits, sales and scrapping of old vehicles, purchases,
-        payments and loans."""
-        reg, ops, fl = self.registry, self.operator_arrays, self.flows
-        has = rv.row >= 0
-        year = self.year_tables(m)
-        econ_scrap = np.array([c.economics.scrap_value_mxn for c in self.spec.classes.values()])
-        band = ops.band[rv.owner]
-        fl.declined += int(d.declined.sum())
-        fl.reviews += int(has.sum())
-
-        # retrofits: the vehicle stays, its engine now behind a filter
-        fit = np.flatnonzero(d.kind == RETROFIT)
-        if len(fit):
-            rows = rv.row[fit]
-            self._count(rows, -1)
-            self._totals -= reg.rates[:, rows].sum(axis=1)
-            reg.cols["retrofit"][rows] = d.item[fit]
-            reg.cols["deal"][rows] = np.where(d.deal[fit] > 0, d.deal[fit], reg.cols["deal"][rows])
-            reg.rates[:, rows] = self._rates(rows)
-            self._totals += reg.rates[:, rows].sum(axis=1)
-            self._count(rows, +1)
-            fl.retrofits += len(fit)
-            fl.partnership_retrofits += int((d.deal[fit] > 0).sum())
-
-        # buyers of used vehicles take a listing of their class; one who finds none this month
-        # keeps what it has (at the end of life, or for a growth purchase: goes without)
-        cls = rv.vclass
-        used_buyers = np.flatnonzero(d.kind == USED)
-        matched = self.used_market.match(reg, cls[used_buyers], rv.owner[used_buyers], self.rng)
-        unmet = used_buyers[matched < 0]
-        d.kind[unmet] = np.where(has[unmet] & ~rv.eol[unmet], KEEP, LEAVE)
-        fl.used_unmet += len(unmet)
-        d.scrap_bonus[unmet] = 0.0  # a bonus for replacing needs the replacement
-
-        # the vehicles that go: replaced, left, or at the end of life with nothing chosen
-        goes = has & (d.kind != KEEP) & (d.kind != RETROFIT)
-        old_value = self.valuer.value(year, rv.tech.astype(np.intp), cls, rv.age_years) * \
-            self.used_market.multiplier[cls]
-        scrap_pay = econ_scrap[cls] + d.scrap_bonus
-        # a vehicle that goes is scrapped at the end of its life, under a partnership, or when
-        # scrapping (with any bonus) pays at least what the used market would; else it is sold
-        to_scrap = goes & (rv.eol | d.scrap_old | (scrap_pay >= old_value) | (d.kind == -1))
-        to_list = goes & ~to_scrap
-        self._deactivate(rv.row[to_scrap], GONE)
-        self._deactivate(rv.row[to_list], LISTED)
-        ops.cash += np.bincount(rv.owner[to_scrap], weights=scrap_pay[to_scrap],
-                                minlength=len(ops))
-        ops.cash += np.bincount(rv.owner[to_list], weights=old_value[to_list],
-                                minlength=len(ops))
-        fl.scrapped += int(to_scrap.sum())
-        fl.listed += int(to_list.sum())
-        fl.exits += int((has & ((d.kind == LEAVE) | (d.kind == -1))).sum())
-        fl.early_replacements += int((has & ~rv.eol & np.isin(d.kind, [NEW, USED, IMPORT]))
-                                     .sum())
-        self._pay_public(d.bonus_claim, d.scrap_bonus, to_scrap, band, "scrap_bonus_mxn")
-        fl.growth_unmet += int((rv.growth & (d.kind != NEW) & (d.kind != USED)
-                                & (d.kind != IMPORT)).sum())
-
-        # purchases
-        buy = np.flatnonzero(np.isin(d.kind, [NEW, USED, IMPORT]))
-        got_row = np.full(len(rv), -1, np.int64)
-        ok_used = used_buyers[matched >= 0]
-        if len(ok_used):
-            rows = matched[matched >= 0]
-            self._count_owner_change(rows, rv.owner[ok_used].astype(np.int32))
-            got_row[ok_used] = rows
-            fl.entered_used += len(rows)
-            fl.used_sales_mxn += float(d.price[ok_used].sum())
-        imp = buy[d.kind[buy] == IMPORT]
-        if len(imp):
-            age, tech = self.imports.draw(len(imp), m, self.regulator.import_rule, self.rng)
-            got_row[imp] = self._add_vehicles(rv.owner[imp].astype(np.int32),
-                                              cls[imp].astype(np.int8), tech, age, origin=2,
-                                              km_new=rv.km_new[imp])
-            fl.entered_import += len(imp)
-            fl.purchase_import_mxn += float(d.price[imp].sum())
-        new = buy[d.kind[buy] == NEW]
-        if len(new):
-            got_row[new] = self._add_vehicles(rv.owner[new].astype(np.int32),
-                                              cls[new].astype(np.int8),
-                                              d.item[new].astype(np.int8),
-                                              np.zeros(len(new), np.int32), origin=1,
-                                              km_new=rv.km_new[new], deal=d.deal[new])
-            fl.entered_new += len(new)
-            fl.purchase_new_mxn += float((d.price[new] + d.subsidy[new] + d.cofinance[new])
-                                         .sum())
-            fl.partnership_replacements += int((d.deal[new] > 0).sum())
-        took = got_row >= 0
-        took[fit] = True
-        self._pay_public(d.subsidy_claim, d.subsidy, took, band, "subsidy_mxn")
-        zev = self.tables.zev_reported[d.item[new]] if len(new) else np.zeros(0, bool)
-        self.regulator.observe_new_sales(cls[new], zev)
-        fl.partnership_cofinance_mxn += float(d.cofinance[got_row >= 0].sum()
-                                              + d.cofinance[fit].sum())
-
-        # payments: cash down, the rest lent
-        paid = np.concatenate([fit, np.flatnonzero(got_row >= 0)])
-        cashflow.pay(self, rv, d, paid, np.where(got_row >= 0, got_row,
-                                                 np.where(rv.row >= 0, rv.row, -1)))
-        demand = np.bincount(cls[used_buyers], minlength=len(self.class_names))  # incl. unmet
-        self.used_market.update_prices(demand.astype(float), used_supply.astype(float))
-
-    def _pay_public(self, claim, amount, paid, band, flow: str) -> None:
-        """Public money goes out only for what was carried out, from the instrument claimed."""
-        for idx in np.unique(claim[paid & (claim >= 0)]):
-            sel = paid & (claim == idx) & (amount > 0)
-            total = self.regulator.spend(int(idx), amount[sel], band[sel])
-            setattr(self.flows, flow, getattr(self.flows, flow) + total)
+        carry_out(self, rv, d, used_supply, m)
 
     def _count_owner_change(self, rows: np.ndarray, owner: np.ndarray) -> None:
         """Listed vehicles bought at home rejoin the fleet with their new owner."""
@@ -502,6 +405,26 @@ class FleetModel(mesa.Model):
         reg.cols["review_month"][rows] = self.rng.integers(0, 12, size=len(rows))
         reg.cols["deal"][rows] = 0
         self._activate(rows)
+
+    # ---- policy mid-run -------------------------------------------------------------------------
+    def update_policy(self, overrides: dict[str, Any]) -> None:
+        """Change policy terms of a running model, e.g. {"policy.scrappage.0.bonus_mxn": 2e5}:
+        they act from the next month on. Paths must be under `policy.` or `regulation.`;
+        a bad value raises ScenarioError and leaves the model as it was."""
+        outside = [k for k in overrides if not k.startswith(("policy.", "regulation."))]
+        if outside:
+            raise ScenarioError([f"{k}: got a path outside policy and regulation, expected "
+                                 "one of them (the rest is fixed once a run has started)"
+                                 for k in outside])
+        spec = load(self.spec, overrides)
+        _check_metrics(spec, self.metric_names())
+        try:
+            self.regulator.configure(spec)
+        except ValueError as err:
+            self.regulator.configure(self.spec)
+            raise ScenarioError([str(err)]) from None
+        self.spec = spec
+        self.policy_changes.extend((self.month + 1, k, v) for k, v in overrides.items())
 
     # ---- results ----------------------------------------------------------------------------
     def metric_names(self) -> list[str]:
@@ -525,6 +448,15 @@ class FleetModel(mesa.Model):
     def fleet(self) -> pd.DataFrame:
         """The active vehicle registry now, one row per simulated vehicle, readable columns."""
         return metrics.fleet_frame(self)
+
+
+def _check_metrics(spec: Scenario, names: list[str]) -> None:
+    """An adaptive rule must watch a column the results have."""
+    bad = [f"policy.adaptive.{i}.metric: got '{r.metric}', expected a results column such as "
+           "share_soot_free, share_zev, pm25_t or bc_t"
+           for i, r in enumerate(spec.policy.adaptive) if r.metric not in names]
+    if bad:
+        raise ScenarioError(bad)
 
 
 def _month_end(first: date) -> date:

@@ -65,7 +65,32 @@ def summary(model: FleetModel, wall_time_s: float | None = None) -> dict[str, An
             "mean_age_years_end": float(res["mean_age_years"].iloc[-1]),
             "emissions_first_year": year_block(per_year.index[0], first),
             "emissions_last_year": year_block(per_year.index[-1], last),
+            "emissions_total_t": {k: float(res[k].sum()) for k in EMISSIONS},
         },
+        "policy": policy_summary(model, res),
+    }
+
+
+def policy_summary(model: FleetModel, res: pd.DataFrame) -> dict[str, Any]:
+    """Public money per instrument over the run, and what is left of each budget."""
+    reg = model.regulator
+    per = {}
+    for i, (kind, x) in enumerate(reg.instruments):
+        entry: dict[str, Any] = {"kind": kind, "active_months": int(res[f"active_{x.name}"].sum())}
+        if f"spend_{x.name}_mxn" in res:
+            budget = getattr(x, "budget_mxn", None)
+            left = reg.budget_left(i) / model.sample_fraction
+            entry.update({
+                "spent_mxn": float(res[f"spend_{x.name}_mxn"].sum()),
+                "budget_mxn": budget,
+                "budget_left_mxn": None if budget is None else float(left),
+            })
+        per[x.name] = entry
+    return {
+        "public_spending_mxn": float(res["public_spending_mxn"].sum()),
+        "fuel_tax_revenue_mxn": float(res["fuel_tax_revenue_mxn"].sum()),
+        "instruments": per,
+        "adaptive_fired": {r: f"{m // 12:04d}-{m % 12 + 1:02d}" for r, m in reg.fired.items()},
     }
 
 
@@ -87,8 +112,10 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def write_run(model: FleetModel, out_dir: str | Path, fmt: str = "parquet",
-              wall_time_s: float | None = None) -> list[Path]:
-    """DIR/timeseries.parquet (or .csv) and DIR/summary.json; returns the paths written."""
+              wall_time_s: float | None = None,
+              extra: dict[str, Any] | None = None) -> list[Path]:
+    """DIR/timeseries.parquet (or .csv) and DIR/summary.json (with `extra` entries, e.g. a
+    comparison); returns the paths written."""
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"format: got '{fmt}', expected parquet or csv")
     out = Path(out_dir)
@@ -98,7 +125,7 @@ def write_run(model: FleetModel, out_dir: str | Path, fmt: str = "parquet",
         atomic_write(table, lambda p: res.to_parquet(p, index=False))
     else:
         atomic_write(table, lambda p: res.to_csv(p, index=False))
-    info = summary(model, wall_time_s)
+    info = {**summary(model, wall_time_s), **(extra or {})}
     path = out / "summary.json"
     atomic_write(path, lambda p: p.write_text(json.dumps(info, indent=2) + "\n"))
     return [table, path]

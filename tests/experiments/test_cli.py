@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fleetsim.experiments.cli import app
+from fleetsim.scenarios import builtin_names
 from fleetsim.sim.output import atomic_write
 
 FLEETSIM = Path(sys.executable).parent / "fleetsim"
@@ -62,7 +63,8 @@ def test_scenarios_lists_builtins():
     result = fleetsim("scenarios")
     assert result.returncode == 0, result.stderr
     names = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
-    assert names == ["mexico_city", "mexico_city_partnership", "mexico_national"]
+    assert names == builtin_names()
+    assert "baseline" in names and "clean_fleets_mix" in names
     assert "Mexico City" in result.stdout and "partnership" in result.stdout
 
 

@@ -82,8 +82,9 @@ def test_merged_raw_round_trips_through_yaml(tmp_path):
 
 def test_describe_builtins():
     described = describe_builtins()
-    assert set(described) == {"mexico_city", "mexico_city_partnership", "mexico_national"}
-    assert all(text.strip() for text in described.values())
+    assert {"mexico_city", "mexico_city_partnership", "mexico_national", "baseline",
+            "clean_fleets_mix"} <= set(described)
+    assert all(text.strip() and "\n" not in text for text in described.values())
 
 
 def test_partnership_scenario_extends_the_city():
