@@ -22,7 +22,7 @@ from .network import NetworkSample
 from .runner import LiveRun
 from .widgets import LiveFigure
 
-DEFAULT_SCENARIO = "mexico_city"
+DEFAULT_SCENARIO = "clean_fleets_mix"  # the preset with every kind of chart
 DEFAULT_SAMPLE = 0.05
 
 

@@ -38,12 +38,20 @@ CONTROLS: list[Control] = [
     Control("ctl_on_retrofit", "policy.retrofit_subsidies.*.enabled", "toggle"),
     Control("ctl_retrofit_amount", "policy.retrofit_subsidies.*.amount_mxn", unit="unit_mxn",
             min=0, max=300_000, step=10_000),
+    Control("ctl_retrofit_budget", "policy.retrofit_subsidies.*.budget_mxn", unit="unit_mxn",
+            min=0, max=2e9, step=5e7),
     Control("ctl_on_scrappage", "policy.scrappage.*.enabled", "toggle"),
     Control("ctl_scrappage_bonus", "policy.scrappage.*.bonus_mxn", unit="unit_mxn",
             min=0, max=800_000, step=10_000),
     Control("ctl_scrappage_budget", "policy.scrappage.*.budget_mxn", unit="unit_mxn",
             min=0, max=5e9, step=1e8),
+    Control("ctl_scrappage_units", "policy.scrappage.*.units_per_year",
+            unit="unit_units_per_year", min=0, max=5000, step=20),
+    Control("ctl_scrappage_min_age", "policy.scrappage.*.min_age_years", unit="unit_years",
+            min=5, max=30, step=1),
     Control("ctl_on_green_freight", "policy.green_freight.*.enabled", "toggle"),
+    Control("ctl_green_freight_fee", "policy.green_freight.*.fee_mxn_per_vehicle_per_year",
+            unit="unit_mxn_per_vehicle_year", min=0, max=20_000, step=500),
     Control("ctl_on_curfew", "policy.contingency_curfews.*.enabled", "toggle"),
     Control("ctl_curfew_hours", "policy.contingency_curfews.*.hours_per_day",
             unit="unit_hours", min=1, max=24, step=1),
@@ -54,9 +62,13 @@ CONTROLS: list[Control] = [
     Control("ctl_fuel_tax", "policy.fuel_taxes.*.mxn_per_tonne_co2", unit="unit_mxn_per_t",
             min=0, max=3000, step=50),
     Control("ctl_on_zev_sales", "policy.zev_sales_requirements.*.enabled", "toggle"),
+    Control("ctl_zev_max_fee", "policy.zev_sales_requirements.*.max_fee_mxn", unit="unit_mxn",
+            min=0, max=3_000_000, step=50_000),
     Control("ctl_on_zev_fleet", "policy.zev_fleet_rules.*.enabled", "toggle"),
     Control("ctl_zev_fleet_share", "policy.zev_fleet_rules.*.firm_share", unit="unit_share",
             min=0, max=1, step=0.05, scale=100),
+    Control("ctl_zev_legacy_age", "policy.zev_fleet_rules.*.legacy_max_age_years",
+            unit="unit_years", min=5, max=25, step=1),
     Control("ctl_partnership_share", "partnerships.0.large_fleet_share", unit="unit_share",
             min=0, max=1, step=0.05, off=0.0, scale=100),
     Control("ctl_partnership_cofinance", "partnerships.0.cofinance_share", unit="unit_share",
@@ -85,6 +97,14 @@ i18n.MESSAGES.update({
     "ctl_scrappage_budget": {"es": "Presupuesto", "en": "Budget"},
     "ctl_on_green_freight": {"es": "Programa de autorregulación",
                              "en": "Green-freight programme"},
+    "ctl_green_freight_fee": {"es": "Cuota anual por vehículo", "en": "Yearly fee per vehicle"},
+    "ctl_retrofit_budget": {"es": "Presupuesto", "en": "Budget"},
+    "ctl_scrappage_units": {"es": "Unidades por año", "en": "Units per year"},
+    "ctl_scrappage_min_age": {"es": "Antigüedad mínima", "en": "Minimum age"},
+    "ctl_zev_max_fee": {"es": "Cargo máximo a vehículos no cero emisiones",
+                        "en": "Highest fee on other vehicles"},
+    "ctl_zev_legacy_age": {"es": "Edad máxima de unidades existentes",
+                           "en": "Oldest legacy vehicle allowed"},
     "ctl_on_curfew": {"es": "Restricción en contingencia", "en": "Contingency-day curfew"},
     "ctl_curfew_hours": {"es": "Horas de restricción por día", "en": "Curfew hours per day"},
     "ctl_on_lez": {"es": "Zona de bajas emisiones", "en": "Low-emission zone"},
@@ -170,7 +190,16 @@ def available(raw: dict, table: list[Control] | None = None) -> list[tuple[Contr
                         out.append((c, True))
                     except KeyError:
                         pass
-    return out
+    return _grouped(out)
+
+
+def _grouped(found: list[tuple[Control, Any]]) -> list[tuple[Control, Any]]:
+    """Each instrument's controls together (its switch, then its numbers), instruments in the
+    order the table first names them."""
+    group = [c.path.rsplit(".", 1)[0] if c.item else c.path for c, _ in found]
+    first = {g: i for i, g in reversed(list(enumerate(group)))}
+    order = sorted(range(len(found)), key=lambda i: (first[group[i]], i))
+    return [found[i] for i in order]
 
 
 def baseline_overrides(raw: dict, table: list[Control] | None = None) -> dict[str, Any]:

@@ -113,6 +113,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "unit_loans_per_year": {"es": "créditos/año", "en": "loans/year"},
     "unit_years": {"es": "años", "en": "years"},
     "unit_hours": {"es": "h", "en": "h"},
+    "unit_units_per_year": {"es": "unidades/año", "en": "units/year"},
+    "unit_mxn_per_vehicle_year": {"es": "MXN/vehículo/año", "en": "MXN/vehicle/year"},
     "unit_mxn_per_t": {"es": "MXN/t", "en": "MXN/t"},
     "unit_t": {"es": "t", "en": "t"},
 }

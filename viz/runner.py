@@ -26,6 +26,7 @@ FLOW = re.compile(r"^(pm25_t|bc_t|nox_t|co2_ttw_t|loans_approved|loans_declined|
 STOCK = re.compile(r"^(vehicles|share_soot_free|share_zev|loans_active|loan_balance_mxn"
                    r"|.*budget.*)$")
 EMISSIONS = ["pm25_t", "bc_t", "nox_t", "co2_ttw_t"]
+MID_RUN_PATHS = ("policy.", "regulation.")  # what FleetModel.update_policy may change
 
 # baseline months by (scenario, baseline overrides, seed, sample): sessions that ask for the
 # same baseline share it instead of each stepping an identical model (same seed, same numbers)
@@ -119,12 +120,13 @@ class LiveRun:
 
     # ---- settings ----------------------------------------------------------------------------
     def set_control(self, path: str, value: Any) -> list[str]:
-        """Apply a control's new value: from the next month if the model can change policy
-        while running (`update_policy`), else at once before the first step or at the next
-        reset. A bad value returns its problems and changes nothing."""
+        """Apply a control's new value: before the first month, at once; mid-run, a policy or
+        regulation term from the next month on (FleetModel.update_policy, marked on the
+        charts), anything else (prices, credit, partnerships) at the next reset. A bad value
+        returns its problems and changes nothing."""
         with self.lock:
             try:
-                if self.months_done and hasattr(self.model, "update_policy"):
+                if self.months_done and path.startswith(MID_RUN_PATHS):
                     self.model.update_policy({path: value})
                     self.settings[path] = value
                     self.changes.append(Change(self.months_done + 1, path, value))

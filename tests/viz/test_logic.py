@@ -41,11 +41,12 @@ def test_star_paths_expand_per_instrument_with_its_name():
     table = [Control("ctl_scrappage_bonus", "policy.scrappage.*.bonus_mxn"),
              Control("ctl_on_scrappage", "policy.scrappage.*.enabled", "toggle")]
     found = controls.available(raw, table)
+    # grouped by instrument; a switch left to its default (enabled) is still shown
     assert [(c.path, c.item, v) for c, v in found] == [
-        ("policy.scrappage.0.bonus_mxn", "a", 1.0), ("policy.scrappage.1.bonus_mxn", "b", 2.0),
-        ("policy.scrappage.0.enabled", "a", True), ("policy.scrappage.1.enabled", "b", True)]
+        ("policy.scrappage.0.bonus_mxn", "a", 1.0), ("policy.scrappage.0.enabled", "a", True),
+        ("policy.scrappage.1.bonus_mxn", "b", 2.0), ("policy.scrappage.1.enabled", "b", True)]
     assert controls.baseline_overrides(raw, table) == {"policy": {}}
-    assert controls.label("en", found[1][0]) == "Bonus per unit (b)"
+    assert controls.label("en", found[2][0]) == "Bonus per unit (b)"
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +148,19 @@ def test_sessions_share_a_baseline_and_catch_up_when_ahead():
     alone.run(years=8 / 12)
     _, base = second.monthly()
     assert base["co2_ttw_t"].tolist() == pytest.approx(alone.results()["co2_ttw_t"].tolist())
+
+
+def test_a_policy_change_mid_run_acts_from_the_next_month_and_is_marked():
+    run = LiveRun("scrappage_2015", seed=2, sample_fraction=0.02)
+    run.step(15)
+    before = run.model
+    assert run.set_control("policy.scrappage.0.enabled", False) == []
+    assert run.model is before and run.pending == {}
+    assert [(c.month, c.path, c.value) for c in run.changes] == [
+        (16, "policy.scrappage.0.enabled", False)]
+    assert run.set_control("fuels.diesel.price_mxn_per_unit", 30.0) == []  # not a policy term
+    assert run.pending == {"fuels.diesel.price_mxn_per_unit": 30.0}
+    run.step(12)
+    pol, _ = run.monthly()
+    spend = pol["spend_scrappage_2015_mxn"]
+    assert spend.iloc[15:].sum() == 0 and spend.iloc[:15].sum() > 0
