@@ -35,8 +35,13 @@ def run_to_end(name: str, seed: int, sample: float) -> pd.DataFrame:
 
 
 def totals(lang: str, runs: list[tuple[str, pd.DataFrame]]) -> list[dict]:
+    """Each scenario's totals over the run, and against the first one picked (the reference,
+    e.g. `baseline`): emissions avoided and the public cost of each tonne of CO2 avoided."""
     rows = []
+    ref = runs[0][1]
     for name, df in runs:
+        avoided_co2 = float(ref["co2_ttw_t"].sum() - df["co2_ttw_t"].sum())
+        cost = float(df["public_spending_mxn"].sum() - ref["public_spending_mxn"].sum())
         rows.append({
             t(lang, "scenario"): name,
             f"{t(lang, 'pm25')} ({t(lang, 'unit_t')})": i18n.number(lang, df["pm25_t"].sum()),
@@ -44,13 +49,17 @@ def totals(lang: str, runs: list[tuple[str, pd.DataFrame]]) -> list[dict]:
             f"{t(lang, 'public_spending')} ({t(lang, 'mxn_millions')})":
                 i18n.number(lang, df["public_spending_mxn"].sum() / 1e6, 1),
             t(lang, "zev_share_now"): i18n.percent(lang, df["share_zev"].iloc[-1]),
+            t(lang, "avoided_vs", ref=runs[0][0]) + f" ({t(lang, 'pm25')}, {t(lang, 'unit_t')})":
+                i18n.number(lang, float(ref["pm25_t"].sum() - df["pm25_t"].sum()), 1),
+            t(lang, "cost_per_t_co2"): i18n.number(lang, cost / avoided_co2)
+                if avoided_co2 > 0 and cost > 0 else t(lang, "not_applicable"),
         })
     return rows
 
 
 @solara.component
 def CompareView(lang: str, seed: int, sample: float):
-    picked = solara.use_reactive(["mexico_city", "mexico_city_partnership"])
+    picked = solara.use_reactive(["baseline", "clean_fleets_mix"])
     started = solara.use_reactive(0)
     progress = solara.use_reactive(0)
 

@@ -100,6 +100,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     # comparison
     "compare_pick": {"es": "Escenarios a comparar (2 o 3)",
                      "en": "Scenarios to compare (2 or 3)"},
+    "avoided_vs": {"es": "Evitado frente a {ref}", "en": "Avoided against {ref}"},
     "compare_run": {"es": "Calcular comparación", "en": "Run comparison"},
     "compare_running": {"es": "Calculando {done} de {total}…",
                         "en": "Running {done} of {total}…"},

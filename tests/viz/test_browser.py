@@ -46,6 +46,13 @@ def test_switching_an_instrument_changes_the_emissions_chart(offline_page):
     # PM2.5 panel: the policy run, then the baseline (same seed, the scenario's price)
     policy, baseline = traces[0], traces[1]
     assert len(policy) == 2 and policy != baseline
+    # mid-run: switch the scrappage programme off; the change is marked on every panel
+    page.locator(".fs-control-ctl_on_scrappage input").first.click(force=True)
+    step(page, 1)
+    page.wait_for_timeout(1000)
+    shapes = page.evaluate("""() => document.querySelector(
+        '.fs-chart-emissions .js-plotly-plot').layout.shapes.length""")
+    assert shapes == 4
     shot(page, "instrument_changed_es")
 
 
