@@ -57,28 +57,35 @@ def LiveCharts(run: LiveRun, lang: str, tick: int, big: bool = False):
     sample = solara.use_memo(lambda: NetworkSample(run.model), [run, id(run.model)])
     runs = [(t(lang, "policy_run"), pol)]
     techs = run.model.tables.reported_names
+    first = run.spec.simulation.start_year
+    last = first + (run.horizon - 1) // 12
+
+    def show(fig):
+        LiveFigure(charts.with_span(fig, first, last))
+
     if big:
         with solara.Columns([1, 1]):
-            LiveFigure(charts.fleet_by_tech(pol, techs, lang, marks, big=True))
-            LiveFigure(charts.emissions(runs, base, lang, marks, big=True))
+            show(charts.fleet_by_tech(pol, techs, lang, marks, big=True))
+            with solara.Column(classes=["fs-chart-emissions"]):
+                show(charts.emissions(runs, base, lang, marks, big=True))
         return
     sample.update(run.model)
     with solara.Columns([1, 1]):
         with solara.Column(classes=["fs-chart-fleet"]):
-            LiveFigure(charts.fleet_by_tech(pol, techs, lang, marks))
+            show(charts.fleet_by_tech(pol, techs, lang, marks))
         with solara.Column(classes=["fs-chart-emissions"]):
-            LiveFigure(charts.emissions(runs, base, lang, marks))
+            show(charts.emissions(runs, base, lang, marks))
     with solara.Columns([1, 1]):
-        LiveFigure(charts.shares(runs, lang, marks))
-        LiveFigure(charts.fleet_by_band(pol, lang, marks))
+        show(charts.shares(runs, lang, marks))
+        show(charts.fleet_by_band(pol, lang, marks))
     with solara.Columns([1, 1]):
-        LiveFigure(charts.spending(runs, lang, marks))
+        show(charts.spending(runs, lang, marks))
         budget = charts.budgets(pol, lang, marks)
-        LiveFigure(budget if budget is not None else charts.loans(pol, lang, marks))
+        show(budget if budget is not None else charts.loans(pol, lang, marks))
     with solara.Columns([1, 1]):
         LiveFigure(charts.network(sample, lang))
         if budget is not None:
-            LiveFigure(charts.loans(pol, lang, marks))
+            show(charts.loans(pol, lang, marks))
 
 
 @solara.component

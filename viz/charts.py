@@ -65,7 +65,18 @@ def _layout(lang: str, title: str, big: bool, height: int = 300, ytitle: str = "
 
 
 def _line(x, y, name: str, **kw) -> dict:
-    return {"type": "scatter", "mode": "lines", "x": list(x), "y": list(y), "name": name, **kw}
+    # a line needs two points: before the second year, show the points themselves
+    mode = "lines" if len(x) > 2 else "lines+markers"
+    return {"type": "scatter", "mode": mode, "x": list(x), "y": list(y), "name": name, **kw}
+
+
+def with_span(fig: Figure, first_year: int, last_year: int) -> Figure:
+    """Fix every time axis to the whole run, so that a live chart fills in from the left
+    instead of rescaling each year."""
+    for key, axis in fig["layout"].items():
+        if key.startswith("xaxis") and axis.get("visible", True):
+            axis["range"] = [first_year - 0.5, last_year + 0.5]
+    return fig
 
 
 def _marker_trace(lang: str, changes) -> list[dict]:
