@@ -1,10 +1,13 @@
 """The page's speed, server side (what Solara's process does for each session):
 
-1. play: a 30-year Mexico City run at full speed with its baseline alongside, refreshing every
-   chart after each frame exactly as the page does (frames of FULL_SPEED_FRAME_S of stepping),
-   cold (no shared baseline) and warm (a baseline another session already computed);
+1. play: a 30-year Mexico City run (the page's default preset, and plain mexico_city) at full
+   speed with its baseline alongside, refreshing every chart after each frame as the page
+   does (frames of FULL_SPEED_FRAME_S of stepping), cold (this session computes the baseline)
+   and warm (another session already did);
 2. room: 20 sessions in one process (threads, as Solara serves them), each pressing Step
-   (one month + every chart refreshed) over and over; the latency of each step's update.
+   (one month + every chart refreshed) over and over with no pause, all at once: the latency
+   of each step's update. Twice: everyone on the default seed (they share one baseline, as a
+   workshop room does) and every session on its own seed (each computes its own baseline).
 
 Browser drawing happens on each laptop and is not counted. Run:
     .venv/bin/python benchmarks/bench_app.py   -> benchmarks/results/app_speed.json
@@ -32,8 +35,8 @@ SAMPLE = app.DEFAULT_SAMPLE
 class Session:
     """One page's run and its chart widgets."""
 
-    def __init__(self, seed: int):
-        self.run = LiveRun("mexico_city", seed=seed, sample_fraction=SAMPLE)
+    def __init__(self, seed: int, scenario: str = app.DEFAULT_SCENARIO):
+        self.run = LiveRun(scenario, seed=seed, sample_fraction=SAMPLE)
         self.net = NetworkSample(self.run.model)
         self.widgets = [FigureWidget() for _ in range(7)]
 
@@ -52,9 +55,9 @@ class Session:
             update_widget(w, f)
 
 
-def play_30_years(seed: int) -> dict:
+def play_30_years(seed: int, scenario: str) -> dict:
     started = time.perf_counter()
-    s = Session(seed)
+    s = Session(seed, scenario)
     frames = 0
     while not s.run.finished:
         t0 = time.perf_counter()
@@ -66,8 +69,11 @@ def play_30_years(seed: int) -> dict:
             "months": s.run.months_done}
 
 
-def room(n_sessions: int = 20, steps: int = 24) -> dict:
-    sessions = [Session(100 + i) for i in range(n_sessions)]
+def room(same_seed: bool, n_sessions: int = 20, steps: int = 24) -> dict:
+    runner._BASELINES.clear()
+    sessions = [Session(42 if same_seed else 100 + i) for i in range(n_sessions)]
+    for s in sessions:  # the page draws its charts when it opens, before any step
+        s.refresh()
     latencies: list[float] = []
     lock = threading.Lock()
 
@@ -85,27 +91,30 @@ def room(n_sessions: int = 20, steps: int = 24) -> dict:
     for th in threads:
         th.join()
     latencies.sort()
-    return {"sessions": n_sessions, "steps_each": steps,
+    return {"sessions": n_sessions, "steps_each": steps, "same_seed": same_seed,
             "median_s": statistics.median(latencies),
             "p95_s": latencies[int(0.95 * len(latencies))], "max_s": latencies[-1]}
 
 
 def main() -> None:
-    cold = []
-    for i in range(3):
-        runner._BASELINES.clear()
-        cold.append(play_30_years(1 + i))
-    warm = [play_30_years(1) for _ in range(2)]
-    runner._BASELINES.clear()
-    crowd = room()
+    play = {}
+    for scenario in (app.DEFAULT_SCENARIO, "mexico_city"):
+        cold, warm = [], []
+        for i in range(3):
+            runner._BASELINES.clear()
+            cold.append(play_30_years(1 + i, scenario))
+            warm.append(play_30_years(1 + i, scenario))  # the baseline is now shared
+        play[scenario] = {
+            "cold_median_s": statistics.median(r["seconds"] for r in cold),
+            "warm_median_s": statistics.median(r["seconds"] for r in warm),
+            "runs": {"cold": cold, "warm": warm}}
     out = {
         "command": ".venv/bin/python benchmarks/bench_app.py",
         "machine": f"{platform.processor() or platform.machine()}, 2 cores",
         "sample_fraction": SAMPLE,
-        "play_30y_cold_median_s": statistics.median(r["seconds"] for r in cold),
-        "play_30y_warm_median_s": statistics.median(r["seconds"] for r in warm),
-        "play_runs": {"cold": cold, "warm": warm},
-        "room_20_sessions_step": crowd,
+        "play_30y_full_speed": play,
+        "room_20_sessions_step_same_seed": room(same_seed=True),
+        "room_20_sessions_step_own_seeds": room(same_seed=False),
     }
     path = Path(__file__).parent / "results" / "app_speed.json"
     path.write_text(json.dumps(out, indent=2) + "\n")

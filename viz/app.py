@@ -145,10 +145,13 @@ def Page():
             options = builtin_names() + (["upload"] if uploaded.value is not None else [])
             solara.Select(t(L, "scenario"), values=options, value=choice.value,
                           on_value=choice.set)
+            solara.Text(run.spec.description, style={"font-size": "0.8rem", "color": "#546e7a"})
+            shares = [i18n.percent(L, f, 0) for f in panels.SAMPLES]
             with solara.Row():
                 solara.InputInt(t(L, "seed"), value=seed.value, on_value=seed.set)
-                solara.Select(t(L, "sample"), values=panels.SAMPLES, value=sample.value,
-                              on_value=sample.set)
+                solara.Select(t(L, "sample"), values=shares,
+                              value=shares[panels.SAMPLES.index(sample.value)],
+                              on_value=lambda v: sample.set(panels.SAMPLES[shares.index(v)]))
             panels.RunButtons(run, L, playing, speed, bump, n)
             panels.PolicyControls(run, L, bump, n)
             panels.Files(run, L, take_upload)

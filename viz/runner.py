@@ -77,7 +77,7 @@ class LiveRun:
                    self.sample_fraction)
             with _BASELINES_LOCK:
                 self.shared = _BASELINES.setdefault(key, SharedBaseline())
-            self.baseline: FleetModel | None = None  # built only if no session is ahead
+            self._baseline_to(0)  # built now, while the page opens, not at the first step
             self._cache: tuple = ((), None)
 
     @property
@@ -100,23 +100,11 @@ class LiveRun:
         return done
 
     def _baseline_to(self, n: int) -> None:
-        """Make sure the shared baseline has `n` months, stepping this session's own baseline
-        model (built on first need, caught up from the start) if no session is ahead."""
-        if not self.with_baseline or len(self.shared.rows) >= n:
-            return
-        if self.baseline is None:
-            self.baseline = FleetModel(self.spec, rng=self.seed,
-                                       sample_fraction=self.sample_fraction,
-                                       overrides=self.off or None)
-            self._base_months = 0
-            self.shared.columns = self.shared.columns or _columns(self.baseline)
-        while self._base_months < n:
-            self.baseline.step()
-            self._base_months += 1
-            row = _last_row(self.baseline, self.shared.columns)
-            with _BASELINES_LOCK:
-                if len(self.shared.rows) == self._base_months - 1:
-                    self.shared.rows.append(row)
+        """Make sure the shared baseline has `n` months."""
+        if self.with_baseline:
+            self.shared.extend_to(n, lambda: FleetModel(
+                self.spec, rng=self.seed, sample_fraction=self.sample_fraction,
+                overrides=self.off or None))
 
     # ---- settings ----------------------------------------------------------------------------
     def set_control(self, path: str, value: Any) -> list[str]:
@@ -188,11 +176,27 @@ class LiveRun:
 
 
 class SharedBaseline:
-    """The months of one baseline run computed so far, by whichever session got there first."""
+    """One baseline run for every session that asks for it (same scenario, instruments off,
+    seed and sample): the first session to need a month steps the one model for all, the
+    others wait a moment and read (same seed, same numbers, so one model serves them all)."""
 
     def __init__(self):
         self.columns: list[str] = []
         self.rows: list[list[float]] = []
+        self.model: FleetModel | None = None
+        self.lock = threading.Lock()
+
+    def extend_to(self, n: int, build) -> None:
+        """Step the shared model until it has `n` months (n = 0: just build it)."""
+        if self.model is not None and len(self.rows) >= n:
+            return
+        with self.lock:
+            if self.model is None:
+                self.model = build()
+                self.columns = _columns(self.model)
+            while len(self.rows) < n and self.model.months_left() > 0:
+                self.model.step()
+                self.rows.append(_last_row(self.model, self.columns))
 
 
 def _columns(model: FleetModel) -> list[str]:
@@ -213,17 +217,26 @@ def public_spending(df: pd.DataFrame) -> pd.Series:
 
 
 def yearly(df: pd.DataFrame) -> pd.DataFrame:
+    """Months -> calendar years: flows summed, stocks at the year's last month, emissions
+    annualised in a partial year. Plain numpy: pandas' groupby costs more than a model month."""
+    if "public_spending_mxn" not in df:
+        df = df.assign(public_spending_mxn=public_spending(df))
     if df.empty:
         return pd.DataFrame(columns=["year", "months", *df.columns])
-    df = df.assign(public_spending_mxn=public_spending(df))
-    flows = [c for c in df.columns if FLOW.match(c)]
-    stocks = [c for c in df.columns if c not in flows and c != "year"]
-    g = df.groupby("year", sort=True)
-    out = pd.concat([g[flows].sum(), g[stocks].last()], axis=1)
-    out.insert(0, "months", g.size())
+    values = df.to_numpy(float)
+    years = values[:, df.columns.get_loc("year")]
+    starts = np.r_[0, np.flatnonzero(np.diff(years)) + 1]
+    ends = np.r_[starts[1:], len(years)] - 1
+    months = ends - starts + 1
+    flow = np.array([bool(FLOW.match(c)) for c in df.columns])
+    out = values[ends].copy()
+    out[:, flow] = np.add.reduceat(values[:, flow], starts, axis=0)
+    table = pd.DataFrame(out, columns=df.columns)
+    table["year"] = years[starts].astype(int)
     for c in EMISSIONS:
-        out[c] = out[c] * 12 / out["months"]
-    return out.reset_index()
+        table[c] = table[c] * 12 / months
+    table.insert(1, "months", months)
+    return table
 
 
 def headline(pol: pd.DataFrame, base: pd.DataFrame) -> dict[str, float | None]:

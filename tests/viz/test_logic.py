@@ -135,15 +135,15 @@ def test_an_upload_over_the_size_limit_is_refused_unread():
         scenario_io.read_upload("big.yaml", big)
 
 
-def test_sessions_share_a_baseline_and_catch_up_when_ahead():
+def test_sessions_share_one_baseline_model():
     first = LiveRun("mexico_city", seed=11, sample_fraction=0.01)
     first.step(5)
     second = LiveRun("mexico_city", seed=11, sample_fraction=0.01,
                      settings={"fuels.diesel.price_mxn_per_unit": 30.0})
     second.step(5)
-    assert second.baseline is None  # read the first session's months
-    second.step(3)  # now ahead of everyone: builds its own baseline and catches up
-    assert second.baseline is not None
+    assert second.shared is first.shared and len(first.shared.rows) == 5  # read, not stepped
+    second.step(3)  # now ahead: steps the one shared baseline model on
+    assert len(first.shared.rows) == 8
     alone = FleetModel("mexico_city", rng=11, sample_fraction=0.01)
     alone.run(years=8 / 12)
     _, base = second.monthly()
