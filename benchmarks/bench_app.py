@@ -16,6 +16,7 @@ Browser drawing happens on each laptop and is not counted. Run:
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 import threading
@@ -97,6 +98,7 @@ def room(same_seed: bool, n_sessions: int = 20, steps: int = 24) -> dict:
 
 
 def main() -> None:
+    load_before = os.getloadavg()
     play = {}
     for scenario in (app.DEFAULT_SCENARIO, "mexico_city"):
         cold, warm = [], []
@@ -112,6 +114,8 @@ def main() -> None:
         "command": ".venv/bin/python benchmarks/bench_app.py",
         "machine": f"{platform.processor() or platform.machine()}, 2 cores",
         "sample_fraction": SAMPLE,
+        # other work on the machine slows every figure: the 1-minute load before and after
+        "load_average_before_after": [load_before[0], os.getloadavg()[0]],
         "play_30y_full_speed": play,
         "room_20_sessions_step_same_seed": room(same_seed=True),
         "room_20_sessions_step_own_seeds": room(same_seed=False),

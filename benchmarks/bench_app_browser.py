@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import socket
 import statistics
@@ -73,6 +74,7 @@ def summary(xs: list[float]) -> dict:
 
 
 async def main() -> None:
+    load_before = os.getloadavg()[0]
     proc, url = start_server()
     try:
         async with async_playwright() as pw:
@@ -97,6 +99,7 @@ async def main() -> None:
         proc.terminate()
         proc.wait(10)
     out = {"command": ".venv/bin/python benchmarks/bench_app_browser.py",
+           "load_average_before_after": [load_before, os.getloadavg()[0]],
            "sessions": SESSIONS, "load": summary(loads), "step": summary(steps),
            "step_while_10_play": summary(busy)}
     path = Path(__file__).parent / "results" / "app_room_browser.json"

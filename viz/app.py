@@ -24,6 +24,7 @@ from .widgets import LiveFigure
 
 DEFAULT_SCENARIO = "clean_fleets_mix"  # the preset with every kind of chart
 DEFAULT_SAMPLE = 0.05
+UPLOADED = "⬆ "  # marks the uploaded scenario among the built-in ones
 
 
 def play_loop(run: LiveRun, playing: solara.Reactive[bool], speed: int, bump,
@@ -101,7 +102,7 @@ def Page():
     tick = solara.use_reactive(0)
 
     def build():
-        source = uploaded.value if choice.value == "upload" else choice.value
+        source = uploaded.value if choice.value.startswith(UPLOADED) else choice.value
         return LiveRun(source, seed=seed.value, sample_fraction=sample.value)
 
     run = solara.use_memo(build, [choice.value, uploaded.value, seed.value, sample.value])
@@ -115,7 +116,7 @@ def Page():
     def take_upload(spec: Scenario):
         playing.set(False)
         uploaded.set(spec)
-        choice.set("upload")
+        choice.set(UPLOADED + spec.name)
 
     L = lang.value
     solara.Title(t(L, "title"))
@@ -142,7 +143,8 @@ def Page():
         return
     with solara.Columns([1, 3], style={"padding": "4px"}):
         with solara.Column(classes=["fs-side"], style={"max-width": "430px"}):
-            options = builtin_names() + (["upload"] if uploaded.value is not None else [])
+            options = builtin_names() + ([UPLOADED + uploaded.value.name]
+                                         if uploaded.value is not None else [])
             solara.Select(t(L, "scenario"), values=options, value=choice.value,
                           on_value=choice.set)
             solara.Text(run.spec.description, style={"font-size": "0.8rem", "color": "#546e7a"})

@@ -64,3 +64,14 @@ def test_the_page_renders_in_spanish_with_its_own_run():
     rc2.find(v.Btn, class_="fs-step").widget.click()
     assert any("Sin iniciar" in h for h in texts(rc))
     assert not any("Sin iniciar" in h for h in texts(rc2))
+
+
+def test_a_good_upload_becomes_the_pages_scenario():
+    _, rc = solara.render(app.Page(), handle_error=False)
+    text = b"name: my_city\ndescription: uploaded\nextends: mexico_city\n"
+    rc.find(ipywidgets.FileUpload).widget.value = (
+        {"name": "my_city.yaml", "type": "text/yaml", "size": len(text),
+         "content": memoryview(text), "last_modified": 0},)
+    assert rc.find(v.Select, v_model=app.UPLOADED + "my_city").widget.items[-1] == \
+        app.UPLOADED + "my_city"
+    assert any("uploaded" in h for h in texts(rc))  # its description is shown
