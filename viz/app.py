@@ -8,6 +8,7 @@ layout, and switches language; SolaraViz's single-model grid and fixed controls 
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -107,8 +108,12 @@ def Page():
 
     run = solara.use_memo(build, [choice.value, uploaded.value, seed.value, sample.value])
 
+    counter = solara.use_memo(itertools.count, [])
+
     def bump():
-        tick.set(tick.value + 1)
+        # a fresh number every time: `tick.value + 1` read by two threads at once (a click and
+        # the play loop, or two quick clicks) could set the same value twice and skip a redraw
+        tick.set(next(counter))
 
     solara.use_thread(lambda cancel: play_loop(run, playing, speed.value, bump, cancel),
                       dependencies=[playing.value, run, speed.value], intrusive_cancel=False)
