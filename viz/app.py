@@ -108,7 +108,7 @@ def Page():
 
     run = solara.use_memo(build, [choice.value, uploaded.value, seed.value, sample.value])
 
-    counter = solara.use_memo(itertools.count, [])
+    counter = solara.use_memo(lambda: itertools.count(1), [])  # tick starts at 0
 
     def bump():
         # a fresh number every time: `tick.value + 1` read by two threads at once (a click and
