@@ -108,20 +108,29 @@ def Page():
 
     run = solara.use_memo(build, [choice.value, uploaded.value, seed.value, sample.value])
 
-    counter = solara.use_memo(lambda: itertools.count(1), [])  # tick starts at 0
+    def make_bump():
+        counter = itertools.count(1)  # tick starts at 0
 
-    def bump():
-        # a fresh number every time: `tick.value + 1` read by two threads at once (a click and
-        # the play loop, or two quick clicks) could set the same value twice and skip a redraw
-        tick.set(next(counter))
+        def bump():
+            # a fresh number every time: `tick.value + 1` read by two threads at once (a click
+            # and the play loop, or two quick clicks) could set one value twice, skipping a redraw
+            tick.set(next(counter))
+        return bump
+
+    def make_take_upload():
+        def take_upload(spec: Scenario):
+            playing.set(False)
+            uploaded.set(spec)
+            choice.set(UPLOADED + spec.name)
+        return take_upload
+
+    # callbacks made once per session: a new function each render would count as a changed
+    # prop and redraw every panel that takes it
+    bump = solara.use_memo(make_bump, [])
+    take_upload = solara.use_memo(make_take_upload, [])
 
     solara.use_thread(lambda cancel: play_loop(run, playing, speed.value, bump, cancel),
                       dependencies=[playing.value, run, speed.value], intrusive_cancel=False)
-
-    def take_upload(spec: Scenario):
-        playing.set(False)
-        uploaded.set(spec)
-        choice.set(UPLOADED + spec.name)
 
     L = lang.value
     solara.Title(t(L, "title"))
@@ -142,7 +151,7 @@ def Page():
     if view.value == "projector":
         with solara.Column(style={"padding": "8px"}):
             with solara.Row(style={"align-items": "center", "gap": "24px"}):
-                panels.RunButtons(run, L, playing, speed, bump, n, big=True)
+                panels.RunButtons(run, L, playing, speed, bump, run.finished, big=True)
             panels.Headline(run, L, n, big=True)
             LiveCharts(run, L, n, big=True)
         return
@@ -159,8 +168,10 @@ def Page():
                 solara.Select(t(L, "sample"), values=shares,
                               value=shares[panels.SAMPLES.index(sample.value)],
                               on_value=lambda v: sample.set(panels.SAMPLES[shares.index(v)]))
-            panels.RunButtons(run, L, playing, speed, bump, n)
-            panels.PolicyControls(run, L, bump, n)
+            # each panel gets what it shows, so a frame redraws only what changed (the controls
+            # are most of the page's widgets; redrawing them every month costs a room dearly)
+            panels.RunButtons(run, L, playing, speed, bump, run.finished)
+            panels.PolicyControls(run, L, bump, repr((run.settings, run.pending)))
             panels.Files(run, L, take_upload)
         with solara.Column():
             panels.Headline(run, L, n)

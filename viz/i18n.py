@@ -29,6 +29,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "speed": {"es": "Velocidad", "en": "Speed"},
     "speed_levels": {"es": "lenta|media|rápida|máxima", "en": "slow|medium|fast|full"},
     "policy": {"es": "Instrumentos de política", "en": "Policy instruments"},
+    "market_credit": {"es": "Precios y crédito", "en": "Prices and credit"},
     "no_controls": {"es": "Este escenario no tiene instrumentos ajustables.",
                     "en": "This scenario has no adjustable instruments."},
     "pending_reset": {"es": "Cambios pendientes: se aplican al reiniciar.",

@@ -16,6 +16,7 @@ from .runner import LiveRun
 SPEEDS = [(1, 0.35), (3, 0.1), (12, 0.0), (0, 0.0)]  # (months per frame, pause s); 0: full
 FULL_SPEED_FRAME_S = 0.3  # at full speed, step this long between chart refreshes
 SAMPLES = [0.01, 0.02, 0.05, 0.1, 0.2]
+MARKET_PATHS = ("fuels.", "credit.")  # controls shown folded, under "market and credit"
 
 
 def big_text(text: str, size: str, classes: str = "", weight: int = 600,
@@ -28,7 +29,7 @@ def big_text(text: str, size: str, classes: str = "", weight: int = 600,
 
 @solara.component
 def RunButtons(run: LiveRun, lang: str, playing: solara.Reactive[bool],
-               speed: solara.Reactive[int], bump, tick: int = 0, big: bool = False):
+               speed: solara.Reactive[int], bump, finished: bool = False, big: bool = False):
     def step():
         run.step(1)
         bump()
@@ -58,14 +59,20 @@ def RunButtons(run: LiveRun, lang: str, playing: solara.Reactive[bool],
 
 
 @solara.component
-def PolicyControls(run: LiveRun, lang: str, bump, tick: int = 0):
+def PolicyControls(run: LiveRun, lang: str, bump, state: str = ""):
     problems, set_problems = solara.use_state([])
     solara.Markdown(f"**{t(lang, 'policy')}**")
-    if not run.controls:
+    policy = [c for c, _ in run.controls if not c.path.startswith(MARKET_PATHS)]
+    market = [c for c, _ in run.controls if c.path.startswith(MARKET_PATHS)]
+    if not policy:
         solara.Text(t(lang, "no_controls"))
-    for control, _ in run.controls:
+    for control in policy:
         # the value is passed so that the control redraws when it changes (props compare)
         ControlWidget(run, control, lang, bump, set_problems, run.value(control.path))
+    if market:  # prices and credit: context more than policy, folded away
+        with solara.Details(t(lang, "market_credit"), expand=False):
+            for control in market:
+                ControlWidget(run, control, lang, bump, set_problems, run.value(control.path))
     if run.pending:
         solara.Info(t(lang, "pending_reset"), dense=True)
     if problems:

@@ -35,6 +35,7 @@ def test_the_page_loads_offline_and_play_advances_the_year(offline_page):
 def test_switching_an_instrument_changes_the_emissions_chart(offline_page):
     page = offline_page
     # click the diesel price slider near its top end, before the first month
+    page.get_by_text("Precios y crédito").click()
     track = page.locator(".fs-control-ctl_diesel_price .v-slider").first
     box = track.bounding_box()
     track.click(position={"x": box["width"] * 0.95, "y": box["height"] / 2}, force=True)
@@ -82,6 +83,7 @@ def test_a_bad_upload_shows_its_error_and_keeps_the_run(offline_page, tmp_path):
     errors = page.locator(".fs-import-error")
     for line in expected.output.strip().splitlines():
         expect(errors).to_contain_text(line)
+    errors.scroll_into_view_if_needed()
     expect(page.locator(".fs-date")).to_have_text("ene de 2025")
     shot(page, "import_error_es")
 
