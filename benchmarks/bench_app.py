@@ -1,16 +1,17 @@
-"""The page's speed, server side (what Solara's process does for each session):
+"""The page's speed on the server, through the real page component (solara.render: the same
+Python work as `fleetsim app` does for a browser session, minus the websocket):
 
-1. play: a 30-year Mexico City run (the page's default preset, and plain mexico_city) at full
-   speed with its baseline alongside, refreshing every chart after each frame as the page
-   does (frames of FULL_SPEED_FRAME_S of stepping), cold (this session computes the baseline)
-   and warm (another session already did);
-2. room: 20 sessions in one process (threads, as Solara serves them), each pressing Step
-   (one month + every chart refreshed) over and over with no pause, all at once: the latency
-   of each step's update. Twice: everyone on the default seed (they share one baseline, as a
-   workshop room does) and every session on its own seed (each computes its own baseline).
+1. play: a 30-year run of the page's default preset (and of plain mexico_city) at full speed,
+   from pressing Play to the end, the baseline computed alongside (cold: no other session has
+   computed it) or already shared by another session (warm);
+2. room: 20 pages in one process (threads, as Solara serves them), each pressing Step; the
+   seconds from each click to its page redrawn. Twice: at a workshop's pace (each person
+   presses again 1-3 s after seeing the result) and saturated (everyone presses again at once,
+   the worst case). Everyone keeps the default seed, so they share one baseline.
 
-Browser drawing happens on each laptop and is not counted. Run:
-    .venv/bin/python benchmarks/bench_app.py   -> benchmarks/results/app_speed.json
+Browser drawing happens on each laptop and is not counted here (see bench_app_browser.py).
+Other work on the machine slows every figure: the load average is recorded.
+Run: .venv/bin/python benchmarks/bench_app.py -> benchmarks/results/app_speed.json
 """
 
 from __future__ import annotations
@@ -18,107 +19,87 @@ from __future__ import annotations
 import json
 import os
 import platform
+import random
 import statistics
 import threading
 import time
 from pathlib import Path
 
-from plotly.graph_objs import FigureWidget
+import ipyvuetify as v
+import solara
 
-from fleetsim.viz import app, charts, panels, runner
-from fleetsim.viz.network import NetworkSample
-from fleetsim.viz.runner import LiveRun
-from fleetsim.viz.widgets import update_widget
-
-SAMPLE = app.DEFAULT_SAMPLE
+from fleetsim.viz import app, runner
 
 
-class Session:
-    """One page's run and its chart widgets."""
-
-    def __init__(self, seed: int, scenario: str = app.DEFAULT_SCENARIO):
-        self.run = LiveRun(scenario, seed=seed, sample_fraction=SAMPLE)
-        self.net = NetworkSample(self.run.model)
-        self.widgets = [FigureWidget() for _ in range(7)]
-
-    def refresh(self) -> None:
-        r, lang = self.run, "es"
-        pol, base = r.yearly()
-        marks = app.change_marks(r)
-        runs = [("x", pol)]
-        self.net.update(r.model)
-        r.headline()
-        figs = [charts.fleet_by_tech(pol, r.model.tables.reported_names, lang, marks),
-                charts.emissions(runs, base, lang, marks), charts.shares(runs, lang, marks),
-                charts.fleet_by_band(pol, lang, marks), charts.spending(runs, lang, marks),
-                charts.loans(pol, lang, marks), charts.network(self.net, lang)]
-        for w, f in zip(self.widgets, figs, strict=True):
-            update_widget(w, f)
+def open_page(scenario: str | None = None):
+    _, rc = solara.render(app.Page(), handle_error=False)
+    if scenario is not None:
+        rc.find(v.Select, label="Escenario").widget.v_model = scenario
+    return rc
 
 
-def play_30_years(seed: int, scenario: str) -> dict:
+def play_30_years(scenario: str) -> float:
+    rc = open_page(scenario)
     started = time.perf_counter()
-    s = Session(seed, scenario)
-    frames = 0
-    while not s.run.finished:
-        t0 = time.perf_counter()
-        while time.perf_counter() - t0 < panels.FULL_SPEED_FRAME_S and not s.run.finished:
-            s.run.step(1)
-        s.refresh()
-        frames += 1
-    return {"seconds": time.perf_counter() - started, "frames": frames,
-            "months": s.run.months_done}
+    rc.find(v.Btn, class_="fs-play").widget.click()
+    while True:  # Play turns disabled at the run's end
+        time.sleep(0.05)
+        button = rc.find(v.Btn, class_="fs-play")
+        if button.widgets and button.widget.disabled:
+            return time.perf_counter() - started
 
 
-def room(same_seed: bool, n_sessions: int = 20, steps: int = 24) -> dict:
+def room(pace: bool, sessions: int = 20, steps: int = 12) -> dict:
     runner._BASELINES.clear()
-    sessions = [Session(42 if same_seed else 100 + i) for i in range(n_sessions)]
-    for s in sessions:  # the page draws its charts when it opens, before any step
-        s.refresh()
+    pages = [open_page() for _ in range(sessions)]
     latencies: list[float] = []
     lock = threading.Lock()
+    rng = random.Random(1)
+    waits = [[rng.uniform(1, 3) for _ in range(steps)] for _ in pages]
 
-    def press_step(s: Session):
-        for _ in range(steps):
+    def press(rc, wait):
+        button = rc.find(v.Btn, class_="fs-step").widget
+        for k in range(steps):
             t0 = time.perf_counter()
-            s.run.step(1)
-            s.refresh()
+            button.click()  # returns once the page has redrawn
             with lock:
                 latencies.append(time.perf_counter() - t0)
+            if pace:
+                time.sleep(wait[k])
 
-    threads = [threading.Thread(target=press_step, args=(s,)) for s in sessions]
+    threads = [threading.Thread(target=press, args=(rc, w)) for rc, w in zip(pages, waits,
+                                                                             strict=True)]
     for th in threads:
         th.start()
     for th in threads:
         th.join()
     latencies.sort()
-    return {"sessions": n_sessions, "steps_each": steps, "same_seed": same_seed,
+    return {"sessions": sessions, "steps_each": steps,
+            "pause_between_presses_s": [1, 3] if pace else 0,
             "median_s": statistics.median(latencies),
-            "p95_s": latencies[int(0.95 * len(latencies))], "max_s": latencies[-1]}
+            "p95_s": latencies[int(0.95 * (len(latencies) - 1))], "max_s": latencies[-1]}
 
 
 def main() -> None:
-    load_before = os.getloadavg()
+    load_before = os.getloadavg()[0]
     play = {}
     for scenario in (app.DEFAULT_SCENARIO, "mexico_city"):
         cold, warm = [], []
-        for i in range(3):
+        for _ in range(3):
             runner._BASELINES.clear()
-            cold.append(play_30_years(1 + i, scenario))
-            warm.append(play_30_years(1 + i, scenario))  # the baseline is now shared
-        play[scenario] = {
-            "cold_median_s": statistics.median(r["seconds"] for r in cold),
-            "warm_median_s": statistics.median(r["seconds"] for r in warm),
-            "runs": {"cold": cold, "warm": warm}}
+            cold.append(play_30_years(scenario))
+            warm.append(play_30_years(scenario))  # the baseline is now shared
+        play[scenario] = {"cold_median_s": statistics.median(cold),
+                          "warm_median_s": statistics.median(warm),
+                          "cold_s": cold, "warm_s": warm}
     out = {
         "command": ".venv/bin/python benchmarks/bench_app.py",
-        "machine": f"{platform.processor() or platform.machine()}, 2 cores",
-        "sample_fraction": SAMPLE,
-        # other work on the machine slows every figure: the 1-minute load before and after
-        "load_average_before_after": [load_before[0], os.getloadavg()[0]],
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "load_average_before_after": [load_before, os.getloadavg()[0]],
+        "sample_fraction": app.DEFAULT_SAMPLE,
         "play_30y_full_speed": play,
-        "room_20_sessions_step_same_seed": room(same_seed=True),
-        "room_20_sessions_step_own_seeds": room(same_seed=False),
+        "room_20_sessions_step_workshop_pace": room(pace=True),
+        "room_20_sessions_step_saturated": room(pace=False),
     }
     path = Path(__file__).parent / "results" / "app_speed.json"
     path.write_text(json.dumps(out, indent=2) + "\n")

@@ -100,7 +100,9 @@ def Page():
     sample = solara.use_reactive(DEFAULT_SAMPLE)
     playing = solara.use_reactive(False)
     speed = solara.use_reactive(3)
+    # read only by the panels that show them, so that a month redraws those panels alone
     tick = solara.use_reactive(0)
+    settings = solara.use_reactive(0)
 
     def build():
         source = uploaded.value if choice.value.startswith(UPLOADED) else choice.value
@@ -108,13 +110,13 @@ def Page():
 
     run = solara.use_memo(build, [choice.value, uploaded.value, seed.value, sample.value])
 
-    def make_bump():
-        counter = itertools.count(1)  # tick starts at 0
+    def make_bump(reactive):
+        counter = itertools.count(1)  # the reactive starts at 0
 
         def bump():
-            # a fresh number every time: `tick.value + 1` read by two threads at once (a click
-            # and the play loop, or two quick clicks) could set one value twice, skipping a redraw
-            tick.set(next(counter))
+            # a fresh number every time: `value + 1` read by two threads at once (a click and
+            # the play loop, or two quick clicks) could set one value twice, skipping a redraw
+            reactive.set(next(counter))
         return bump
 
     def make_take_upload():
@@ -126,7 +128,8 @@ def Page():
 
     # callbacks made once per session: a new function each render would count as a changed
     # prop and redraw every panel that takes it
-    bump = solara.use_memo(make_bump, [])
+    bump = solara.use_memo(lambda: make_bump(tick), [])  # a month or more has run
+    bump_settings = solara.use_memo(lambda: make_bump(settings), [])  # controls changed
     take_upload = solara.use_memo(make_take_upload, [])
 
     solara.use_thread(lambda cancel: play_loop(run, playing, speed.value, bump, cancel),
@@ -147,13 +150,13 @@ def Page():
     if view.value == "compare":
         CompareView(L, seed.value, sample.value)
         return
-    n = tick.value  # passed down so that every panel redraws after a frame
+    buttons = {"run": run, "lang": L, "playing": playing, "speed": speed, "bump": bump,
+               "finished": run.finished, "reset_done": bump_settings}
     if view.value == "projector":
         with solara.Column(style={"padding": "8px"}):
             with solara.Row(style={"align-items": "center", "gap": "24px"}):
-                panels.RunButtons(run, L, playing, speed, bump, run.finished, big=True)
-            panels.Headline(run, L, n, big=True)
-            LiveCharts(run, L, n, big=True)
+                panels.RunButtons(**buttons, big=True)
+            LiveArea(run, L, tick, big=True)
         return
     with solara.Columns([1, 3], style={"padding": "4px"}):
         with solara.Column(classes=["fs-side"], style={"max-width": "430px"}):
@@ -168,11 +171,18 @@ def Page():
                 solara.Select(t(L, "sample"), values=shares,
                               value=shares[panels.SAMPLES.index(sample.value)],
                               on_value=lambda v: sample.set(panels.SAMPLES[shares.index(v)]))
-            # each panel gets what it shows, so a frame redraws only what changed (the controls
-            # are most of the page's widgets; redrawing them every month costs a room dearly)
-            panels.RunButtons(run, L, playing, speed, bump, run.finished)
-            panels.PolicyControls(run, L, bump, repr((run.settings, run.pending)))
+            # the controls are most of the page's widgets: they redraw when settings change,
+            # not every month (redrawing them each frame costs a room dearly)
+            panels.RunButtons(**buttons)
+            panels.PolicyControls(run, L, bump, bump_settings, settings)
             panels.Files(run, L, take_upload)
-        with solara.Column():
-            panels.Headline(run, L, n)
-            LiveCharts(run, L, n)
+        LiveArea(run, L, tick)
+
+
+@solara.component
+def LiveArea(run: LiveRun, lang: str, tick: solara.Reactive[int], big: bool = False):
+    """What moves as the run plays: the date, the headline figures and the charts."""
+    n = tick.value
+    with solara.Column():
+        panels.Headline(run, lang, n, big=big)
+        LiveCharts(run, lang, n, big=big)

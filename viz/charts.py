@@ -135,7 +135,8 @@ def emissions(runs: list[tuple[str, object]], base, lang: str, changes=(), big=F
                               xaxis=xa, yaxis=ya, legendgroup="base", showlegend=i == 0,
                               line={"color": "#616161", "dash": "dot",
                                     "width": 3 if big else 2}))
-    lay = _layout(lang, t(lang, "chart_emissions"), big, height=500, changes=changes,
+    title = t(lang, "chart_emissions" if base is not None else "chart_emissions_runs")
+    lay = _layout(lang, title, big, height=500, changes=changes,
                   axes=axes, annotations=notes)
     for k, v in extra.items():
         lay[k] = {**lay.get(k, {}), **v}

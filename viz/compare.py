@@ -51,7 +51,8 @@ def totals(lang: str, runs: list[tuple[str, pd.DataFrame]]) -> list[dict]:
             t(lang, "zev_share_now"): i18n.percent(lang, df["share_zev"].iloc[-1]),
             t(lang, "avoided_vs", ref=runs[0][0]) + f" ({t(lang, 'pm25')}, {t(lang, 'unit_t')})":
                 i18n.number(lang, float(ref["pm25_t"].sum() - df["pm25_t"].sum()), 1),
-            t(lang, "cost_per_t_co2"): i18n.number(lang, cost / avoided_co2)
+            f"{t(lang, 'cost_per_t_co2')} ({t(lang, 'unit_mxn_per_t')})":
+                i18n.number(lang, cost / avoided_co2)
                 if avoided_co2 > 0 and cost > 0 else t(lang, "not_applicable"),
         })
     return rows
@@ -90,7 +91,11 @@ def CompareView(lang: str, seed: int, sample: float):
         solara.ProgressLinear(True)
         return
     runs = result.value
-    solara.DataFrame(pd.DataFrame(totals(lang, runs)), items_per_page=5)
+    rows = totals(lang, runs)
+    head = list(rows[0])
+    solara.Markdown("\n".join([  # a plain table: no pager with words in one language only
+        "| " + " | ".join(head) + " |", "|" + "---|" * len(head),
+        *("| " + " | ".join(str(r[h]) for h in head) + " |" for r in rows)]))
     with solara.Columns([1, 1], classes=["fs-compare-charts"]):
         LiveFigure(charts.emissions(runs, None, lang))
         with solara.Column():

@@ -55,6 +55,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "chart_fleet_band": {"es": "Flota por tamaño de empresa", "en": "Fleet by firm size"},
     "chart_emissions": {"es": "Emisiones por año (línea punteada: referencia)",
                         "en": "Emissions per year (dotted: baseline)"},
+    "chart_emissions_runs": {"es": "Emisiones por año", "en": "Emissions per year"},
     "chart_shares": {"es": "Participación en la flota", "en": "Share of the fleet"},
     "chart_spending": {"es": "Gasto público por año", "en": "Public spending per year"},
     "chart_budget": {"es": "Presupuesto restante de programas", "en": "Programme budget left"},

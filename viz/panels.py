@@ -29,7 +29,9 @@ def big_text(text: str, size: str, classes: str = "", weight: int = 600,
 
 @solara.component
 def RunButtons(run: LiveRun, lang: str, playing: solara.Reactive[bool],
-               speed: solara.Reactive[int], bump, finished: bool = False, big: bool = False):
+               speed: solara.Reactive[int], bump, finished: bool, reset_done,
+               big: bool = False):
+
     def step():
         run.step(1)
         bump()
@@ -38,6 +40,7 @@ def RunButtons(run: LiveRun, lang: str, playing: solara.Reactive[bool],
         playing.set(False)
         run.reset()
         bump()
+        reset_done()  # pending changes are now applied: the controls redraw
 
     size = "x-large" if big else None
     with solara.Row(style={"flex-wrap": "wrap", "gap": "6px"}):
@@ -47,10 +50,10 @@ def RunButtons(run: LiveRun, lang: str, playing: solara.Reactive[bool],
                           style={"font-size": size} if big else None)
         else:
             solara.Button(t(lang, "play"), icon_name="mdi-play", color="primary",
-                          on_click=lambda: playing.set(True), disabled=run.finished,
+                          on_click=lambda: playing.set(True), disabled=finished,
                           classes=["fs-play"], style={"font-size": size} if big else None)
         solara.Button(t(lang, "step"), icon_name="mdi-step-forward", on_click=step,
-                      disabled=playing.value or run.finished, classes=["fs-step"])
+                      disabled=playing.value or finished, classes=["fs-step"])
         solara.Button(t(lang, "reset"), icon_name="mdi-restore", on_click=reset,
                       classes=["fs-reset"])
     levels = i18n.options(lang, "speed_levels")
@@ -59,8 +62,15 @@ def RunButtons(run: LiveRun, lang: str, playing: solara.Reactive[bool],
 
 
 @solara.component
-def PolicyControls(run: LiveRun, lang: str, bump, state: str = ""):
+def PolicyControls(run: LiveRun, lang: str, bump, bump_settings,
+                   settings: solara.Reactive[int]):
+    settings.value  # noqa: B018  (read: redraw when a control or a reset changed settings)
     problems, set_problems = solara.use_state([])
+
+    def changed():
+        bump_settings()
+        bump()
+
     solara.Markdown(f"**{t(lang, 'policy')}**")
     policy = [c for c, _ in run.controls if not c.path.startswith(MARKET_PATHS)]
     market = [c for c, _ in run.controls if c.path.startswith(MARKET_PATHS)]
@@ -68,11 +78,12 @@ def PolicyControls(run: LiveRun, lang: str, bump, state: str = ""):
         solara.Text(t(lang, "no_controls"))
     for control in policy:
         # the value is passed so that the control redraws when it changes (props compare)
-        ControlWidget(run, control, lang, bump, set_problems, run.value(control.path))
+        ControlWidget(run, control, lang, changed, set_problems, run.value(control.path))
     if market:  # prices and credit: context more than policy, folded away
         with solara.Details(t(lang, "market_credit"), expand=False):
             for control in market:
-                ControlWidget(run, control, lang, bump, set_problems, run.value(control.path))
+                ControlWidget(run, control, lang, changed, set_problems,
+                              run.value(control.path))
     if run.pending:
         solara.Info(t(lang, "pending_reset"), dense=True)
     if problems:

@@ -20,7 +20,7 @@ def test_control_labels_and_numbers_follow_the_language():
 
     @solara.component
     def Holder():
-        panels.PolicyControls(run, lang.value, lambda: None)
+        panels.PolicyControls(run, lang.value, lambda: None, lambda: None, solara.reactive(0))
 
     _, rc = solara.render(Holder(), handle_error=False)
     shown = " ".join(str(w.widget.children) for w in rc.find(v.Html))
@@ -33,7 +33,8 @@ def test_control_labels_and_numbers_follow_the_language():
 def test_step_button_advances_one_month():
     run = LiveRun("mexico_city", seed=1, sample_fraction=0.01)
     playing, speed, bumped = solara.reactive(False), solara.reactive(0), []
-    _, rc = solara.render(panels.RunButtons(run, "en", playing, speed, lambda: bumped.append(1)),
+    _, rc = solara.render(panels.RunButtons(run, "en", playing, speed, lambda: bumped.append(1),
+                                            False, lambda: None),
                           handle_error=False)
     rc.find(v.Btn, class_="fs-step").widget.click()
     assert run.months_done == 1 and bumped == [1]
