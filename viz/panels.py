@@ -14,7 +14,7 @@ from .i18n import t
 from .runner import LiveRun
 
 SPEEDS = [(1, 0.35), (3, 0.1), (12, 0.0), (0, 0.0)]  # (months per frame, pause s); 0: full
-FULL_SPEED_FRAME_S = 0.3  # at full speed, step this long between chart refreshes
+FULL_SPEED_FRAME_S = 0.5  # at full speed, step this long between chart refreshes (2 a second)
 SAMPLES = [0.01, 0.02, 0.05, 0.1, 0.2]
 MARKET_PATHS = ("fuels.", "credit.")  # controls shown folded, under "market and credit"
 
