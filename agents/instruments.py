@@ -32,6 +32,26 @@ class Budget:
         self.units_left = np.zeros(len(SIZE_BANDS) + 1)  # per band's reserve, then the pool
         self.new_year()
 
+    def reconfigure(self, mxn: float | None, units_per_year: int | None,
+                    reserved: dict[str, float], fraction: float, spent: float) -> None:
+        """New terms mid-run: money left is the new budget less what was spent; this year's
+        units left move by the change in the yearly quota."""
+        self.mxn_left = NO_LIMIT if mxn is None else mxn * fraction - spent
+        old_units, old_share = self.units, self.reserved_share
+        self.units = None if units_per_year is None else units_per_year * fraction
+        self.reserved_share = np.array([reserved.get(b, 0.0) for b in SIZE_BANDS])
+        if self.units is None or old_units is None:
+            self.new_year()
+            return
+        used = np.concatenate([old_share, [1.0 - old_share.sum()]]) * old_units - self.units_left
+        full = np.concatenate([self.reserved_share, [1.0 - self.reserved_share.sum()]])
+        self.units_left = np.maximum(full * self.units - used, 0.0)
+
+    def available(self, amount: np.ndarray, band: np.ndarray) -> np.ndarray:
+        """Whether one more claim of `amount` by a firm of `band` could be paid now."""
+        units = (self.units_left[band] >= 1.0 - 1e-9) | (self.units_left[-1] >= 1.0 - 1e-9)
+        return units & (amount <= self.mxn_left + 1e-6)
+
     def new_year(self) -> None:
         """Unit quotas start afresh each year; unused reservations lapse."""
         if self.units is None:
@@ -80,6 +100,7 @@ class Offer:
     max_age: float = np.inf
     kinds: tuple[str, ...] = ()  # scrappage: the replacements that earn the bonus
     max_replacement_age: float = np.inf
+    budget: Budget | None = None  # what is left: an offer is made only if it can be paid
 
     def eligible(self, vclass, band, region, age) -> np.ndarray:
         return (self.classes[vclass] & self.bands[band] & self.regions[region]
@@ -87,12 +108,15 @@ class Offer:
 
 
 def best_offer(offers: list[Offer], vclass, band, region, age, price=np.inf, item=None,
-               ok=None) -> tuple[np.ndarray, np.ndarray]:
-    """For each row, the most generous eligible offer (on `item`, if given): its amount in MXN
-    (capped by max_share of `price`) and its instrument index, -1 where none applies. `ok`
-    narrows the rows further (e.g. a scrappage bonus's replacement age)."""
+               ok=None, second: bool = False):
+    """For each row, the most generous eligible offer (on `item`, if given) that its budget
+    can still pay: its amount in MXN (capped by max_share of `price`) and its instrument
+    index, -1 where none applies. `ok` narrows the rows further (e.g. a scrappage bonus's
+    replacement age). With `second`, also the next most generous offer of another instrument
+    (amount, index): where a buyer goes if the first runs out this month."""
     n = len(vclass)
     amount, which = np.zeros(n), np.full(n, -1, np.int64)
+    amount2, which2 = np.zeros(n), np.full(n, -1, np.int64)
     for o in offers:
         if item is not None and not o.items[item]:
             continue
@@ -100,8 +124,15 @@ def best_offer(offers: list[Offer], vclass, band, region, age, price=np.inf, ite
         if ok is not None:
             good &= ok(o)
         a = np.where(good, np.minimum(o.amount_mxn, o.max_share * price), 0.0)
+        if o.budget is not None:
+            a = np.where(o.budget.available(a, band), a, 0.0)
         better = a > amount
+        runner = ~better & (a > amount2)
+        amount2[better], which2[better] = amount[better], which[better]
+        amount2[runner], which2[runner] = a[runner], o.index
         amount[better], which[better] = a[better], o.index
+    if second:
+        return amount, which, amount2, which2
     return amount, which
 
 

@@ -68,6 +68,7 @@ class Regulator(mesa.Agent):
         self.member_of = np.full(n_operators, -1, np.int8)
         self.barred_until = np.zeros(n_operators, np.int32)  # month index a firm may rejoin
         self.member_pm = np.zeros(n_operators)  # PM2.5 of a member's fleet when last checked
+        self.checked_at = np.zeros(n_operators, np.int64)  # month of that check
         self.members_left = 0  # firms that left a programme for missing its cut, this month
         # which firms a fleet rule binds is drawn once, for the whole run
         self.bound_draw = [model.rng.random(n_operators) if ops is not None else
@@ -78,6 +79,7 @@ class Regulator(mesa.Agent):
                         for i, (kind, x) in enumerate(self.instruments) if kind in SPENDING_KINDS}
         self.spent_total = np.zeros(len(self.instruments))
         self.spent_month = np.zeros(len(self.instruments))
+        self.granted_month = np.zeros(len(self.instruments))  # vehicles paid for this month
         self.curfew_days = np.zeros(len(self.instruments))
         self.fee = np.zeros((len(self.instruments), len(self.class_names)))
         self.sales = deque(maxlen=12)  # months of new sales [class, zev]
@@ -105,6 +107,22 @@ class Regulator(mesa.Agent):
                              "same instruments with new terms (add or remove them at reset)")
         self.instruments = instruments
         self.names = [x.name for _, x in instruments]
+        # a budget changed mid-run: what is left follows the new terms; it cannot fall below
+        # what was already spent
+        budgets = getattr(self, "budgets", {})
+        for i in budgets:
+            kind, x = instruments[i]
+            new = getattr(x, "budget_mxn", None)
+            spent = self.spent_total[i] / self.fraction
+            if new is not None and new < spent - 1e-6:
+                raise ValueError(f"policy.{kind}.{getattr(spec.policy, kind).index(x)}"
+                                 f".budget_mxn: got {new:,.0f}, expected at least the "
+                                 f"{spent:,.0f} already spent")
+        for i, b in budgets.items():
+            x = instruments[i][1]
+            b.reconfigure(getattr(x, "budget_mxn", None), getattr(x, "units_per_year", None),
+                          getattr(x, "reserved_share_by_band", {}), self.fraction,
+                          float(self.spent_total[i]))
         switched_on = getattr(self, "switched_on", set())
         self.enabled = {x.name: x.enabled or x.name in switched_on for _, x in instruments}
         self.adaptive = list(spec.policy.adaptive)
@@ -122,6 +140,7 @@ class Regulator(mesa.Agent):
         self.sales.append(self._sales_month)
         self._sales_month = np.zeros_like(self._sales_month)
         self.spent_month[:] = 0.0
+        self.granted_month[:] = 0.0
         self.members_left = 0
         if model is not None:
             self._adapt(m, model)
@@ -186,21 +205,24 @@ class Regulator(mesa.Agent):
 
     def _offer(self, eff: PolicyEffects, i: int, x) -> None:
         classes, bands, regions = self._masks(x)
+        budget = self.budgets[i]
         if isinstance(x, PurchaseSubsidy):
             eff.purchase.append(Offer(i, np.isin(self.tech_names, x.technologies), classes,
-                                      bands, regions, x.amount_mxn, x.max_share_of_price))
+                                      bands, regions, x.amount_mxn, x.max_share_of_price,
+                                      budget=budget))
         elif isinstance(x, RetrofitSubsidy):
             items = np.isin(["", *self.retrofit_names], x.retrofits)
             eff.retrofit.append(Offer(i, items, classes, bands, regions, x.amount_mxn,
                                       x.max_share_of_price,
                                       max_age=x.max_age_years if x.max_age_years is not None
-                                      else np.inf))
+                                      else np.inf, budget=budget))
         else:
             eff.scrappage.append(Offer(
                 i, np.ones(len(self.tech_names), bool), classes, bands, regions, x.bonus_mxn,
                 min_age=x.min_age_years, kinds=tuple(x.replacement),
                 max_replacement_age=(x.max_replacement_age_years
-                                     if x.max_replacement_age_years is not None else np.inf)))
+                                     if x.max_replacement_age_years is not None else np.inf),
+                budget=budget))
 
     def budget_fits(self, index: int, amounts: np.ndarray, bands: np.ndarray) -> np.ndarray:
         return self.budgets[index].fits(amounts, bands)
@@ -211,8 +233,14 @@ class Regulator(mesa.Agent):
             return 0.0
         total = self.budgets[index].spend(amounts, bands)
         self.spent_month[index] += total
+        self.granted_month[index] += len(amounts)
         self.spent_total[index] += total
         return total
+
+    def units_left(self, index: int) -> float:
+        """Units of this year's quota not yet granted (sample scale), NaN without a quota."""
+        b = self.budgets.get(index)
+        return np.nan if b is None or b.units is None else float(b.units_left.sum())
 
     def budget_left(self, index: int) -> float:
         b = self.budgets.get(index)
@@ -320,7 +348,9 @@ class Regulator(mesa.Agent):
             n_cov = np.bincount(owner, weights=covered, minlength=self.n_operators)
             n_all = np.bincount(owner, minlength=self.n_operators)
             if new_year and not first:
-                missed = mine & (pm > (1.0 - x.pm_cut_per_year) * self.member_pm) \
+                # the cut asked is pro rata for a member that joined during the year
+                share = np.minimum((m - self.checked_at) / 12.0, 1.0)
+                missed = mine & (pm > (1.0 - x.pm_cut_per_year * share) * self.member_pm) \
                     & (n_cov < n_all)
                 self.member_of[missed] = -1
                 self.barred_until[missed] = m + 12
@@ -340,6 +370,7 @@ class Regulator(mesa.Agent):
             self.member_of[join] = p
             now = self.member_of == p
             self.member_pm[now] = pm[now]
+            self.checked_at[now] = m
             # members pay the year's fee for their covered vehicles
             ops.cash[now] -= x.fee_mxn_per_vehicle_per_year * n_cov[now]
 

@@ -151,6 +151,9 @@ def print_summary(info: dict) -> None:
                 left = ("" if x["budget_left_mxn"] is None
                         else f" ({x['budget_left_mxn']:,.0f} left)")
                 table.add_row(f"  {name}", "", f"{x['spent_mxn']:,.0f}{left}")
+                units = (f" of {x['units_per_year']:,} a year" if "units_per_year" in x
+                         else "")
+                table.add_row("    vehicles paid for", "", f"{x['granted']:,.0f}{units}")
         for rule, when in pol["adaptive_fired"].items():
             table.add_row(f"  adaptive rule {rule}", "", f"fired {when}")
     out_console.print(table)

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import cashflow
-from .decisions import IMPORT, KEEP, LEAVE, NEW, RETROFIT, USED, Reviews
+from .decisions import Reviews
+from .options import IMPORT, KEEP, LEAVE, NEW, RETROFIT, USED
 from .registry import GONE, LISTED
 
 if TYPE_CHECKING:
@@ -45,16 +46,22 @@ def carry_out(model: FleetModel, rv: Reviews, d, used_supply: np.ndarray, m: int
     cls = rv.vclass
     used_buyers = np.flatnonzero(d.kind == USED)
     matched = model.used_market.match(reg, cls[used_buyers], rv.owner[used_buyers], model.rng)
-    unmet = used_buyers[matched < 0]
+    imp_all = np.flatnonzero(d.kind == IMPORT)
+    imp_age, imp_tech = (model.imports.draw(len(imp_all), m, model.regulator.import_rule,
+                                            model.rng)
+                         if len(imp_all) else (np.zeros(0, np.int32), np.zeros(0, np.int8)))
+    # a buyer counting on a scrappage bonus takes only a replacement young enough for it
+    age_used = np.where(matched >= 0, (m - reg.cols["birth_month"][np.maximum(matched, 0)])
+                        / 12.0, 0.0)
+    matched[_too_old(model, d, used_buyers, age_used)] = -1
+    refused = _too_old(model, d, imp_all, imp_age / 12.0)
+    imp, imp_age, imp_tech = imp_all[~refused], imp_age[~refused], imp_tech[~refused]
+    unmet = np.concatenate([used_buyers[matched < 0], imp_all[refused]])
     d.kind[unmet] = np.where(has[unmet] & ~rv.eol[unmet], KEEP, LEAVE)
     fl.used_unmet += len(unmet)
     d.scrap_bonus[unmet] = 0.0  # a bonus for replacing needs the replacement
     d.bonus_claim[unmet] = -1
-    imp = np.flatnonzero(d.kind == IMPORT)
-    imp_age, imp_tech = (model.imports.draw(len(imp), m, model.regulator.import_rule, model.rng)
-                         if len(imp) else (np.zeros(0, np.int32), np.zeros(0, np.int8)))
-    _check_replacement_age(model, d, used_buyers[matched >= 0], matched[matched >= 0], imp,
-                           imp_age, m)
+    d.scrap_old[unmet] &= rv.eol[unmet] | (d.deal[unmet] > 0)
 
     # the vehicles that go: replaced, left, or at the end of life with nothing chosen
     goes = has & (d.kind != KEEP) & (d.kind != RETROFIT)
@@ -133,18 +140,10 @@ def _pay_public(model: FleetModel, claim, amount, paid, band, flow: str) -> None
         setattr(model.flows, flow, getattr(model.flows, flow) + total)
 
 
-def _check_replacement_age(model: FleetModel, d, used_rows, listings, imp, imp_age_months,
-                           m: int) -> None:
-    """A scrappage bonus for a used or imported replacement is paid only if the vehicle
-    actually bought is young enough for the instrument (options were priced on the market's
-    mean age)."""
-    if not (d.bonus_claim >= 0).any():
-        return
-    age = np.full(len(d.kind), np.nan)
-    age[used_rows] = (m - model.registry.cols["birth_month"][listings]) / 12.0
-    age[imp] = np.asarray(imp_age_months) / 12.0
+def _too_old(model: FleetModel, d, rows: np.ndarray, age_years: np.ndarray) -> np.ndarray:
+    """Which of these replacements (bought by `rows`) are older than the scrappage bonus their
+    buyer claims allows (options were priced on the market's mean age)."""
     limit = np.array([getattr(x, "max_replacement_age_years", None) or np.inf
                       for _, x in model.regulator.instruments] + [np.inf])
-    too_old = (d.bonus_claim >= 0) & (age > limit[d.bonus_claim])
-    d.scrap_bonus[too_old] = 0.0
-    d.bonus_claim[too_old] = -1
+    claim = d.bonus_claim[rows]
+    return (claim >= 0) & (age_years > limit[claim])

@@ -20,9 +20,30 @@ class Claims:
     which: np.ndarray  # [slot, option, row] instrument index, -1 none
     mxn: np.ndarray  # [slot, option, row]
 
+    alt_which: np.ndarray  # [option, row] the next subsidy instrument offered, -1 none
+    alt_mxn: np.ndarray
+
     @classmethod
     def empty(cls, k: int, n: int) -> Claims:
-        return cls(np.full((2, k, n), -1, np.int32), np.zeros((2, k, n)))
+        return cls(np.full((2, k, n), -1, np.int32), np.zeros((2, k, n)),
+                   np.full((k, n), -1, np.int32), np.zeros((k, n)))
+
+    def set_fallback(self, j: int, rows: np.ndarray, which: np.ndarray,
+                     mxn: np.ndarray) -> None:
+        self.alt_which[j, rows] = np.where(mxn > 0, which, -1)
+        self.alt_mxn[j, rows] = np.where(mxn > 0, mxn, 0.0)
+
+    def fall_back(self, jj: np.ndarray, rr: np.ndarray, full: set[int]) -> np.ndarray:
+        """Cells that lost their subsidy take the next instrument's, unless it too was
+        rationed this month; returns the MXN each cell now gets."""
+        alt = self.alt_which[jj, rr]
+        ok = (alt >= 0) & ~np.isin(alt, list(full))
+        gain = np.where(ok, self.alt_mxn[jj, rr], 0.0)
+        self.which[SUBSIDY, jj[ok], rr[ok]] = alt[ok]
+        self.mxn[SUBSIDY, jj[ok], rr[ok]] = gain[ok]
+        self.alt_which[jj, rr] = -1
+        self.alt_mxn[jj, rr] = 0.0
+        return gain
 
     def set(self, slot: int, j: int, rows: np.ndarray, which: np.ndarray,
             mxn: np.ndarray) -> None:
@@ -56,3 +77,28 @@ class Claims:
         self.which[slot, jj, rr] = -1
         self.mxn[slot, jj, rr] = 0.0
         return jj, rr, lost
+
+
+def ration(choice, claims: Claims, cols, u, beta, band, budget_fits, rng, both, affordable,
+           scrap_old, scrap_base) -> np.ndarray:
+    """Rows whose chosen option claims more than is left of an instrument's budget lose that
+    instrument on every option (price, utility, and whether they can still pay); a subsidy
+    falls back to the next instrument that offered one. Returns the rows, to choose again."""
+    rows = []
+    over_all = claims.over_budget(choice, band, budget_fits, rng)
+    full = {idx for _, idx, _ in over_all}  # rationed this month: no fallback to them
+    for slot, idx, over in over_all:
+        jj, rr, lost = claims.strip(slot, idx, over)
+        if slot == BONUS:
+            u[jj, rr] -= beta[rr] * cols["bonus_gain"][jj, rr] / 1e6
+            cols["bonus_gain"][jj, rr] = 0.0
+            scrap_old[jj, rr] = scrap_base[jj, rr]  # sold, if the market pays more
+            both[jj, rr] &= affordable(jj, rr)  # the bonus was paying towards it
+        else:
+            gain = claims.fall_back(jj, rr, full)
+            u[jj, rr] -= beta[rr] * (lost - gain) / 1e6
+            cols["price"][jj, rr] += lost - gain
+            cols["subsidy"][jj, rr] -= lost - gain
+            both[jj, rr] &= affordable(jj, rr)
+        rows.append(over)
+    return np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)

@@ -21,28 +21,15 @@ from fleetsim.agents.instruments import best_offer
 from fleetsim.agents.tco import annuity_factor, discount, financing_cost, tco
 from fleetsim.scenarios import SIZE_BANDS, Scenario
 
-from .claims import BONUS, SUBSIDY, Claims
+from .claims import BONUS, SUBSIDY, Claims, ration
 from .deals import deal_covers, deal_term, deals_for
 from .emissions import km_factor
 from .lending import LenderTerms, over_quota
 from .market import Valuer
+from .options import KEEP, LEAVE, NEW, RETROFIT, USED, OptionLayout, band_tastes
 from .technology import TechTables, YearTables
 
-KEEP, RETROFIT, NEW, USED, IMPORT, LEAVE = range(6)
 MAX_GRID_AGE = 80  # years; older vehicles are priced as this old
-KIND_NAMES = ("keep", "retrofit", "new", "used", "import", "leave")
-
-
-class OptionLayout:
-    """Which option each column is: a kind and, for retrofits and new vehicles, which one."""
-
-    def __init__(self, tables: TechTables):
-        r, t = len(tables.retrofit_names), len(tables.tech_names)
-        self.kind = np.array([KEEP] + [RETROFIT] * r + [NEW] * t + [USED, IMPORT, LEAVE])
-        self.item = np.array([0, *range(1, r + 1), *range(t), -1, -1, -1])
-
-    def __len__(self) -> int:
-        return len(self.kind)
 
 
 @dataclass
@@ -120,16 +107,6 @@ class Decision:
     extra: dict = field(default_factory=dict)
 
 
-def band_tastes(spec: Scenario) -> dict[str, np.ndarray]:
-    b = [spec.decisions.bands[x] for x in SIZE_BANDS]
-    return {
-        "r": np.array([t.discount_rate for t in b]),
-        "h": np.array([t.horizon_years for t in b], float),
-        "beta": np.array([t.cost_sensitivity_per_million_mxn for t in b]),
-        "keep": np.array([t.keep_constant for t in b]),
-    }
-
-
 def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     """Choose an option for every review row. Each option column is priced only on the rows
     where it is open, so closed options (a technology not sold, a retrofit an engine cannot
@@ -171,7 +148,8 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
     familiar = np.ones((k, n), bool)
     family = np.zeros((k, n), np.int8)
     cols = {name: np.zeros((k, n)) for name in ("price", "subsidy", "cofin", "principal",
-                                                  "rate", "fin_line")}
+                                                  "rate", "fin_line", "bonus_gain")}
+    scrap_base = np.zeros((k, n), bool)  # scrapped whatever the bonus (end of life, deal)
     lender_of = np.full((k, n), -1, np.int8)
     scrap_old = np.zeros((k, n), bool)
     claims = Claims.empty(k, n)
@@ -294,6 +272,7 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
             b_mxn, b_which = bonus(i, "none")
             take = (b_mxn > 0) & (scrap_value + b_mxn > sale_of_old)
             claims.set(BONUS, j, i, b_which, np.where(take, b_mxn, 0.0))
+            cols["bonus_gain"][j] = np.where(take, scrap_value + b_mxn - sale_of_old, 0.0)
             feasible[j] = True
             scrap_old[j] = take
             util[j] = beta * np.where(take, scrap_value + b_mxn, sale_of_old) / 1e6
@@ -326,13 +305,14 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
                                       kit[g_c[:, 0]], 0.0)
             at = (cur_t[i], c[i], band[i], age_i[i])
             gross = kit[c[i]]
-            subsidy, s_which = best_offer(eff.retrofit, c[i], band[i], region[i],
-                                          rv.age_years[i], gross, item=item)
+            subsidy, s_which, alt, alt_which = best_offer(
+                eff.retrofit, c[i], band[i], region[i], rv.age_years[i], gross, item=item,
+                second=True)
             b_mxn, b_which = np.zeros(len(i)), np.full(len(i), -1)
             age_after = rv.age_years[i]
             in_deal[i] = deal_covers(spec, deal[i], rv.age_years[i], retrofit=name)
             t_after, retro, used = cur_t[i], np.full(len(i), item), False
-            sale = 0.0
+            sale = sale_before = 0.0
         else:
             g_cb = (g_c[0, 0, :, :, 0], g_b[0, 0, :, :, 0])  # [class, band]
             retro = 0
@@ -351,8 +331,9 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
                 in_deal[i] = (deal[i] > 0) & has[i] & deal_covers(
                     spec, deal[i], rv.age_years[i], tech=tables.tech_names[item])
                 t_after, used = np.full(len(i), item), False
-                subsidy, s_which = best_offer(eff.purchase, c[i], band[i], region[i],
-                                              np.zeros(len(i)), gross_c[c[i]], item=item)
+                subsidy, s_which, alt, alt_which = best_offer(
+                    eff.purchase, c[i], band[i], region[i], np.zeros(len(i)), gross_c[c[i]],
+                    item=item, second=True)
                 b_mxn, b_which = bonus(i, "new")
                 age_after = np.zeros(len(i))
             else:
@@ -383,6 +364,7 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
             gross = gross_c[c[i]]
             sale = np.where(in_deal[i] & has[i], scrap_value[i], sale_of_old[i])
             # a bonus is claimed where scrapping with it beats what the old vehicle fetches
+            sale_before = sale
             b_mxn = np.where(scrap_value[i] + b_mxn > sale, b_mxn, 0.0)
             sale = np.where(b_mxn > 0, scrap_value[i] + b_mxn, sale)
         d_i = in_deal[i]
@@ -407,8 +389,12 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         cols["fin_line"][j, i] = financing
         cols["price"][j, i], cols["subsidy"][j, i], cols["cofin"][j, i] = price, subsidy, cofin
         scrap_old[j, i] = d_i | rv.eol[i] | (b_mxn > 0)
+        scrap_base[j, i] = d_i | rv.eol[i]
         claims.set(SUBSIDY, j, i, s_which, subsidy)
         claims.set(BONUS, j, i, b_which, b_mxn)
+        cols["bonus_gain"][j, i] = np.where(b_mxn > 0, scrap_value[i] + b_mxn - sale_before, 0.0)
+        if kind in (NEW, RETROFIT):
+            claims.set_fallback(j, i, alt_which, alt)
         deal_of[j, i] = np.where(d_i, deal[i], 0)
         rep_tech[j, i] = t_after
 
@@ -447,12 +433,13 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         trade = np.where(layout.kind[jj] == RETROFIT, 0.0, sale_of_old[rr])
         return cols["price"][jj, rr] - cols["principal"][jj, rr] <= cash[rr] + trade + 1e-6
 
-    def ration():
-        return _ration(choice, claims, cols, u, beta, band, ctx, rng, both, affordable)
+    def settle():
+        return ration(choice, claims, cols, u, beta, band, ctx.budget_fits, rng, both,
+                      affordable, scrap_old, scrap_base)
 
     # each round takes at least one claim or loan away, so few rounds settle it
     for _ in range(8):
-        stripped = ration()
+        stripped = settle()
         over = over_quota(choice, lender_of, ctx.lenders, rng)
         if len(stripped):
             choice[stripped] = logit_choice(u[:, stripped].T, both[:, stripped].T, rng,
@@ -474,7 +461,7 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
 
     # whatever still does not fit goes without re-choosing (rare): the loan or the public
     # money is withdrawn and the firm pays the difference from its cash
-    ration()
+    settle()
     over = over_quota(choice, lender_of, ctx.lenders, rng)
     declined[over] = True
     lender_of[choice[over], over] = -1
@@ -505,20 +492,3 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         rep_tech=take(rep_tech),
         extra={"utility": u.T, "feasible": both.T},
     )
-
-
-def _ration(choice, claims: Claims, cols, u, beta, band, ctx: Context, rng, both,
-            affordable) -> np.ndarray:
-    """Rows whose chosen option claims more than is left of an instrument's budget lose that
-    instrument on every option (price, utility, and whether they can still pay); returns them,
-    to choose again."""
-    rows = []
-    for slot, idx, over in claims.over_budget(choice, band, ctx.budget_fits, rng):
-        jj, rr, lost = claims.strip(slot, idx, over)
-        u[jj, rr] -= beta[rr] * lost / 1e6
-        if slot == SUBSIDY:
-            cols["price"][jj, rr] += lost
-            cols["subsidy"][jj, rr] -= lost
-            both[jj, rr] &= affordable(jj, rr)
-        rows.append(over)
-    return np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)

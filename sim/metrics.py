@@ -107,7 +107,8 @@ def policy_names(model: FleetModel) -> list[str]:
     out = ["public_spending_mxn", "fuel_tax_revenue_mxn"]
     for kind, x in model.regulator.instruments:
         if kind in SPENDING_KINDS:
-            out += [f"spend_{x.name}_mxn", f"budget_left_{x.name}_mxn"]
+            out += [f"spend_{x.name}_mxn", f"granted_{x.name}", f"budget_left_{x.name}_mxn",
+                    f"units_left_{x.name}"]
         elif isinstance(x, GreenFreight):
             out += [f"members_{x.name}", f"member_vehicles_{x.name}"]
         elif isinstance(x, ContingencyCurfew):
@@ -211,7 +212,9 @@ def policy_row(model: FleetModel, rates: dict, s: float) -> dict[str, Any]:
     for i, (kind, x) in enumerate(reg.instruments):
         if kind in SPENDING_KINDS:
             out[f"spend_{x.name}_mxn"] = float(reg.spent_month[i]) * s
+            out[f"granted_{x.name}"] = float(reg.granted_month[i]) * s
             out[f"budget_left_{x.name}_mxn"] = reg.budget_left(i) * s
+            out[f"units_left_{x.name}"] = reg.units_left(i) * s
         elif isinstance(x, GreenFreight):
             p = programmes.index(x)
             out[f"members_{x.name}"] = float((reg.member_of == p).sum()) * s

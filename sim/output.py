@@ -80,11 +80,17 @@ def policy_summary(model: FleetModel, res: pd.DataFrame) -> dict[str, Any]:
         if f"spend_{x.name}_mxn" in res:
             budget = getattr(x, "budget_mxn", None)
             left = reg.budget_left(i) / model.sample_fraction
+            granted = res.groupby("year")[f"granted_{x.name}"].sum()
             entry.update({
                 "spent_mxn": float(res[f"spend_{x.name}_mxn"].sum()),
                 "budget_mxn": budget,
                 "budget_left_mxn": None if budget is None else float(left),
+                "granted": float(granted.sum()),
+                "granted_by_year": {int(y): float(v) for y, v in granted.items() if v},
             })
+            if getattr(x, "units_per_year", None) is not None:
+                # units a year against what was granted: undersubscription shows here
+                entry["units_per_year"] = x.units_per_year
         per[x.name] = entry
     return {
         "public_spending_mxn": float(res["public_spending_mxn"].sum()),

@@ -91,6 +91,52 @@ def test_fractional_units_never_allow_more_than_the_scaled_quota():
     assert ok.sum() <= 10.4
 
 
+def test_money_and_units_both_bind():
+    b = Budget(250.0, 5, {}, fraction=1.0)
+    assert b.fits(np.full(4, 100.0), np.zeros(4, np.intp)).tolist() == [True, True, False, False]
+    assert b.fits(np.full(7, 10.0), np.zeros(7, np.intp)).sum() == 5
+    b.spend(np.full(2, 100.0), np.zeros(2, np.intp))
+    b.new_year()
+    assert b.mxn_left == pytest.approx(50.0), "money is for the whole run, units for a year"
+    np.testing.assert_allclose(b.units_left[-1], 5)
+
+
+def test_available_says_whether_one_more_claim_could_be_paid():
+    b = Budget(250.0, 10, {"micro": 0.2}, fraction=1.0)
+    band = np.array([MICRO, SMALL, SMALL])
+    np.testing.assert_array_equal(b.available(np.array([100.0, 250.0, 251.0]), band),
+                                  [True, True, False])
+    b.spend(np.ones(8), np.full(8, LARGE))  # the pool is spent; the micro reserve is not
+    np.testing.assert_array_equal(b.available(np.ones(2), np.array([MICRO, SMALL])),
+                                  [True, False])
+
+
+def test_reconfigured_budget_keeps_what_was_spent_and_used():
+    b = Budget(1000.0, 10, {"micro": 0.4}, fraction=1.0)
+    b.spend(np.full(3, 100.0), np.array([MICRO, LARGE, LARGE]))
+    b.reconfigure(2000.0, 20, {"micro": 0.4}, fraction=1.0, spent=300.0)
+    assert b.mxn_left == pytest.approx(1700.0)
+    # this year: 1 of the micro reserve and 2 of the pool used; the quota doubled
+    np.testing.assert_allclose(b.units_left, [7, 0, 0, 0, 10])
+    b.reconfigure(None, None, {}, fraction=1.0, spent=300.0)
+    assert np.isinf(b.mxn_left) and np.isinf(b.units_left).all()
+
+
+def test_best_offer_skips_an_offer_its_budget_cannot_pay_and_names_the_runner_up():
+    spent = Budget(50.0, None, {}, fraction=1.0)
+    rich = Budget(None, None, {}, fraction=1.0)
+    big = offer(index=1, amount=300.0, budget=spent)
+    small = offer(index=2, amount=100.0, budget=rich)
+    tiny = offer(index=3, amount=40.0, budget=spent)
+    z = np.zeros(2, np.intp)
+    amount, which, amount2, which2 = best_offer([big, small, tiny], z, z, z, np.zeros(2),
+                                                item=0, second=True)
+    np.testing.assert_allclose(amount, 100.0)
+    np.testing.assert_array_equal(which, 2)
+    np.testing.assert_allclose(amount2, 40.0)
+    np.testing.assert_array_equal(which2, 3)
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_spending_what_fits_never_overdraws(seed):
     """Whatever the order and mix of claims, spending exactly what fits() let through leaves

@@ -97,6 +97,17 @@ def test_policy_overrides_apply_to_the_preset_only(tmp_path):
     np.testing.assert_allclose(units, np.round(units), atol=1e-6)
 
 
+def test_a_scenario_compared_with_itself_avoids_nothing(tmp_path):
+    out = tmp_path / "out"
+    result = cli("run", "baseline", "--compare", "baseline", "--years", "1", "--set", SMALL,
+                 "--out", str(out))
+    assert result.exit_code == 0, result.output
+    cmp = json.loads((out / "summary.json").read_text())["comparison"]
+    assert all(v == 0 for v in cmp["avoided_t"].values())
+    assert all(v is None for v in cmp["public_cost_mxn_per_t_avoided"].values())
+    assert cmp["public_spending_mxn"] == 0
+
+
 def test_compare_with_an_unknown_scenario_is_a_user_error(tmp_path):
     result = cli("run", "scrappage_2015", "--compare", "no_such_baseline", "--years", "1",
                  "--set", SMALL, "--out", str(tmp_path / "out"))

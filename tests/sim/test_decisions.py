@@ -21,17 +21,8 @@ from fleetsim.agents import Lender
 from fleetsim.agents.choice import choice_probabilities
 from fleetsim.agents.instruments import Offer
 from fleetsim.scenarios import SIZE_BANDS
-from fleetsim.sim.decisions import (
-    IMPORT,
-    KEEP,
-    LEAVE,
-    NEW,
-    RETROFIT,
-    USED,
-    OptionLayout,
-    Reviews,
-    decide,
-)
+from fleetsim.sim.decisions import Reviews, decide
+from fleetsim.sim.options import IMPORT, KEEP, LEAVE, NEW, RETROFIT, USED, OptionLayout
 from tests.helpers import no_quotas, recorded_run
 
 BUY = [RETROFIT, NEW, USED, IMPORT]
@@ -352,8 +343,8 @@ def test_utility_of_a_new_vehicle_is_its_tco_less_the_risk_premium(month):
     the premium ln((1 - pi) / (K pi)), K the familiar options open to the row."""
     from fleetsim.agents.choice import bass_probability, risk_premium
     from fleetsim.agents.tco import tco
-    from fleetsim.sim.decisions import band_tastes
     from fleetsim.sim.emissions import km_factor
+    from fleetsim.sim.options import band_tastes
 
     _, ctx = month
     owner = micro_firm(ctx)
@@ -419,8 +410,8 @@ def lost_margin_change(rv, ctx, tech: str, share: float):
     """Utility change of buying `tech` new when access limits take `share` of its margin, and
     the change expected from the margin lost: beta x km x margin x share x annuity / 1e6."""
     from fleetsim.agents.tco import annuity_factor
-    from fleetsim.sim.decisions import band_tastes
     from fleetsim.sim.emissions import km_factor
+    from fleetsim.sim.options import band_tastes
 
     code = ctx.tables.tech_code[tech]
 

@@ -8,14 +8,7 @@ import pytest
 
 from fleetsim.agents.choice import choice_probabilities
 from fleetsim.scenarios import SIZE_BANDS
-from fleetsim.sim.decisions import (
-    IMPORT,
-    KEEP,
-    NEW,
-    RETROFIT,
-    USED,
-    OptionLayout,
-)
+from fleetsim.sim.options import IMPORT, KEEP, NEW, RETROFIT, USED, OptionLayout
 from tests.helpers import no_quotas, recorded_run
 
 

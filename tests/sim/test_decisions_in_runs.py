@@ -7,12 +7,7 @@ import numpy as np
 import pytest
 
 from fleetsim.scenarios import load
-from fleetsim.sim.decisions import (
-    IMPORT,
-    NEW,
-    RETROFIT,
-    USED,
-)
+from fleetsim.sim.options import IMPORT, NEW, RETROFIT, USED
 
 BUY = [RETROFIT, NEW, USED, IMPORT]
 

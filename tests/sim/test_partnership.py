@@ -10,7 +10,7 @@ import pytest
 
 from fleetsim.scenarios import SIZE_BANDS
 from fleetsim.sim import FleetModel
-from fleetsim.sim.decisions import NEW, RETROFIT
+from fleetsim.sim.options import NEW, RETROFIT
 from tests.helpers import money_moves, recorded_run
 
 FRACTION = 0.05

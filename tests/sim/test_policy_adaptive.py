@@ -291,10 +291,6 @@ def test_switching_an_instrument_off_mid_run_stops_it(untouched):
     assert untouched.results()["spend_scrappage_2015_mxn"].iloc[n:].sum() > 0
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: update_policy accepts a new budget_mxn (or "
-                   "units_per_year) but the regulator keeps the Budget made at start, so the "
-                   "change never acts and the summary reports the new budget with the old "
-                   "balance")
 def test_a_budget_raised_mid_run_can_be_spent():
     spec = with_policy(instrument("scrappage", "scrap", min_age_years=15, bonus_mxn=4e5,
                                   budget_mxn=20 * 4e5 / FRACTION))
@@ -307,3 +303,24 @@ def test_a_budget_raised_mid_run_can_be_spent():
     pol = summary(model)["policy"]["instruments"]["scrap"]
     assert pol["spent_mxn"] + pol["budget_left_mxn"] == pytest.approx(pol["budget_mxn"])
     assert res["spend_scrap_mxn"].iloc[12:].sum() > 0
+    assert res["spend_scrap_mxn"].sum() <= 40 * 4e5 / FRACTION + 1e-3
+    assert (res["budget_left_scrap_mxn"] >= -1e-3).all()
+
+
+def test_a_budget_cut_below_what_was_spent_is_refused():
+    spec = with_policy(instrument("scrappage", "scrap", min_age_years=15, bonus_mxn=4e5,
+                                  budget_mxn=200 * 4e5 / FRACTION))
+    model = FleetModel(spec, rng=SEED, sample_fraction=FRACTION).run(years=1)
+    spent = model.results()["spend_scrap_mxn"].sum()
+    assert spent > 10 * 4e5 / FRACTION
+    left = model.regulator.budget_left(0)
+    with pytest.raises(ScenarioError) as info:
+        model.update_policy({"policy.scrappage.0.budget_mxn": 10 * 4e5 / FRACTION})
+    assert info.value.problems[0].startswith("policy.scrappage.0.budget_mxn: got ")
+    assert "already spent" in info.value.problems[0]
+    assert model.spec.policy.scrappage[0].budget_mxn == 200 * 4e5 / FRACTION
+    assert model.regulator.budget_left(0) == left
+    model.run(years=1)
+    res = model.results()
+    assert (res["budget_left_scrap_mxn"] >= 0).all()
+    assert summary(model)["policy"]["instruments"]["scrap"]["budget_left_mxn"] >= 0

@@ -14,7 +14,7 @@ import pytest
 
 from fleetsim.scenarios import SIZE_BANDS
 from fleetsim.sim import FleetModel
-from fleetsim.sim.decisions import IMPORT, KEEP, NEW, RETROFIT, USED
+from fleetsim.sim.options import IMPORT, KEEP, NEW, RETROFIT, USED
 from fleetsim.sim.output import summary
 from fleetsim.sim.registry import GONE
 from tests.helpers import recorded_run
@@ -234,18 +234,34 @@ def test_retrofit_budget_never_exceeded_and_its_balance_is_shown(res):
     assert spent.iloc[-1] <= RETROFIT_BUDGET + 1e-6
 
 
-@pytest.mark.parametrize("slot", ["subsidy", "bonus"])
-def test_the_months_claims_fit_what_is_left(log, slot):
+def test_the_months_retrofit_claims_fit_the_mxn_left(log):
     """Within a month the claims that survive rationing fit the budget left at its start."""
-    model = log.model
-    for name in ("dpf_sub",) if slot == "subsidy" else ("scrap",):
-        x = terms(model, name)
-        budget = getattr(x, "budget_mxn", None)
-        left = budget * FRACTION if budget is not None else np.inf
-        for rec, rows in claims(log, name, slot):
-            amounts = rec.decision.subsidy if slot == "subsidy" else rec.decision.scrap_bonus
-            assert amounts[rows].sum() <= left + 1e-6, rec.month
-            left -= paid(rec, index_of(model, name))[0 if slot == "subsidy" else 1]
+    i = index_of(log.model, "dpf_sub")
+    left = RETROFIT_BUDGET * FRACTION
+    for rec, rows in claims(log, "dpf_sub"):
+        assert rec.decision.subsidy[rows].sum() <= left + 1e-6, rec.month
+        left -= paid(rec, i)[0]
+    assert left < 2e5, "the budget was spent"
+
+
+def test_the_months_bonus_claims_fit_the_units_left(log):
+    """... and so do the bonus claims the year's units left (micro firms' reserve first)."""
+    i = index_of(log.model, "scrap")
+    band = log.model.operator_arrays.band
+    micro = SIZE_BANDS.index("micro")
+    for rec, rows in claims(log, "scrap", "bonus"):
+        if rec.month % 12 == 0:
+            reserve, pool = 0.5 * UNITS * FRACTION, 0.5 * UNITS * FRACTION
+        is_micro = band[rec.reviews.owner[rows]] == micro
+        from_reserve = min(int(is_micro.sum()), int(reserve + 1e-9))
+        assert len(rows) - from_reserve <= pool + 1e-9, rec.month
+        d, rv = rec.applied, rec.reviews
+        went = (rv.row >= 0) & ~np.isin(d.kind, [KEEP, RETROFIT]) & (d.bonus_claim == i)
+        n_micro = int((band[rv.owner[went]] == micro).sum())
+        used_reserve = min(n_micro, int(reserve + 1e-9))
+        reserve -= used_reserve
+        pool -= int(went.sum()) - used_reserve
+        assert pool >= -1e-9
 
 
 # ---- budgets undersubscribed and exhausted ------------------------------------------------------
@@ -386,10 +402,6 @@ def test_bonus_only_when_the_replacement_bought_is_young_enough(monkeypatch):
     assert spent == pytest.approx(n_paid * 3e5 / FRACTION)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a vehicle whose scrappage bonus is withdrawn after "
-                   "the choice (budget or quota rationing, or a replacement older than allowed) "
-                   "keeps scrap_old and is scrapped for its scrap value although the used market "
-                   "pays more")
 def test_a_vehicle_that_loses_its_bonus_is_sold_if_the_market_pays_more():
     spec = with_policy(instrument("scrappage", "scrap", min_age_years=10, bonus_mxn=3e5,
                                   replacement=["new", "used", "import"],
@@ -416,11 +428,6 @@ def test_a_vehicle_that_loses_its_bonus_is_sold_if_the_market_pays_more():
 
 # ---- two instruments for the same purchase ------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="BUG: each option carries only its most generous offer; "
-                   "a buyer rationed out of it does not fall back to the next eligible "
-                   "instrument, and an instrument left with less than one claim stays 'open' "
-                   "(mxn_left > 0) and keeps being the best offer, so a less generous instrument "
-                   "with money left never pays")
 def test_a_buyer_rationed_out_of_one_subsidy_gets_the_next_one():
     f = 0.02
     both = ["battery_electric", "diesel_epa2010"]
@@ -437,3 +444,39 @@ def test_a_buyer_rationed_out_of_one_subsidy_gets_the_next_one():
     # once the generous budget cannot pay a whole subsidy, buyers get the modest one
     assert (res["spend_modest_mxn"].iloc[3:] > 0).mean() > 0.5, \
         res[["spend_generous_mxn", "budget_left_generous_mxn", "spend_modest_mxn"]]
+
+
+# ---- a bonus withdrawn after it paid for the replacement ----------------------------------------
+
+def unaffordable(log) -> tuple[int, list[tuple[int, float, float, float]]]:
+    """Purchases (all of them, and the ones that were not affordable) as in
+    test_decisions_in_runs: what a firm pays from its own pocket is at most its cash, shared
+    among its rows under review that month, plus what the vehicle it replaces fetches."""
+    from tests.helpers import money_moves
+
+    bought_n, bad = 0, []
+    for rec in log.decisions:
+        d, rv = rec.applied, rec.reviews
+        proceeds, own = money_moves(rec)
+        share = np.maximum(rec.cash[rv.owner], 0.0) / np.bincount(rv.owner)[rv.owner]
+        funds = share + np.where(d.kind == RETROFIT, 0.0, proceeds)
+        bought = np.isin(d.kind, [RETROFIT, NEW, USED, IMPORT])
+        over = bought & (own > funds * (1 + 1e-9) + 1e-6)
+        bought_n += int(bought.sum())
+        bad += [(rec.month, float(own[i]), float(funds[i]), float(rec.decision.scrap_bonus[i]))
+                for i in np.flatnonzero(over)]
+    return bought_n, bad
+
+
+def test_a_rationed_bonus_leaves_no_unaffordable_purchase():
+    log = recorded_run(with_policy(EXHAUST), months=12, fraction=EXHAUST_FRACTION)
+    assert log.results()["budget_left_scrap_mxn"].iloc[-1] < BONUS, "rationing happened"
+    n, bad = unaffordable(log)
+    assert n > 100
+    assert not bad, f"{len(bad)} of {n} purchases beyond the firm's cash: {bad[:3]}"
+
+
+def test_a_bonus_withdrawn_for_an_old_replacement_leaves_no_unaffordable_purchase(log):
+    n, bad = unaffordable(log)
+    assert n > 100
+    assert not bad, f"{len(bad)} of {n} purchases beyond the firm's cash: {bad[:3]}"

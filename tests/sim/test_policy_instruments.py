@@ -7,6 +7,7 @@ margins well inside what the runs show (numbers in the comments: whole-fleet fig
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cache
 
 import numpy as np
@@ -14,7 +15,7 @@ import pytest
 
 from fleetsim.scenarios import SIZE_BANDS
 from fleetsim.sim import FleetModel
-from fleetsim.sim.decisions import IMPORT, NEW, USED
+from fleetsim.sim.options import IMPORT, NEW, USED
 from fleetsim.sim.registry import ACTIVE
 from tests.helpers import recorded_run
 from tests.policy_helpers import SOOT_FREE, instrument, merge, month_index, total, with_policy
@@ -244,6 +245,37 @@ def test_nobody_joins_a_programme_with_nothing_to_gain(case):
     res = FleetModel(with_policy(policy), rng=1, sample_fraction=FRACTION).run(years=2).results()
     assert (res["members_gf"] == 0).all()
     assert (res["member_vehicles_gf"] == 0).all()
+
+
+def test_a_programme_starting_mid_year_takes_members_in_its_first_month_and_ends_with_them():
+    spec = with_policy(merge(programme(start="2025-07-01", end="2025-12-31"),
+                             exempting_curfew()))
+    res = FleetModel(spec, rng=1, sample_fraction=FRACTION).run(years=2).results()
+    members = res["members_gf"].to_numpy()
+    assert (members[:6] == 0).all()
+    assert members[6] > 0 and (members[6:12] == members[6]).all()
+    assert (members[12:] == 0).all() and (res["member_vehicles_gf"].iloc[12:] == 0).all()
+
+
+def test_members_pay_the_yearly_fee_for_their_covered_trucks():
+    spec = with_policy(merge(programme(), exempting_curfew()))
+    model = FleetModel(spec, rng=1, sample_fraction=FRACTION).run(years=1)
+    ops, reg, t = model.operator_arrays, model.regulator, model.tables
+    cash = ops.cash.copy()
+    today = date(2026, 1, 1)
+    reg.update(today, model)  # January's update alone: joins, departures and fees
+    m = month_index("2026-01")
+    rows = model.active_rows()
+    cols = model.registry.cols
+    cover = reg.effects.access.cover(cols["owner"][rows],
+                                     t.reported(cols["tech"][rows], cols["retrofit"][rows]),
+                                     cols["vclass"][rows].astype(np.intp),
+                                     cols["region"][rows].astype(np.intp),
+                                     (m - cols["birth_month"][rows]) / 12.0)
+    n_cov = np.bincount(cols["owner"][rows], weights=cover == 1, minlength=len(cash))
+    members = reg.member_of == 0
+    assert members.sum() > 10
+    np.testing.assert_allclose(cash - ops.cash, np.where(members, 2500 * n_cov, 0.0))
 
 
 def test_members_that_miss_their_pm_cut_leave_and_wait_a_year():
