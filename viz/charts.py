@@ -58,7 +58,7 @@ def _layout(lang: str, title: str, big: bool, height: int = 300, ytitle: str = "
     }
     for xa, ya in axes:
         xk, yk = xa.replace("x", "xaxis"), ya.replace("y", "yaxis")
-        lay[xk] = {"dtick": 5, "tickformat": "d", **lay.get(xk, {})}
+        lay[xk] = {"dtick": 10 if big else 5, "tickformat": "d", **lay.get(xk, {})}
         lay[yk] = {"rangemode": "tozero", "title": {"text": ytitle}, **lay.get(yk, {})}
     lay.update(extra)
     return lay
