@@ -164,3 +164,18 @@ def test_a_policy_change_mid_run_acts_from_the_next_month_and_is_marked():
     pol, _ = run.monthly()
     spend = pol["spend_scrappage_2015_mxn"]
     assert spend.iloc[15:].sum() == 0 and spend.iloc[:15].sum() > 0
+
+
+def test_fleetsim_app_user_errors_exit_2_with_one_line():
+    import socket
+
+    bad_port = CliRunner().invoke(app, ["app", "--port", "70000", "--no-open"])
+    assert bad_port.exit_code == 2
+    assert bad_port.output.strip() == "--port: got 70000, expected a port number from 1 to 65535"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = CliRunner().invoke(app, ["app", "--port", str(port), "--no-open"])
+    assert busy.exit_code == 2 and len(busy.output.strip().splitlines()) == 1
+    assert busy.output.startswith(f"--host/--port: could not listen on 127.0.0.1:{port}")
