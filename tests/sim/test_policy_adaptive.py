@@ -53,7 +53,7 @@ SAME_DRAWS = {
 def outcome_columns(res: pd.DataFrame) -> list[str]:
     """Everything but the instruments' own book-keeping columns."""
     own = ("spend_", "budget_left_", "members_", "member_vehicles_", "curfew_days_", "zev_fee_",
-           "active_", "adaptive_")
+           "active_", "adaptive_", "granted_", "units_left_")
     return [c for c in res.columns if not c.startswith(own)]
 
 
