@@ -27,7 +27,8 @@ def page_url():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    log = open(ARTIFACTS.parent / ".page-server.log", "w")  # noqa: SIM115
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / "page-server.log", "w")  # noqa: SIM115
     server = subprocess.Popen([sys.executable, "-m", "fleetsim.experiments.cli", "app",
                                "--port", str(port), "--no-open"], stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}/"
