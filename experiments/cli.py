@@ -1,4 +1,4 @@
-"""The `fleetsim` command line: run, validate, scenarios, sweep, report.
+"""The `fleetsim` command line: run, validate, scenarios, sweep, report, app.
 
 User mistakes (a bad scenario value, an unknown --set path, too many years) exit with status 2
 and one line per problem; they never print a traceback.
@@ -246,6 +246,34 @@ def scenarios() -> None:
     width = max(map(len, found)) + 2
     for name, text in found.items():
         typer.echo(f"{name:<{width}}{text}")
+
+
+@app.command("app")
+def serve_app(
+    host: Annotated[str, typer.Option(help="Address to serve on (0.0.0.0: the whole room).")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8765,
+    open_browser: Annotated[bool, typer.Option("--open/--no-open",
+                                               help="Open the page in a browser.")] = True,
+) -> None:
+    """Serve the workshop page (Solara): every front-end file is served locally."""
+    import os
+    import socket
+
+    if not 0 < port < 65536:
+        fail([f"--port: got {port}, expected a port number from 1 to 65535"])
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.bind((host, port))
+    except OSError as err:
+        fail([f"--host/--port: could not listen on {host}:{port} ({err.strerror or err})"])
+    args = [sys.executable, "-m", "solara", "run", "fleetsim.viz.app", "--host", host,
+            "--port", str(port), "--production", "--no-check-version",
+            *([] if open_browser else ["--no-open"])]
+    # a workshop room may have no internet: no version check, no usage telemetry
+    os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
+    typer.echo(f"fleetsim page on http://{host}:{port}/  (Ctrl+C to stop)")
+    os.execv(sys.executable, args)
 
 
 def main() -> None:

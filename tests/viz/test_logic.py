@@ -1,0 +1,181 @@
+"""The page's logic without a browser: number formats, the controls table, the session's run
+(baseline alongside, changes, headline) and the files it reads and writes."""
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from fleetsim.experiments.cli import app
+from fleetsim.scenarios import load_raw
+from fleetsim.sim import FleetModel
+from fleetsim.viz import controls, i18n, scenario_io
+from fleetsim.viz.controls import Control
+from fleetsim.viz.runner import LiveRun, headline
+
+
+def test_numbers_follow_the_language():
+    assert i18n.number("es", 1234567.5, 1) == "1\u00a0234\u00a0567,5"
+    assert i18n.number("en", 1234567.25, 2) == "1,234,567.25"
+    assert i18n.percent("es", 0.125) == "12,5\u00a0%"
+    assert i18n.compact("en", 2.5e9) == "2.5\u00a0billion"
+    assert i18n.compact("es", 2.5e6) == "2,5\u00a0millones"
+    assert i18n.number("es", float("nan")) == "n/d"
+
+
+def test_every_message_has_both_languages():
+    missing = [k for k, v in i18n.MESSAGES.items() if set(v) != set(i18n.LANGS)]
+    assert missing == []
+
+
+def test_controls_only_for_paths_the_scenario_has():
+    city = {c.path for c, _ in controls.available(load_raw("mexico_city"))}
+    partner = {c.path for c, _ in controls.available(load_raw("mexico_city_partnership"))}
+    assert "fuels.diesel.price_mxn_per_unit" in city
+    assert "partnerships.0.large_fleet_share" not in city
+    assert "partnerships.0.large_fleet_share" in partner
+
+
+def test_star_paths_expand_per_instrument_with_its_name():
+    raw = {"policy": {"scrappage": [{"name": "a", "bonus_mxn": 1.0},
+                                    {"name": "b", "bonus_mxn": 2.0}]}}
+    table = [Control("ctl_scrappage_bonus", "policy.scrappage.*.bonus_mxn"),
+             Control("ctl_on_scrappage", "policy.scrappage.*.enabled", "toggle")]
+    found = controls.available(raw, table)
+    # grouped by instrument; a switch left to its default (enabled) is still shown
+    assert [(c.path, c.item, v) for c, v in found] == [
+        ("policy.scrappage.0.bonus_mxn", "a", 1.0), ("policy.scrappage.0.enabled", "a", True),
+        ("policy.scrappage.1.bonus_mxn", "b", 2.0), ("policy.scrappage.1.enabled", "b", True)]
+    assert controls.baseline_overrides(raw, table) == {"policy": {}}
+    assert controls.label("en", found[2][0]) == "Bonus per unit (b)"
+
+
+@pytest.fixture(scope="module")
+def partnership_run():
+    run = LiveRun("mexico_city_partnership", seed=3, sample_fraction=0.02)
+    run.step(14)
+    return run
+
+
+def test_baseline_is_the_same_seed_with_instruments_off(partnership_run):
+    run = partnership_run
+    alone = FleetModel("mexico_city_partnership", rng=3, sample_fraction=0.02,
+                       overrides={"partnerships.0.large_fleet_share": 0.0})
+    alone.run(years=14 / 12)
+    _, base = run.monthly()
+    assert base["pm25_t"].tolist() == pytest.approx(alone.results()["pm25_t"].tolist())
+
+
+def test_yearly_tables_sum_flows_and_annualise_a_partial_year(partnership_run):
+    pol, _ = partnership_run.monthly()
+    yearly, _ = partnership_run.yearly()
+    assert yearly["months"].tolist() == [12, 2]
+    assert yearly["pm25_t"].iloc[0] == pytest.approx(pol["pm25_t"].iloc[:12].sum())
+    assert yearly["pm25_t"].iloc[1] == pytest.approx(pol["pm25_t"].iloc[12:].sum() * 6)
+    assert yearly["vehicles"].iloc[0] == pol["vehicles"].iloc[11]
+
+
+def test_a_bad_value_is_refused_and_changes_nothing(partnership_run):
+    run = partnership_run
+    model, done = run.model, run.months_done
+    problems = run.set_control("partnerships.0.large_fleet_share", 1.5)
+    assert problems == ["partnerships.0.large_fleet_share: got 1.5, expected less than or "
+                        "equal to 1"]
+    assert run.model is model and run.months_done == done and run.pending == {}
+
+
+def test_a_change_before_the_first_month_rebuilds_the_run():
+    run = LiveRun("mexico_city", seed=1, sample_fraction=0.01)
+    old = run.model
+    assert run.set_control("fuels.diesel.price_mxn_per_unit", 40.0) == []
+    assert run.model is not old and run.value("fuels.diesel.price_mxn_per_unit") == 40.0
+    assert run.model.spec.fuels["diesel"].price_mxn_per_unit == 40.0
+
+
+def test_headline_counts_what_the_policy_avoided_and_cost():
+    base = pd.DataFrame({"pm25_t": [10.0, 10.0], "co2_ttw_t": [100.0, 100.0],
+                         "public_spending_mxn": [0.0, 0.0], "share_zev": [0, 0],
+                         "share_soot_free": [0, 0]})
+    pol = base.assign(pm25_t=[9.0, 8.0], co2_ttw_t=[90.0, 80.0],
+                      public_spending_mxn=[1e6, 2e6], share_zev=[0.1, 0.2])
+    h = headline(pol, base)
+    assert h["avoided_pm25"] == 3.0 and h["avoided_co2"] == 30.0
+    assert h["cost_per_t_pm25"] == 1e6 and h["cost_per_t_co2"] == 1e5
+    assert h["share_zev"] == 0.2
+
+
+def test_exported_yaml_reproduces_the_page_with_fleetsim_run(tmp_path):
+    run = LiveRun("mexico_city", seed=5, sample_fraction=0.01)
+    run.set_control("fuels.diesel.price_mxn_per_unit", 35.0)
+    run.step(6)
+    path = tmp_path / "exported.yaml"
+    path.write_text(scenario_io.export_yaml(run))
+    again = FleetModel(str(path), rng=5)
+    again.run(years=0.5)
+    pol, _ = run.monthly()
+    assert again.results()["pm25_t"].tolist() == pytest.approx(pol["pm25_t"].tolist())
+    assert CliRunner().invoke(app, ["validate", str(path)]).exit_code == 0
+    csv = scenario_io.export_csv(run)
+    assert csv.splitlines()[0].startswith("run,year,month") and len(csv.splitlines()) == 13
+
+
+def test_an_upload_is_checked_like_fleetsim_validate(tmp_path):
+    text = "name: Bad Name\ndescription: x\nextends: mexico_city\nmarket:\n  growth: 3\n"
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    cli = CliRunner().invoke(app, ["validate", str(path)])
+    with pytest.raises(scenario_io.ScenarioError) as err:
+        scenario_io.read_upload("bad.yaml", text.encode())
+    assert cli.exit_code == 2
+    assert err.value.problems == cli.output.strip().splitlines()
+
+
+def test_an_upload_over_the_size_limit_is_refused_unread():
+    big = b"#" * (scenario_io.MAX_FILE_BYTES + 1)
+    with pytest.raises(scenario_io.ScenarioError, match="expected at most"):
+        scenario_io.read_upload("big.yaml", big)
+
+
+def test_sessions_share_one_baseline_model():
+    first = LiveRun("mexico_city", seed=11, sample_fraction=0.01)
+    first.step(5)
+    second = LiveRun("mexico_city", seed=11, sample_fraction=0.01,
+                     settings={"fuels.diesel.price_mxn_per_unit": 30.0})
+    second.step(5)
+    assert second.shared is first.shared and len(first.shared.rows) == 5  # read, not stepped
+    second.step(3)  # now ahead: steps the one shared baseline model on
+    assert len(first.shared.rows) == 8
+    alone = FleetModel("mexico_city", rng=11, sample_fraction=0.01)
+    alone.run(years=8 / 12)
+    _, base = second.monthly()
+    assert base["co2_ttw_t"].tolist() == pytest.approx(alone.results()["co2_ttw_t"].tolist())
+
+
+def test_a_policy_change_mid_run_acts_from_the_next_month_and_is_marked():
+    run = LiveRun("scrappage_2015", seed=2, sample_fraction=0.02)
+    run.step(15)
+    before = run.model
+    assert run.set_control("policy.scrappage.0.enabled", False) == []
+    assert run.model is before and run.pending == {}
+    assert [(c.month, c.path, c.value) for c in run.changes] == [
+        (16, "policy.scrappage.0.enabled", False)]
+    assert run.set_control("fuels.diesel.price_mxn_per_unit", 30.0) == []  # not a policy term
+    assert run.pending == {"fuels.diesel.price_mxn_per_unit": 30.0}
+    run.step(12)
+    pol, _ = run.monthly()
+    spend = pol["spend_scrappage_2015_mxn"]
+    assert spend.iloc[15:].sum() == 0 and spend.iloc[:15].sum() > 0
+
+
+def test_fleetsim_app_user_errors_exit_2_with_one_line():
+    import socket
+
+    bad_port = CliRunner().invoke(app, ["app", "--port", "70000", "--no-open"])
+    assert bad_port.exit_code == 2
+    assert bad_port.output.strip() == "--port: got 70000, expected a port number from 1 to 65535"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = CliRunner().invoke(app, ["app", "--port", str(port), "--no-open"])
+    assert busy.exit_code == 2 and len(busy.output.strip().splitlines()) == 1
+    assert busy.output.startswith(f"--host/--port: could not listen on 127.0.0.1:{port}")

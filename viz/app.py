@@ -1,0 +1,188 @@
+"""The workshop page: `fleetsim app` (or `solara run fleetsim.viz.app`) serves `Page`.
+
+Each browser session builds its own LiveRun inside the page component (never at module level),
+so two people in a room never share settings. A plain Solara page rather than Mesa's SolaraViz:
+the page steps two models together (policy and baseline), has a comparison view and a projector
+layout, and switches language; SolaraViz's single-model grid and fixed controls fight all four.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+
+import solara
+
+from fleetsim.scenarios import Scenario, builtin_names
+
+from . import charts, i18n, panels
+from .compare import CompareView
+from .i18n import t
+from .network import NetworkSample
+from .runner import LiveRun
+from .widgets import LiveFigure
+
+DEFAULT_SCENARIO = "clean_fleets_mix"  # the preset with every kind of chart
+DEFAULT_SAMPLE = 0.05
+UPLOADED = "⬆ "  # marks the uploaded scenario among the built-in ones
+
+
+def play_loop(run: LiveRun, playing: solara.Reactive[bool], speed: int, bump,
+              cancel: threading.Event) -> None:
+    """Step while playing, refreshing the page after each frame's months."""
+    months, pause = panels.SPEEDS[speed]
+    while playing.value and not run.finished and not cancel.is_set():
+        if months:
+            run.step(months)
+        else:  # full speed: as many months as fit in a frame
+            started = time.perf_counter()
+            while (time.perf_counter() - started < panels.FULL_SPEED_FRAME_S
+                   and not run.finished and not cancel.is_set()):
+                run.step(1)
+        bump()
+        if pause:
+            cancel.wait(pause)
+    if run.finished:
+        playing.set(False)
+
+
+def change_marks(run: LiveRun) -> list[dict]:
+    start = run.spec.simulation.start_year
+    return [{"x": start + (ch.month - 1) / 12} for ch in run.changes]
+
+
+@solara.component
+def LiveCharts(run: LiveRun, lang: str, tick: int, big: bool = False):
+    pol, base = run.yearly()
+    marks = change_marks(run)
+    sample = solara.use_memo(lambda: NetworkSample(run.model), [run, id(run.model)])
+    runs = [(t(lang, "policy_run"), pol)]
+    techs = run.model.tables.reported_names
+    first = run.spec.simulation.start_year
+    last = first + (run.horizon - 1) // 12
+
+    def show(fig):
+        LiveFigure(charts.with_span(fig, first, last))
+
+    if big:
+        with solara.Columns([1, 1]):
+            show(charts.fleet_by_tech(pol, techs, lang, marks, big=True))
+            with solara.Column(classes=["fs-chart-emissions"]):
+                show(charts.emissions(runs, base, lang, marks, big=True))
+        return
+    sample.update(run.model)
+    with solara.Columns([1, 1]):
+        with solara.Column(classes=["fs-chart-fleet"]):
+            show(charts.fleet_by_tech(pol, techs, lang, marks))
+        with solara.Column(classes=["fs-chart-emissions"]):
+            show(charts.emissions(runs, base, lang, marks))
+    with solara.Columns([1, 1]):
+        show(charts.shares(runs, lang, marks))
+        show(charts.fleet_by_band(pol, lang, marks))
+    with solara.Columns([1, 1]):
+        show(charts.spending(runs, lang, marks))
+        budget = charts.budgets(pol, lang, marks)
+        show(budget if budget is not None else charts.loans(pol, lang, marks))
+    with solara.Columns([1, 1]):
+        LiveFigure(charts.network(sample, lang))
+        if budget is not None:
+            show(charts.loans(pol, lang, marks))
+
+
+@solara.component
+def Page():
+    lang = solara.use_reactive("es")
+    view = solara.use_reactive("live")
+    choice = solara.use_reactive(DEFAULT_SCENARIO)
+    uploaded = solara.use_reactive(None)  # a Scenario read from an uploaded file
+    seed = solara.use_reactive(42)
+    sample = solara.use_reactive(DEFAULT_SAMPLE)
+    playing = solara.use_reactive(False)
+    speed = solara.use_reactive(3)
+    # read only by the panels that show them, so that a month redraws those panels alone
+    tick = solara.use_reactive(0)
+    settings = solara.use_reactive(0)
+
+    def build():
+        source = uploaded.value if choice.value.startswith(UPLOADED) else choice.value
+        return LiveRun(source, seed=seed.value, sample_fraction=sample.value)
+
+    run = solara.use_memo(build, [choice.value, uploaded.value, seed.value, sample.value])
+
+    def make_bump(reactive):
+        counter = itertools.count(1)  # the reactive starts at 0
+
+        def bump():
+            # a fresh number every time: `value + 1` read by two threads at once (a click and
+            # the play loop, or two quick clicks) could set one value twice, skipping a redraw
+            reactive.set(next(counter))
+        return bump
+
+    def make_take_upload():
+        def take_upload(spec: Scenario):
+            playing.set(False)
+            uploaded.set(spec)
+            choice.set(UPLOADED + spec.name)
+        return take_upload
+
+    # callbacks made once per session: a new function each render would count as a changed
+    # prop and redraw every panel that takes it
+    bump = solara.use_memo(lambda: make_bump(tick), [])  # a month or more has run
+    bump_settings = solara.use_memo(lambda: make_bump(settings), [])  # controls changed
+    take_upload = solara.use_memo(make_take_upload, [])
+
+    solara.use_thread(lambda cancel: play_loop(run, playing, speed.value, bump, cancel),
+                      dependencies=[playing.value, run, speed.value], intrusive_cancel=False)
+
+    L = lang.value
+    solara.Title(t(L, "title"))
+    solara.AppBarTitle(t(L, "title"))
+    with solara.AppBar():
+        views = ["live", "compare", "projector"]
+        names = [t(L, f"view_{v}") for v in views]
+        solara.ToggleButtonsSingle(value=names[views.index(view.value)], values=names,
+                                   on_value=lambda v: view.set(views[names.index(v)]),
+                                   classes=["fs-views"])
+        solara.ToggleButtonsSingle(value=lang.value, values=list(i18n.LANGS),
+                                   on_value=lang.set, classes=["fs-lang"])
+
+    if view.value == "compare":
+        CompareView(L, seed.value, sample.value)
+        return
+    buttons = {"run": run, "lang": L, "playing": playing, "speed": speed, "bump": bump,
+               "finished": run.finished, "reset_done": bump_settings}
+    if view.value == "projector":
+        with solara.Column(style={"padding": "8px"}):
+            with solara.Row(style={"align-items": "center", "gap": "24px"}):
+                panels.RunButtons(**buttons, big=True)
+            LiveArea(run, L, tick, big=True)
+        return
+    with solara.Columns([1, 3], style={"padding": "4px"}):
+        with solara.Column(classes=["fs-side"], style={"max-width": "430px"}):
+            options = builtin_names() + ([UPLOADED + uploaded.value.name]
+                                         if uploaded.value is not None else [])
+            solara.Select(t(L, "scenario"), values=options, value=choice.value,
+                          on_value=choice.set)
+            solara.Text(run.spec.description, style={"font-size": "0.8rem", "color": "#546e7a"})
+            shares = [i18n.percent(L, f, 0) for f in panels.SAMPLES]
+            with solara.Row():
+                solara.InputInt(t(L, "seed"), value=seed.value, on_value=seed.set)
+                solara.Select(t(L, "sample"), values=shares,
+                              value=shares[panels.SAMPLES.index(sample.value)],
+                              on_value=lambda v: sample.set(panels.SAMPLES[shares.index(v)]))
+            # the controls are most of the page's widgets: they redraw when settings change,
+            # not every month (redrawing them each frame costs a room dearly)
+            panels.RunButtons(**buttons)
+            panels.PolicyControls(run, L, bump, bump_settings, settings)
+            panels.Files(run, L, take_upload)
+        LiveArea(run, L, tick)
+
+
+@solara.component
+def LiveArea(run: LiveRun, lang: str, tick: solara.Reactive[int], big: bool = False):
+    """What moves as the run plays: the date, the headline figures and the charts."""
+    n = tick.value
+    with solara.Column():
+        panels.Headline(run, lang, n, big=big)
+        LiveCharts(run, lang, n, big=big)

@@ -1,0 +1,172 @@
+"""The page's words and number formats in Spanish and English.
+
+Spanish numbers follow the RAE / SI rule: a comma for decimals and a space (no-break, so a
+number never wraps) between groups of three digits: 1 234 567,5. English uses 1,234,567.5.
+Charts get the same separators through plotly's `separators` setting.
+"""
+
+from __future__ import annotations
+
+import math
+
+LANGS = ("es", "en")
+NBSP = "\u00a0"
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "title": {"es": "fleetsim: renovación de la flota de carga",
+              "en": "fleetsim: freight fleet transition"},
+    "language": {"es": "Idioma", "en": "Language"},
+    "view_live": {"es": "En vivo", "en": "Live"},
+    "view_compare": {"es": "Comparar", "en": "Compare"},
+    "view_projector": {"es": "Proyector", "en": "Projector"},
+    "scenario": {"es": "Escenario", "en": "Scenario"},
+    "seed": {"es": "Semilla", "en": "Seed"},
+    "sample": {"es": "Muestra de la flota", "en": "Fleet sample"},
+    "play": {"es": "Reproducir", "en": "Play"},
+    "pause": {"es": "Pausa", "en": "Pause"},
+    "step": {"es": "Un mes", "en": "Step"},
+    "reset": {"es": "Reiniciar", "en": "Reset"},
+    "speed": {"es": "Velocidad", "en": "Speed"},
+    "speed_levels": {"es": "lenta|media|rápida|máxima", "en": "slow|medium|fast|full"},
+    "policy": {"es": "Instrumentos de política", "en": "Policy instruments"},
+    "market_credit": {"es": "Precios y crédito", "en": "Prices and credit"},
+    "no_controls": {"es": "Este escenario no tiene instrumentos ajustables.",
+                    "en": "This scenario has no adjustable instruments."},
+    "pending_reset": {"es": "Cambios pendientes: se aplican al reiniciar.",
+                      "en": "Pending changes: they apply at reset."},
+    "month_of": {"es": "{month} de {year}", "en": "{month} {year}"},
+    "months": {"es": "ene|feb|mar|abr|may|jun|jul|ago|sep|oct|nov|dic",
+               "en": "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"},
+    "not_started": {"es": "Sin iniciar: pulse Reproducir", "en": "Not started: press Play"},
+    "finished": {"es": "Fin de la corrida", "en": "End of run"},
+    # headline figures
+    "avoided_pm25": {"es": "PM2.5 evitado hasta ahora", "en": "PM2.5 avoided so far"},
+    "avoided_co2": {"es": "CO₂ evitado hasta ahora", "en": "CO₂ avoided so far"},
+    "public_cost": {"es": "Gasto público acumulado", "en": "Public spending so far"},
+    "cost_per_t_pm25": {"es": "Costo público por t de PM2.5 evitada",
+                        "en": "Public cost per t PM2.5 avoided"},
+    "cost_per_t_co2": {"es": "Costo público por t de CO₂ evitada",
+                       "en": "Public cost per t CO₂ avoided"},
+    "zev_share_now": {"es": "Flota cero emisiones", "en": "Zero-emission fleet"},
+    "soot_free_now": {"es": "Flota libre de hollín", "en": "Soot-free fleet"},
+    "not_applicable": {"es": "n/d", "en": "n/a"},
+    # charts
+    "chart_fleet_tech": {"es": "Flota por tecnología", "en": "Fleet by technology"},
+    "chart_fleet_band": {"es": "Flota por tamaño de empresa", "en": "Fleet by firm size"},
+    "chart_emissions": {"es": "Emisiones por año (línea punteada: referencia)",
+                        "en": "Emissions per year (dotted: baseline)"},
+    "chart_emissions_runs": {"es": "Emisiones por año", "en": "Emissions per year"},
+    "chart_shares": {"es": "Participación en la flota", "en": "Share of the fleet"},
+    "chart_spending": {"es": "Gasto público por año", "en": "Public spending per year"},
+    "chart_budget": {"es": "Presupuesto restante de programas", "en": "Programme budget left"},
+    "chart_loans": {"es": "Créditos", "en": "Loans"},
+    "chart_network": {"es": "Red de empresas (muestra), por tecnología",
+                      "en": "Firm network (sample), by technology"},
+    "chart_compare": {"es": "Comparación de escenarios", "en": "Scenario comparison"},
+    "vehicles": {"es": "vehículos", "en": "vehicles"},
+    "year": {"es": "Año", "en": "Year"},
+    "t_per_year": {"es": "t/año", "en": "t/year"},
+    "kt_per_year": {"es": "kt/año", "en": "kt/year"},
+    "share_pct": {"es": "% de la flota", "en": "% of fleet"},
+    "mxn_millions": {"es": "millones de MXN", "en": "MXN million"},
+    "policy_run": {"es": "con política", "en": "with policy"},
+    "baseline_run": {"es": "referencia", "en": "baseline"},
+    "soot_free": {"es": "libre de hollín", "en": "soot-free"},
+    "zev": {"es": "cero emisiones", "en": "zero-emission"},
+    "conventional": {"es": "convencional", "en": "conventional"},
+    "loans_approved": {"es": "créditos aprobados/año", "en": "loans approved/year"},
+    "loans_active": {"es": "créditos vigentes", "en": "active loans"},
+    "loans_declined": {"es": "solicitudes rechazadas/año", "en": "applications declined/year"},
+    "subsidy": {"es": "subsidios", "en": "subsidies"},
+    "scrap_bonus": {"es": "bono de chatarrización", "en": "scrappage bonus"},
+    "public_spending": {"es": "gasto público total", "en": "total public spending"},
+    "change_marker": {"es": "cambio", "en": "change"},
+    "pm25": {"es": "PM2.5", "en": "PM2.5"},
+    "bc": {"es": "carbono negro", "en": "black carbon"},
+    "nox": {"es": "NOx", "en": "NOx"},
+    "co2": {"es": "CO₂ (escape)", "en": "CO₂ (tailpipe)"},
+    "band_micro": {"es": "hombre-camión", "en": "owner-operator"},
+    "band_small": {"es": "pequeña", "en": "small"},
+    "band_medium": {"es": "mediana", "en": "medium"},
+    "band_large": {"es": "grande", "en": "large"},
+    # import / export
+    "files": {"es": "Archivos", "en": "Files"},
+    "export_yaml": {"es": "Exportar escenario (YAML)", "en": "Export scenario (YAML)"},
+    "export_csv": {"es": "Exportar resultados (CSV)", "en": "Export results (CSV)"},
+    "import_yaml": {"es": "Suelte aquí un archivo de escenario (.yaml)",
+                    "en": "Drop a scenario file (.yaml) here"},
+    "import_error": {"es": "El archivo no es un escenario válido; la corrida sigue igual:",
+                     "en": "The file is not a valid scenario; the run is unchanged:"},
+    "import_ok": {"es": "Escenario cargado: {name}", "en": "Scenario loaded: {name}"},
+    "change_error": {"es": "Valor rechazado:", "en": "Value rejected:"},
+    # comparison
+    "compare_pick": {"es": "Escenarios a comparar (2 o 3)",
+                     "en": "Scenarios to compare (2 or 3)"},
+    "avoided_vs": {"es": "Evitado frente a {ref}", "en": "Avoided against {ref}"},
+    "compare_run": {"es": "Calcular comparación", "en": "Run comparison"},
+    "compare_running": {"es": "Calculando {done} de {total}…",
+                        "en": "Running {done} of {total}…"},
+    "compare_hint": {"es": "Elija dos o tres escenarios y pulse Calcular.",
+                     "en": "Pick two or three scenarios and press Run."},
+    # units
+    "unit_share": {"es": "%", "en": "%"},
+    "unit_mxn_per_l": {"es": "MXN/L", "en": "MXN/L"},
+    "unit_mxn_per_kwh": {"es": "MXN/kWh", "en": "MXN/kWh"},
+    "unit_mxn": {"es": "MXN", "en": "MXN"},
+    "unit_loans_per_year": {"es": "créditos/año", "en": "loans/year"},
+    "unit_years": {"es": "años", "en": "years"},
+    "unit_hours": {"es": "h", "en": "h"},
+    "unit_units_per_year": {"es": "unidades/año", "en": "units/year"},
+    "unit_mxn_per_vehicle_year": {"es": "MXN/vehículo/año", "en": "MXN/vehicle/year"},
+    "unit_mxn_per_t": {"es": "MXN/t", "en": "MXN/t"},
+    "unit_t": {"es": "t", "en": "t"},
+}
+
+
+def t(lang: str, key: str, **kw) -> str:
+    """The message `key` in `lang`; a missing key shows itself, so a gap is seen, not hidden."""
+    entry = MESSAGES.get(key)
+    if entry is None:
+        return key
+    text = entry.get(lang) or entry["en"]
+    return text.format(**kw) if kw else text
+
+
+def options(lang: str, key: str) -> list[str]:
+    """A '|'-separated message as a list (month names, speed levels)."""
+    return t(lang, key).split("|")
+
+
+def number(lang: str, x: float | None, digits: int = 0) -> str:
+    """1234567.5 -> '1 234 567,5' (es) or '1,234,567.5' (en)."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return t(lang, "not_applicable")
+    text = f"{x:,.{digits}f}"
+    if lang == "es":
+        text = text.replace(",", NBSP).replace(".", ",")
+    return text
+
+
+def percent(lang: str, share: float, digits: int = 1) -> str:
+    return f"{number(lang, 100 * share, digits)}{NBSP}%"
+
+
+def compact(lang: str, x: float | None) -> str:
+    """Large amounts in words a room reads at a glance: 12,3 mil millones / 12.3 billion."""
+    if x is None or not math.isfinite(x):
+        return t(lang, "not_applicable")
+    words = {"es": [(1e9, "mil millones"), (1e6, "millones"), (1e3, "mil")],
+             "en": [(1e9, "billion"), (1e6, "million"), (1e3, "thousand")]}[lang]
+    for size, word in words:
+        if abs(x) >= size:
+            return f"{number(lang, x / size, 1)}{NBSP}{word}"
+    return number(lang, x, 0)
+
+
+def month_label(lang: str, year: int, month: int) -> str:
+    return t(lang, "month_of", month=options(lang, "months")[month - 1], year=year)
+
+
+def plotly_separators(lang: str) -> str:
+    """plotly's `separators`: the decimal mark, then the thousands mark."""
+    return "," + NBSP if lang == "es" else ".,"
