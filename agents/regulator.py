@@ -28,19 +28,13 @@ from fleetsim.scenarios.policy import (
     ZevSalesRequirement,
 )
 from fleetsim.scenarios.schema import ImportRule, NewVehicleStandard
+from fleetsim.scenarios.schema_base import at_year
 
 from .instruments import Access, Budget, Offer, PolicyEffects
 
 
 def _month_index(d: date) -> int:
     return d.year * 12 + d.month - 1
-
-
-def _at_year(path: Any, year: float) -> float:
-    if not isinstance(path, dict):
-        return float(path)
-    years = sorted(path)
-    return float(np.interp(year, years, [path[y] for y in years]))
 
 
 class Regulator(mesa.Agent):
@@ -172,7 +166,7 @@ class Regulator(mesa.Agent):
                     self._offer(eff, i, x)
             elif isinstance(x, FuelTax):
                 fuels = x.fuels or self.fuel_of
-                price = _at_year(x.mxn_per_tonne_co2, today.year + (today.month - 1) / 12)
+                price = at_year(x.mxn_per_tonne_co2, today.year + (today.month - 1) / 12)
                 eff.fuel_surcharge_mxn += np.where(np.isin(self.fuel_of, fuels),
                                                    price * self.ttw_co2 / 1000.0, 0.0)
             elif isinstance(x, ZevSalesRequirement):
@@ -257,7 +251,7 @@ class Regulator(mesa.Agent):
         sold = np.sum(self.sales, axis=0) if self.sales else np.zeros((len(classes), 2))
         total = sold.sum(axis=1)
         share = np.divide(sold[:, 1], total, out=np.zeros(len(total)), where=total > 0)
-        target = _at_year(x.share_by_year, today.year + (today.month - 1) / 12)
+        target = at_year(x.share_by_year, today.year + (today.month - 1) / 12)
         gap = np.where(total > 0, target - share, target)
         self.fee[i] = np.where(classes, np.clip(self.fee[i] + x.fee_step_mxn * 100 * gap, 0.0,
                                                 x.max_fee_mxn), 0.0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
+import numpy as np
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 SIZE_BANDS = ("micro", "small", "medium", "large")
@@ -85,3 +86,13 @@ class BandValues(Row):
     small: NonNegative
     medium: NonNegative
     large: NonNegative
+
+
+def at_year(path: float | dict[int, float] | None, year: float, default: float = np.nan) -> float:
+    """A number, or a year -> value mapping interpolated linearly and held flat outside."""
+    if path is None:
+        return default
+    if not isinstance(path, dict):
+        return float(path)
+    years = sorted(path)
+    return float(np.interp(year, years, [path[y] for y in years]))

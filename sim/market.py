@@ -7,8 +7,9 @@ import numpy as np
 
 from fleetsim.scenarios import Scenario
 from fleetsim.scenarios.schema import ImportRule
+from fleetsim.scenarios.schema_base import at_year
 
-from .technology import TechTables, YearTables, at_year
+from .technology import TechTables, YearTables
 
 
 class Valuer:

@@ -9,16 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fleetsim.scenarios import Scenario
-
-
-def at_year(path: float | dict[int, float] | None, year: float, default: float = np.nan) -> float:
-    """A number, or a year -> value mapping interpolated linearly and held flat outside."""
-    if path is None:
-        return default
-    if not isinstance(path, dict):
-        return float(path)
-    years = sorted(path)
-    return float(np.interp(year, years, [path[y] for y in years]))
+from fleetsim.scenarios.schema_base import at_year
 
 
 @dataclass(frozen=True)

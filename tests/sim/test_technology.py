@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fleetsim.sim.technology import TechTables, at_year
+from fleetsim.scenarios.schema_base import at_year
+from fleetsim.sim.technology import TechTables
 
 
 def test_at_year_number_and_none():
