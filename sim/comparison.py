@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from fleetsim.scenarios import ScenarioError
 
 from .model import FleetModel
@@ -30,6 +32,14 @@ def check_comparable(preset: FleetModel, baseline: FleetModel) -> None:
             f"{', '.join(a.regions)}); the national presets compare with baseline_national"])
 
 
+def avoided_and_cost(pol: pd.DataFrame, base: pd.DataFrame) -> tuple[dict[str, float], float]:
+    """Tonnes of each pollutant both tables have avoided (baseline less policy, summed over the
+    rows given) and the extra public spending (MXN) that bought them."""
+    avoided = {k: float(base[k].sum() - pol[k].sum()) for k in EMISSIONS
+               if k in pol and k in base}
+    return avoided, float(pol["public_spending_mxn"].sum() - base["public_spending_mxn"].sum())
+
+
 def compare(preset: FleetModel, baseline: FleetModel) -> dict[str, Any]:
     """Emissions avoided (baseline less preset, tonnes over the months both ran), extra public
     spending and its cost per tonne avoided of each pollutant (the whole cost set against each
@@ -37,7 +47,7 @@ def compare(preset: FleetModel, baseline: FleetModel) -> dict[str, Any]:
     a, b = preset.results(), baseline.results()
     if len(a) != len(b):
         raise ValueError(f"compare: got runs of {len(a)} and {len(b)} months, expected the same")
-    spent = float(a["public_spending_mxn"].sum()) - float(b["public_spending_mxn"].sum())
+    avoided_t, spent = avoided_and_cost(a, b)
     revenue = float(a["fuel_tax_revenue_mxn"].sum()) - float(b["fuel_tax_revenue_mxn"].sum())
     out: dict[str, Any] = {
         "baseline": baseline.spec.name,
@@ -45,11 +55,8 @@ def compare(preset: FleetModel, baseline: FleetModel) -> dict[str, Any]:
         "months": len(a),
         "public_spending_mxn": spent,
         "fuel_tax_revenue_mxn": revenue,
-        "avoided_t": {},
-        "public_cost_mxn_per_t_avoided": {},
+        "avoided_t": avoided_t,
+        "public_cost_mxn_per_t_avoided": {
+            k: spent / v if v > 0 else None for k, v in avoided_t.items()},
     }
-    for key in EMISSIONS:
-        avoided = float(b[key].sum() - a[key].sum())
-        out["avoided_t"][key] = avoided
-        out["public_cost_mxn_per_t_avoided"][key] = spent / avoided if avoided > 0 else None
     return out

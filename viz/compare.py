@@ -9,6 +9,7 @@ import pandas as pd
 import solara
 
 from fleetsim.scenarios import builtin_names
+from fleetsim.sim.comparison import avoided_and_cost
 
 from . import charts, i18n
 from .i18n import t
@@ -40,8 +41,8 @@ def totals(lang: str, runs: list[tuple[str, pd.DataFrame]]) -> list[dict]:
     rows = []
     ref = runs[0][1]
     for name, df in runs:
-        avoided_co2 = float(ref["co2_ttw_t"].sum() - df["co2_ttw_t"].sum())
-        cost = float(df["public_spending_mxn"].sum() - ref["public_spending_mxn"].sum())
+        avoided, cost = avoided_and_cost(df, ref)
+        avoided_co2 = avoided["co2_ttw_t"]
         rows.append({
             t(lang, "scenario"): name,
             f"{t(lang, 'pm25')} ({t(lang, 'unit_t')})": i18n.number(lang, df["pm25_t"].sum()),
@@ -50,7 +51,7 @@ def totals(lang: str, runs: list[tuple[str, pd.DataFrame]]) -> list[dict]:
                 i18n.number(lang, df["public_spending_mxn"].sum() / 1e6, 1),
             t(lang, "zev_share_now"): i18n.percent(lang, df["share_zev"].iloc[-1]),
             t(lang, "avoided_vs", ref=runs[0][0]) + f" ({t(lang, 'pm25')}, {t(lang, 'unit_t')})":
-                i18n.number(lang, float(ref["pm25_t"].sum() - df["pm25_t"].sum()), 1),
+                i18n.number(lang, avoided["pm25_t"], 1),
             f"{t(lang, 'cost_per_t_co2')} ({t(lang, 'unit_mxn_per_t')})":
                 i18n.number(lang, cost / avoided_co2)
                 if avoided_co2 > 0 and cost > 0 else t(lang, "not_applicable"),

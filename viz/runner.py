@@ -17,6 +17,7 @@ import pandas as pd
 
 from fleetsim.scenarios import SIZE_BANDS, Scenario, ScenarioError, load
 from fleetsim.sim import FleetModel
+from fleetsim.sim.comparison import avoided_and_cost
 
 from . import controls
 
@@ -210,17 +211,9 @@ def _last_row(model: FleetModel, columns: list[str]) -> list[float]:
     return [float(mv[c][-1]) for c in columns]
 
 
-def public_spending(df: pd.DataFrame) -> pd.Series:
-    if "public_spending_mxn" in df:
-        return df["public_spending_mxn"]
-    return df.get("subsidy_mxn", 0.0) + df.get("scrap_bonus_mxn", 0.0)
-
-
 def yearly(df: pd.DataFrame) -> pd.DataFrame:
     """Months -> calendar years: flows summed, stocks at the year's last month, emissions
     annualised in a partial year. Plain numpy: pandas' groupby costs more than a model month."""
-    if "public_spending_mxn" not in df:
-        df = df.assign(public_spending_mxn=public_spending(df))
     if df.empty:
         return pd.DataFrame(columns=["year", "months", *df.columns])
     values = df.to_numpy(float)
@@ -246,9 +239,8 @@ def headline(pol: pd.DataFrame, base: pd.DataFrame) -> dict[str, float | None]:
         return {"avoided_pm25": 0.0, "avoided_co2": 0.0, "public_cost": 0.0,
                 "cost_per_t_pm25": None, "cost_per_t_co2": None,
                 "share_zev": 0.0, "share_soot_free": 0.0}
-    avoided_pm = float(base["pm25_t"].sum() - pol["pm25_t"].sum())
-    avoided_co2 = float(base["co2_ttw_t"].sum() - pol["co2_ttw_t"].sum())
-    cost = float(public_spending(pol).sum() - public_spending(base).sum())
+    avoided, cost = avoided_and_cost(pol, base)
+    avoided_pm, avoided_co2 = avoided["pm25_t"], avoided["co2_ttw_t"]
     return {
         "avoided_pm25": avoided_pm, "avoided_co2": avoided_co2, "public_cost": cost,
         "cost_per_t_pm25": cost / avoided_pm if avoided_pm > 0 and cost > 0 else None,
