@@ -6,6 +6,7 @@ from .loader import (
     describe_builtins,
     load,
     load_raw,
+    load_text,
     parse_assignment,
 )
 from .schema import SIZE_BANDS, Scenario
@@ -18,5 +19,6 @@ __all__ = [
     "describe_builtins",
     "load",
     "load_raw",
+    "load_text",
     "parse_assignment",
 ]

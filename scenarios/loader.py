@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from types import UnionType
@@ -92,8 +93,47 @@ def load_raw(name_or_path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
             raise ScenarioError(["extends: " + err.problems[0].removeprefix("scenario: ")]) \
                 from None
         raise
+    return merge_parent(base, data, parent)
+
+
+def load_text(
+    text: str,
+    label: str = "upload",
+    overrides: dict[str, Any] | None = None,
+    *,
+    uploads: Mapping[str, str] | None = None,
+) -> Scenario:
+    """A validated Scenario from text a visitor sent (the page's upload). Its `extends:` may
+    name a built-in scenario or another file the same visitor uploaded (`uploads`: name ->
+    text); no other file of the server is ever opened."""
+    raw = raw_from_text(text, label, uploads or {})
+    for dotted, value in (overrides or {}).items():
+        apply_override(raw, dotted, value)
+    return validate(raw)
+
+
+def raw_from_text(text: str, label: str, uploads: Mapping[str, str],
+                  _seen: tuple[str, ...] = ()) -> dict:
+    """The merged mapping of uploaded text and what it extends (built-ins or other uploads)."""
+    data = parse_yaml(text, label)
+    parent = data.get("extends")
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError([f"extends: got {_show(parent)}, expected a scenario name"])
+    if parent in builtin_names():
+        base = load_raw(parent)
+    elif parent in uploads and parent not in (*_seen, label):
+        base = raw_from_text(uploads[parent], parent, uploads, (*_seen, label))
+    else:
+        raise ScenarioError([f"extends: got {_show(parent)}, expected a built-in scenario "
+                             f"({', '.join(builtin_names())}) or a file you uploaded"])
+    return merge_parent(base, data, parent)
+
+
+def merge_parent(base: dict, data: dict, parent: str) -> dict:
+    """`data` layered on the scenario it extends; based_on keeps the chain for the record."""
     merged = deep_merge(base, data)
-    # merged already: the result stands alone; based_on keeps the chain for the record
     merged["based_on"] = " <- ".join(x for x in (parent, base.get("based_on")) if x)
     merged["extends"] = None
     return merged
