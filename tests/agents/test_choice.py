@@ -145,6 +145,7 @@ def diffusion():
     return counts
 
 
+@pytest.mark.slow
 def test_each_period_adopters_are_binomial_with_the_bass_hazard(diffusion):
     """Given A adopters, the N - A others each adopt with pi = p + q A / (N - 1): the new
     adopters are Binomial(N - A, pi). Standardised, the 200 steps must look N(0, 1)."""
@@ -161,6 +162,7 @@ def test_each_period_adopters_are_binomial_with_the_bass_hazard(diffusion):
     assert abs((z**2).sum() - m) < 5 * np.sqrt(2 * m)
 
 
+@pytest.mark.slow
 def test_adoption_follows_the_discrete_bass_recursion(diffusion):
     """The mean adopter share over the runs follows the recursion closely: one run's share
     wanders by up to about 0.04 (early randomness, amplified by q), ten runs' mean by a third
@@ -171,6 +173,7 @@ def test_adoption_follows_the_discrete_bass_recursion(diffusion):
     assert share[-1] > 0.95, "nearly everyone adopts within 20 periods"
 
 
+@pytest.mark.slow
 def test_adoption_follows_the_closed_form_bass_curve(diffusion):
     """The closed form F(t) = (1 - e^-(p+q)t) / (1 + (q/p) e^-(p+q)t) is the continuous-time
     limit: one period is a finite step of the hazard, so the discrete recursion runs ahead of

@@ -13,11 +13,14 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from fleetsim.experiments import Sweep
 from fleetsim.experiments.executors import LocalExecutor
 from fleetsim.experiments.storage import SweepDir
 from tests.experiments.conftest import dataset
+
+pytestmark = pytest.mark.slow
 
 FLEETSIM = Path(sys.executable).parent / "fleetsim"
 

@@ -14,6 +14,8 @@ from tests.experiments.conftest import dataset
 
 distributed = pytest.importorskip("distributed")
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def cluster():

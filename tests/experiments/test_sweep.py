@@ -55,6 +55,7 @@ def test_a_run_file_matches_the_model_run_alone(tiny_reference):
     np.testing.assert_allclose(row["vehicles"], res.groupby("year")["vehicles"].last())
 
 
+@pytest.mark.slow
 def test_one_worker_gives_the_same_data_as_two(tiny_spec, tiny_reference, tmp_path):
     out = tmp_path / "one"
     result = Sweep.from_file(tiny_spec).run(out, workers=1)
@@ -64,6 +65,7 @@ def test_one_worker_gives_the_same_data_as_two(tiny_spec, tiny_reference, tmp_pa
         assert f.read_bytes() == (out / f.relative_to(tiny_reference)).read_bytes(), f
 
 
+@pytest.mark.slow
 def test_resume_runs_only_what_is_missing(tiny_spec, tiny_reference, tmp_path):
     out = tmp_path / "partial"
     sweep = Sweep.from_file(tiny_spec)

@@ -3,12 +3,15 @@ beyond the local server. Screenshots of the main views go to test-artifacts/."""
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 from typer.testing import CliRunner
 
 from fleetsim.experiments.cli import app
 
 from .conftest import shot
+
+pytestmark = pytest.mark.slow
 
 EMISSION_TRACES = """() => Array.from(
     document.querySelectorAll('.fs-chart-emissions .js-plotly-plot'))
