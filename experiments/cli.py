@@ -216,12 +216,15 @@ def sweep(
                              retry_failed=retry_failed, on_result=show)
     except ScenarioError as err:
         fail(err.problems)
-    except SchedulerError as err:
+    except (SchedulerError, OutError) as err:
         fail([str(err)])
     except OSError as err:
-        fail([f"--out: could not write the sweep ({err})"])
+        fail([f"--out: got {out}, expected a writable folder ({err.strerror or err})"])
+    retry = (f", {result.retry} to retry (disk or machine errors; --resume runs them again)"
+             if result.retry else "")
     typer.echo(f"{job.spec.name}: {result.total} runs, {result.skipped} already done, "
-               f"{result.ok} ok, {result.failed} failed in {result.wall_time_s:.1f} s -> {out}")
+               f"{result.ok} ok, {result.failed} failed{retry} in {result.wall_time_s:.1f} s "
+               f"-> {out}")
     if first_failure:
         rec = first_failure[0]
         typer.echo(f"first failure: run {rec['run_id']} ({rec['preset']}, point {rec['point']}, "
@@ -236,12 +239,19 @@ def report(
         help="Report folder (default: FOLDER/report).")] = None,
 ) -> None:
     """Summarise a sweep: tables, sensitivity indices, PNG charts and an HTML report."""
-    from fleetsim.experiments.report import build_report
+    from fleetsim.experiments.report import build_report, completeness
 
     try:
         written = build_report(folder, out)
+        state = completeness(folder)
     except ScenarioError as err:
         fail(err.problems)
+    except OSError as err:
+        fail([str(err) if isinstance(err, OutError) else
+              f"--out: got {out or folder / 'report'}, expected a writable folder "
+              f"({err.strerror or err})"])
+    if state["partial"]:
+        typer.echo(f"partial sweep: {state['text']}; the report covers the finished runs only")
     typer.echo(f"Wrote {len(written)} files to {written[0].parent}; open {written[-1]}")
 
 
