@@ -264,12 +264,24 @@ def read_spec(name_or_path: str | Path) -> tuple[SweepSpec, Path]:
     try:
         raw = parse_yaml(path.read_text(encoding="utf-8"), path.name)
     except ScenarioError as err:
-        raise SpecError(err.problems) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise SpecError([f"{path.name}: could not read the file ({err})"]) from None
+        raise SpecError([in_form(line, path.name) for line in err.problems]) from None
+    except UnicodeDecodeError as err:
+        raise SpecError([f"{path.name}: got bytes that are not UTF-8 text ({err.reason} at "
+                         f"byte {err.start}), expected a YAML file"]) from None
+    except OSError as err:
+        raise SpecError([f"{path.name}: got a file that cannot be read "
+                         f"({err.strerror or err}), expected a readable YAML file"]) from None
     spec = parse_spec(raw)
     check_against_scenarios(spec, path.parent)
     return spec, path.parent.resolve()
+
+
+def in_form(line: str, where: str) -> str:
+    """A YAML parser's message in the `path: got VALUE, expected WHAT` form."""
+    if ": got " in line and ", expected " in line:
+        return line
+    detail = line.removeprefix(f"{where}: ")
+    return f"{where}: got {detail}, expected a YAML mapping of sweep fields"
 
 
 def parse_spec(raw: dict) -> SweepSpec:
