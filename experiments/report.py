@@ -10,7 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fleetsim.sim.output import OutError, check_out_folder, publish_folder, staging_folder
+from fleetsim.sim.output import (
+    OutError,
+    check_out_folder,
+    publish_folder,
+    recover_run,
+    staging_folder,
+)
 
 from .runner import is_stock
 from .spec import SpecError
@@ -206,6 +212,7 @@ def report_target(sd: SweepDir, out: str | Path | None) -> Path:
     """Where the report goes: a new folder, or one holding only an earlier report."""
     target = (Path(out) if out else sd.root / "report").resolve()
     check_out_folder(target)
+    recover_run(target)  # staging folders of reports killed while writing
     if target.is_dir():
         other = sorted(p.name for p in target.iterdir() if p.suffix not in REPORT_SUFFIXES)
         if other:

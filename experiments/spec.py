@@ -116,6 +116,10 @@ def value_problems(values: list[Any]) -> list[str]:
                         "of one kind (all numbers, all strings, all booleans or all lists)")
     elif kinds == ["null"]:
         problems.append("values: got null values, expected numbers, strings, booleans or lists")
+    inner = list(dict.fromkeys(value_kind(x) for v in values if isinstance(v, list) for x in v))
+    if len(inner) > 1:
+        problems.append(f"values: got lists mixing {' and '.join(inner)} items, expected lists "
+                        "of one kind of item")
     bad = [v for v in values if isinstance(v, float) and not math.isfinite(v)]
     if bad:
         problems.append(f"values: got {bad[0]}, expected finite numbers")

@@ -194,15 +194,18 @@ class Sweep:
         created = not folder.exists()
         try:
             self._check_folder(folder, resume)
+            design_table(self.points)
             skip = self._skip(folder, retry_failed)
             self._check_room(folder.root, self.total - len(skip))
-            executor.connect()
+            if hasattr(executor, "connect"):  # executors written before connect() existed
+                executor.connect()
             if created:
                 folder.write_meta(self.meta(), self.points)
             result = SweepResult(Path(out), self.total, len(skip), 0, 0, 0.0)
             self._drive(folder, executor, skip, result, on_result, started)
         except BaseException:
-            executor.close()
+            if hasattr(executor, "close"):
+                executor.close()
             if created and not folder.records():
                 remove_new_sweep(folder)
             raise
@@ -289,3 +292,16 @@ def remove_new_sweep(folder: SweepDir) -> None:
     for path in (*folder.data.glob("preset=*"), folder.data, folder.root):
         with contextlib.suppress(OSError):  # not empty: something else is in it, keep it
             path.rmdir()
+
+
+def design_table(points: pd.DataFrame) -> Any:
+    """The design as Arrow stores it (design.parquet): values it cannot store are a SpecError
+    before anything is written, not an ArrowInvalid after."""
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pandas(points.reset_index(), preserve_index=False)
+    except (pa.ArrowException, ValueError, TypeError) as err:
+        raise SpecError([f"parameters: got values that cannot be stored together "
+                         f"({str(err)[:160]}), expected one kind of value per parameter"]
+                        ) from None

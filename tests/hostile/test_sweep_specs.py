@@ -38,6 +38,13 @@ CASES = {
                                       "parameters.growth.values: got a mix of list and number"),
     "grid mixing strings and numbers": (spec_with(parameters=grid(values=["a", 0.3])),
                                         "parameters.growth.values: got a mix of string and number"),
+    "grid of lists mixing items": (spec_with(parameters=grid(values=[[1, "a"], [2]])),
+                                   "parameters.growth.values: got lists mixing number and"),
+    "grid of mappings and lists": (spec_with(parameters=grid(values=[{"a": 1}, [2]])),
+                                   "parameters.growth.values: got a mix of mapping and list"),
+    "grid of mappings Arrow cannot store": (
+        spec_with(parameters=grid(values=[{"a": 1}, {"a": "x"}])),
+        "parameters: got values that cannot be stored together"),
     "grid of nulls": (spec_with(parameters=grid(values=[None, None])),
                       "parameters.growth.values: got null values"),
     "NaN in a grid": (spec_with(parameters=grid(values=[0.1, float("nan")])),
