@@ -34,6 +34,7 @@ from fleetsim.sim.output import (
     fleetsim_version,
     free_bytes,
     mb,
+    recover_run,
     staging_folder,
 )
 
@@ -236,6 +237,7 @@ class Sweep:
     def _check_room(self, root: Path, runs: int) -> None:
         """Probe the folder and compare its free space with the runs' estimated size."""
         base = existing_ancestor(root)
+        recover_run(base / f"{root.name}-probe")  # probes of drivers killed right here
         try:
             probe_dir = staging_folder(base / f"{root.name}-probe")
             shutil.rmtree(probe_dir)

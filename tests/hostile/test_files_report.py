@@ -152,6 +152,7 @@ def test_an_out_holding_other_files(sweep, tmp_path):
     assert (tmp_path / "mine" / "thesis.tex").read_text() == "x"
 
 
+@pytest.mark.slow
 def test_a_damaged_sweep_through_the_executable(sweep):
     meta = json.loads((sweep / "sweep.json").read_text())
     (sweep / "sweep.json").write_text(json.dumps(meta)[:40])

@@ -62,6 +62,7 @@ def test_out_unwritable(tmp_path):
                            f"--out: got {ro / 'o'}, expected a writable folder")
 
 
+@pytest.mark.slow
 def test_csv_over_parquet_results_leaves_only_the_csv_pair(tmp_path):
     out = tmp_path / "o"
     assert run_into(out, 1).returncode == 0
@@ -71,6 +72,7 @@ def test_csv_over_parquet_results_leaves_only_the_csv_pair(tmp_path):
     assert leftovers(out) == []
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_refused_before_the_run(tmp_path):
     with mounted(tmp_path / "small", "size=200k") as small:
         started = time.monotonic()
@@ -81,6 +83,7 @@ def test_a_full_disk_is_refused_before_the_run(tmp_path):
         assert list(small.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_enospc_while_writing_keeps_the_previous_results(tmp_path):
     out = tmp_path / "o"
     assert run_into(out, 1).returncode == 0

@@ -22,6 +22,7 @@ from tests.experiments.hostile_support import (
     MARKER_ENV,
     SMALL_SWEEP,
     assert_clean_error,
+    cli,
     fleetsim,
     mounted,
     processes_with,
@@ -116,21 +117,20 @@ def test_lost_and_damaged_run_files_are_never_counted_done(spec, reference, tmp_
 
 def test_a_disk_too_small_is_refused_before_the_first_run(spec, tmp_path):
     with mounted(tmp_path / "small", "size=300k") as small:
-        result = fleetsim("sweep", spec, "--out", small / "sweep", "--workers", "1",
-                          limit_s=30)
+        result = cli("sweep", spec, "--out", small / "sweep", "--workers", "1")
         assert_clean_error(result, "free, expected at least", "for 12 runs")
         assert list(small.iterdir()) == []
 
 
 def test_an_unwritable_sweep_out(spec, tmp_path):
     with mounted(tmp_path / "ro", "ro,size=64k") as ro:
-        assert_clean_error(fleetsim("sweep", spec, "--out", ro / "sweep", limit_s=30),
+        assert_clean_error(cli("sweep", spec, "--out", ro / "sweep"),
                            "expected a writable folder (Read-only file system)")
 
 
 def test_a_sweep_out_inside_a_file(spec, tmp_path):
     (tmp_path / "f").write_text("x")
-    assert_clean_error(fleetsim("sweep", spec, "--out", tmp_path / "f" / "sweep", limit_s=30),
+    assert_clean_error(cli("sweep", spec, "--out", tmp_path / "f" / "sweep"),
                        "which is inside the file")
 
 
@@ -146,12 +146,12 @@ def test_an_unreachable_scheduler_writes_nothing_and_a_rerun_runs(spec, referenc
     assert run_files(out) == reference
 
 
-def test_an_unreachable_scheduler_on_an_existing_sweep_keeps_it(spec, tmp_path):
+def test_an_unreachable_scheduler_on_an_existing_sweep_keeps_it(spec, tmp_path, monkeypatch):
     out = tmp_path / "kept"
     Sweep.from_file(spec).run(out, workers=1, executor=_NoRuns())
     before = sorted(p.name for p in out.iterdir())
-    result = fleetsim("sweep", spec, "--out", out, "--resume", "--scheduler",
-                      "tcp://127.0.0.1:9", env={"FLEETSIM_SCHEDULER_TIMEOUT": "1s"}, limit_s=30)
+    monkeypatch.setenv("FLEETSIM_SCHEDULER_TIMEOUT", "1s")
+    result = cli("sweep", spec, "--out", out, "--resume", "--scheduler", "tcp://127.0.0.1:9")
     assert_clean_error(result, "--scheduler: got")
     assert sorted(p.name for p in out.iterdir()) == before
 

@@ -139,6 +139,7 @@ def test_unreadable_spec_files_exit_2(text, fragment, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_a_missing_spec_and_a_traversal_preset_through_the_executable(tmp_path):
     assert_clean_error(fleetsim("sweep", tmp_path / "nope.yaml", "--out", tmp_path / "o",
                                 limit_s=30), "spec: got")
