@@ -235,7 +235,9 @@ class DaskExecutor:
 def lost_record(task: RunTask, err: BaseException) -> dict[str, Any]:
     from fleetsim.sim.output import fleetsim_version
 
+    # a lost connection (an OSError) is the cluster's failure, not the run's: run it again
+    status = "retry" if isinstance(err, OSError) else "failed"
     return {"run_id": task.run_id, "preset": task.preset, "point": task.point,
-            "seed": task.seed, "params": task.params, "status": "failed",
+            "seed": task.seed, "params": task.params, "status": status,
             "error": f"{type(err).__name__}: {err}"[:2000], "rows": 0,
             "version": fleetsim_version(), "host": None, "pid": None, "wall_time_s": None}
