@@ -31,7 +31,7 @@ from fleetsim.sim.output import atomic_write
 from .runner import run_path
 from .spec import SpecError
 
-META_KEYS = ("spec", "method", "presets", "baseline", "runs")
+META_TYPES = {"spec": dict, "method": str, "presets": list, "baseline": str, "runs": int}
 
 
 class SweepDir:
@@ -62,10 +62,11 @@ class SweepDir:
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise SpecError([f"{self.meta}: got a corrupt file ({err}), expected the "
                              "sweep.json that `fleetsim sweep` writes"]) from None
-        missing = [k for k in META_KEYS if not isinstance(meta, dict) or k not in meta]
+        missing = [k for k, kind in META_TYPES.items()
+                   if not isinstance(meta, dict) or not isinstance(meta.get(k), kind)]
         if missing:
-            raise SpecError([f"{self.meta}: got a file without {', '.join(missing)}, expected "
-                             "the sweep.json that `fleetsim sweep` writes"])
+            raise SpecError([f"{self.meta}: got a file without a valid {', '.join(missing)}, "
+                             "expected the sweep.json that `fleetsim sweep` writes"])
         return meta
 
     def read_design(self) -> pd.DataFrame:
@@ -216,7 +217,8 @@ def parse_record(line: str) -> dict[str, Any] | None:
     except json.JSONDecodeError:
         return None
     ok = isinstance(rec, dict) and all(isinstance(rec.get(k), str)
-                                       for k in ("run_id", "preset", "status"))
+                                       for k in ("run_id", "preset", "status")) \
+        and isinstance(rec.get("params") or {}, dict)
     return rec if ok else None
 
 

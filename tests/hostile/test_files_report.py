@@ -60,7 +60,21 @@ def test_a_corrupt_sweep_json(sweep):
 
 def test_a_sweep_json_that_is_not_a_sweeps(sweep):
     (sweep / "sweep.json").write_text("[1, 2]\n")
-    assert_clean_error(cli("report", sweep), "sweep.json: got a file without spec")
+    assert_clean_error(cli("report", sweep), "sweep.json: got a file without a valid spec")
+
+
+def test_a_sweep_json_with_runs_as_words(sweep):
+    meta = json.loads((sweep / "sweep.json").read_text())
+    (sweep / "sweep.json").write_text(json.dumps({**meta, "runs": "many"}))
+    assert_clean_error(cli("report", sweep), "sweep.json: got a file without a valid runs")
+
+
+def test_a_manifest_record_of_the_wrong_shape(sweep):
+    lines = (sweep / "manifest.jsonl").read_text().splitlines()
+    lines[0] = json.dumps({**json.loads(lines[0]), "params": [1, 2]})
+    (sweep / "manifest.jsonl").write_text("\n".join(lines) + "\n")
+    (sweep / "manifest.parquet").unlink()
+    assert_clean_error(cli("report", sweep), "manifest.jsonl: got a corrupt line 1")
 
 
 def test_a_corrupt_manifest_line(sweep):
