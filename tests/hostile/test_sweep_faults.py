@@ -167,3 +167,20 @@ class _NoRuns:
 
     def map_unordered(self, tasks):
         return iter(())
+
+
+def test_resume_of_a_folder_with_a_corrupt_sweep_json(spec, tmp_path):
+    out = tmp_path / "bad_meta"
+    Sweep.from_file(spec).run(out, workers=1, executor=_NoRuns())
+    (out / "sweep.json").write_text("{not json")
+    assert_clean_error(cli("sweep", spec, "--out", out, "--resume"),
+                       "sweep.json: got a corrupt file")
+    assert (out / "sweep.json").read_text() == "{not json"
+
+
+def test_resume_of_a_folder_with_a_corrupt_manifest(spec, tmp_path):
+    out = tmp_path / "bad_manifest"
+    Sweep.from_file(spec).run(out, workers=1, executor=_NoRuns())
+    (out / "manifest.jsonl").write_text('{"run_id": "0000000", "pre\n{"run_id": "0000001"}\n')
+    assert_clean_error(cli("sweep", spec, "--out", out, "--resume"),
+                       "manifest.jsonl: got a corrupt line 1")
