@@ -20,7 +20,7 @@ from fleetsim.scenarios import ScenarioError, describe_builtins, load, parse_ass
 from fleetsim.sim import FleetModel, ModelRangeError
 from fleetsim.sim.comparison import POLLUTANTS, check_comparable
 from fleetsim.sim.comparison import compare as comparison
-from fleetsim.sim.output import summary, write_run
+from fleetsim.sim.output import OutError, discard_staging, prepare_run, summary, write_run
 
 app = typer.Typer(
     help="fleetsim: agent-based simulation of commercial fleet transition.",
@@ -65,12 +65,16 @@ def run(
     """Run a scenario month by month and write its results."""
     if fmt not in ("parquet", "csv"):
         fail([f"--format: got '{fmt}', expected parquet or csv"])
+    staging, folder = None, out
     try:
         overrides = parse_sets(set_)
         spec = load(scenario, overrides)
         # the baseline shares every override but the preset's own policy terms
         shared = {k: v for k, v in overrides.items() if not k.startswith("policy.")}
         base_spec = load(compare, shared) if compare else None
+        folder = out or Path("out") / spec.name
+        months = round((spec.simulation.default_years if years is None else years) * 12)
+        staging = prepare_run(folder, fmt, min(max(months, 0), 2400))
         started = time.perf_counter()
         model = simulate(spec, seed, years)
         wall = time.perf_counter() - started
@@ -80,14 +84,16 @@ def run(
             check_comparable(model, base)
             simulate(base_spec, seed, years, base)
             extra["comparison"] = comparison(model, base)
-        folder = out or Path("out") / spec.name
-        paths = write_run(model, folder, fmt, wall, extra)
+        paths = write_run(model, folder, fmt, wall, extra, staging=staging)
     except ScenarioError as err:
         fail(err.problems)
     except ModelRangeError as err:
         fail([str(err)])
     except OSError as err:
-        fail([f"--out: could not write results ({err})"])
+        fail([str(err) if isinstance(err, OutError) else
+              f"--out: got {folder}, expected a writable folder ({err.strerror or err})"])
+    finally:
+        discard_staging(staging)
     print_summary(summary(model, wall))
     if extra:
         print_comparison(spec.name, extra["comparison"])
@@ -210,12 +216,15 @@ def sweep(
                              retry_failed=retry_failed, on_result=show)
     except ScenarioError as err:
         fail(err.problems)
-    except SchedulerError as err:
+    except (SchedulerError, OutError) as err:
         fail([str(err)])
     except OSError as err:
-        fail([f"--out: could not write the sweep ({err})"])
+        fail([f"--out: got {out}, expected a writable folder ({err.strerror or err})"])
+    retry = (f", {result.retry} to retry (disk or machine errors; --resume runs them again)"
+             if result.retry else "")
     typer.echo(f"{job.spec.name}: {result.total} runs, {result.skipped} already done, "
-               f"{result.ok} ok, {result.failed} failed in {result.wall_time_s:.1f} s -> {out}")
+               f"{result.ok} ok, {result.failed} failed{retry} in {result.wall_time_s:.1f} s "
+               f"-> {out}")
     if first_failure:
         rec = first_failure[0]
         typer.echo(f"first failure: run {rec['run_id']} ({rec['preset']}, point {rec['point']}, "
@@ -230,12 +239,19 @@ def report(
         help="Report folder (default: FOLDER/report).")] = None,
 ) -> None:
     """Summarise a sweep: tables, sensitivity indices, PNG charts and an HTML report."""
-    from fleetsim.experiments.report import build_report
+    from fleetsim.experiments.report import build_report, completeness
 
     try:
         written = build_report(folder, out)
+        state = completeness(folder)
     except ScenarioError as err:
         fail(err.problems)
+    except OSError as err:
+        fail([str(err) if isinstance(err, OutError) else
+              f"--out: got {out or folder / 'report'}, expected a writable folder "
+              f"({err.strerror or err})"])
+    if state["partial"]:
+        typer.echo(f"partial sweep: {state['text']}; the report covers the finished runs only")
     typer.echo(f"Wrote {len(written)} files to {written[0].parent}; open {written[-1]}")
 
 

@@ -10,6 +10,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fleetsim.sim.output import (
+    OutError,
+    check_out_folder,
+    publish_folder,
+    recover_run,
+    staging_folder,
+)
+
 from .runner import is_stock
 from .spec import SpecError
 from .storage import SweepDir
@@ -20,10 +28,17 @@ EMISSIONS = ["pm25_t", "bc_t", "nox_t", "co2_ttw_t", "co2_wtw_t"]
 # Public money in today's results; a `public_spending_mxn` column (policy instruments) wins.
 PUBLIC_PARTS = ["subsidy_mxn", "scrap_bonus_mxn"]
 ID_COLS = ("run_id", "point", "seed", "preset", "year", "months", "date", "month")
+REPORT_SUFFIXES = (".csv", ".png", ".html")
 
 
 def open_sweep(folder: str | Path) -> SweepDir:
     sd = SweepDir(folder)
+    if not sd.root.exists():
+        raise SpecError([f"{folder}: got no such folder, expected the output folder of "
+                         "`fleetsim sweep`"])
+    if not sd.root.is_dir():
+        raise SpecError([f"{folder}: got a file, expected the output folder of "
+                         "`fleetsim sweep`"])
     if not sd.exists():
         raise SpecError([f"{folder}: got a folder without sweep.json, expected the output "
                          "folder of `fleetsim sweep`"])
@@ -177,31 +192,88 @@ def _indices(method: str, meta: dict, design: pd.DataFrame, y: np.ndarray) -> li
     return out
 
 
+def completeness(folder: str | Path) -> dict:
+    """How much of the sweep is there: planned runs, ok runs with their file, failed runs,
+    runs to retry and missing runs; `partial` when not every run is finished."""
+    sd = open_sweep(folder)
+    planned = int(sd.read_meta()["runs"])
+    recs = sd.records()
+    ok = sum(1 for r in recs.values() if r["status"] == "ok" and sd.file_ok(r))
+    failed = sum(1 for r in recs.values() if r["status"] == "failed")
+    retry = sum(1 for r in recs.values() if r["status"] == "retry")
+    missing = max(planned - ok - failed - retry, 0)
+    text = (f"{ok + failed} of {planned} runs finished ({ok} ok, {failed} failed), "
+            f"{missing} missing, {retry} to retry")
+    return {"planned": planned, "ok": ok, "failed": failed, "retry": retry,
+            "missing": missing, "partial": bool(missing or retry), "text": text}
+
+
+def report_target(sd: SweepDir, out: str | Path | None) -> Path:
+    """Where the report goes: a new folder, or one holding only an earlier report."""
+    target = (Path(out) if out else sd.root / "report").resolve()
+    check_out_folder(target)
+    recover_run(target)  # staging folders of reports killed while writing
+    if target.is_dir():
+        other = sorted(p.name for p in target.iterdir() if p.suffix not in REPORT_SUFFIXES)
+        if other:
+            raise OutError(f"--out: got {target}, which holds other files "
+                           f"({', '.join(other[:3])}), expected a new folder or an earlier "
+                           "report's folder")
+    return target
+
+
 def build_report(folder: str | Path, out: str | Path | None = None) -> list[Path]:
     """Write DIR/report/: summary.csv, outcomes.csv, cost_effectiveness.csv, sensitivity.csv,
-    the PNG charts and report.html (last in the returned list)."""
-    from . import charts
-
+    completeness.csv, the PNG charts and report.html (last in the returned list). Everything
+    is read and computed first, then written into a staging folder published whole: a damaged
+    sweep or a failed write leaves no half-written report."""
     sd = open_sweep(folder)
     meta = sd.read_meta()
-    target = Path(out) if out else sd.root / "report"
-    target.mkdir(parents=True, exist_ok=True)
+    target = report_target(sd, out)
     manifest = sd.read_manifest()
     data = yearly_frame(sd)
     if data.empty:
         raise SpecError([f"{folder}: got no finished runs, expected at least one ok run"])
-    tables = {
-        "summary": summary_table(data),
-        "outcomes": outcomes(data),
-    }
+    state = completeness(folder)
+    tables = {"summary": summary_table(data), "outcomes": outcomes(data)}
     tables["cost_effectiveness"] = cost_effectiveness(tables["outcomes"], meta["baseline"])
     tables["sensitivity"] = sensitivity(tables["outcomes"], sd)
-    written = []
+    try:
+        staging = staging_folder(target)
+    except OSError as err:
+        raise OutError(f"--out: got {target}, expected a writable folder "
+                       f"({err.strerror or err})") from None
+    try:
+        names = write_report(staging, data, tables, meta, manifest, state)
+        publish_folder(staging, target)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return [target / n for n in names]
+
+
+def write_report(folder: Path, data: pd.DataFrame, tables: dict, meta: dict,
+                 manifest: pd.DataFrame, state: dict) -> list[str]:
+    """The report's files in `folder`; returns their names, report.html last."""
+    from . import charts
+
+    names = []
     for name, table in tables.items():
-        path = target / f"{name}.csv"
-        table.to_csv(path, index=False)
-        written.append(path)
-    pngs = charts.draw_all(data, tables, meta, target)
-    written.extend(pngs)
-    written.append(charts.html_report(meta, manifest, tables, pngs, target / "report.html"))
-    return written
+        table.to_csv(folder / f"{name}.csv", index=False)
+        names.append(f"{name}.csv")
+    status = {k: v for k, v in state.items() if k != "text"}
+    pd.DataFrame([status]).to_csv(folder / "completeness.csv", index=False)
+    names.append("completeness.csv")
+    names.extend(p.name for p in charts.draw_all(data, tables, meta, folder))
+    html = charts.html_report(meta, manifest, tables, [folder / n for n in names
+                                                       if n.endswith(".png")],
+                              folder / "report.html")
+    if state["partial"]:  # say it where the reader looks first
+        text = html.read_text(encoding="utf-8")
+        banner = (f'<p style="background:#fde2e1;padding:.6em"><b>Partial sweep:</b> '
+                  f'{state["text"]}. This report covers the finished runs only.</p>')
+        html.write_text(text.replace("<body>", "<body>" + banner, 1), encoding="utf-8")
+    names.append(html.name)
+    return names

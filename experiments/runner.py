@@ -1,6 +1,8 @@
 """One run of a sweep, as a worker carries it out: build the model, run it, keep the outputs the
 spec asks for and write them atomically to the run's own Parquet file. A run that fails (a bad
-parameter combination, a model error) returns its error instead; it never raises."""
+parameter combination, a model error) returns its error instead; it never raises. A failure of
+the machine rather than the run (a full disk, an I/O error, out of memory) has status `retry`:
+a resumed sweep runs it again."""
 
 from __future__ import annotations
 
@@ -73,10 +75,12 @@ def execute(task: RunTask) -> dict[str, Any]:
                            overrides=task.overrides)
         model.run(years=task.years)
         table = shape(model.results(), task)
-        atomic_write(task.path, lambda p: pq.write_table(table, p))
+        atomic_write(task.path, lambda p: pq.write_table(table, p), stage=f"run-{task.run_id}")
         record["rows"] = table.num_rows
     except ScenarioError as err:
         record.update(status="failed", error="; ".join(err.problems)[:ERROR_CHARS])
+    except (OSError, MemoryError) as err:  # the disk or the machine, not the run: retry it
+        record.update(status="retry", error=f"{type(err).__name__}: {err}"[:ERROR_CHARS])
     except Exception as err:  # a model error: keep it with the run, the sweep goes on
         where = traceback.extract_tb(err.__traceback__)[-1]
         record.update(status="failed", error=(f"{type(err).__name__}: {err} "

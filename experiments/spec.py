@@ -9,6 +9,8 @@ and which outputs to keep. A bad spec raises SpecError (a ScenarioError): one li
 
 from __future__ import annotations
 
+import math
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -22,6 +24,8 @@ METHODS = ("grid", "latin_hypercube", "sobol", "morris")
 DISTRIBUTIONS = ("uniform", "loguniform", "triangular", "normal")
 MAX_SPEC_BYTES = 1_000_000
 MAX_RUNS = 1_000_000
+MAX_SEED = 2**32 - 1  # seeds are stored as int64 and handed to numpy: keep them plain
+PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")  # a partition folder's name
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 
@@ -65,6 +69,11 @@ class Parameter(Strict):
                             f"{', '.join(DISTRIBUTIONS)}")
         if self.values is not None and not self.values:
             problems.append("values: got an empty list, expected at least one value")
+        problems.extend(value_problems(self.values or []))
+        for dist in DISTRIBUTIONS:
+            bounds = getattr(self, dist)
+            if bounds is not None and not all(math.isfinite(b) for b in bounds):
+                problems.append(f"{dist}: got {list(bounds)}, expected finite numbers")
         lo_hi = self.uniform or self.loguniform
         if lo_hi is not None and not lo_hi[0] < lo_hi[1]:
             problems.append(f"got bounds {list(lo_hi)}, expected low < high")
@@ -88,6 +97,36 @@ class Parameter(Strict):
     @property
     def distribution(self) -> str | None:
         return next((k for k in DISTRIBUTIONS if getattr(self, k) is not None), None)
+
+
+def value_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return {str: "string", list: "list", dict: "mapping"}.get(type(value), "null")
+
+
+def value_problems(values: list[Any]) -> list[str]:
+    """A grid's levels are one column of the design: one kind of value, finite numbers."""
+    kinds = list(dict.fromkeys(value_kind(v) for v in values))
+    problems = []
+    if len(kinds) > 1:
+        problems.append(f"values: got a mix of {' and '.join(kinds)} values, expected values "
+                        "of one kind (all numbers, all strings, all booleans or all lists)")
+    elif kinds == ["null"]:
+        problems.append("values: got null values, expected numbers, strings, booleans or lists")
+    inner = list(dict.fromkeys(value_kind(x) for v in values if isinstance(v, list) for x in v))
+    if len(inner) > 1:
+        problems.append(f"values: got lists mixing {' and '.join(inner)} items, expected lists "
+                        "of one kind of item")
+    bad = [v for v in values if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        problems.append(f"values: got {bad[0]}, expected finite numbers")
+    if len(kinds) == 1 and kinds[0] in ("number", "string", "boolean") and \
+            len(set(values)) != len(values):
+        problems.append("values: got a value more than once, expected distinct values")
+    return problems
 
 
 class Design(Strict):
@@ -118,6 +157,13 @@ class SweepSpec(Strict):
     def _consistent(self):
         problems = []
         names = [preset_name(p) for p in self.presets]
+        problems.extend(f"presets.{i}: got {p!r}, expected a plain name (a built-in scenario, "
+                        "or a .yaml file named with letters, digits, _ or -)"
+                        for i, p in enumerate(self.presets) if not PLAIN_NAME.match(names[i]))
+        problems.extend(self._seed_problems())
+        if self.metrics is not None and not self.metrics:
+            problems.append("metrics: got an empty list, expected at least one column "
+                            "(or no `metrics` for all)")
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             problems.append(f"presets: got {', '.join(dupes)} more than once, expected each "
@@ -125,8 +171,6 @@ class SweepSpec(Strict):
         if self.baseline is not None and self.baseline not in names:
             problems.append(f"baseline: got '{self.baseline}', expected one of the presets "
                             f"({', '.join(names)})")
-        if self.seeds is not None and len(set(self.seeds)) != len(self.seeds):
-            problems.append("seeds: got a seed more than once, expected distinct seeds")
         m = self.design.method
         for name, p in self.parameters.items():
             unknown = sorted(set(p.presets or []) - set(names))
@@ -155,6 +199,22 @@ class SweepSpec(Strict):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _seed_problems(self) -> list[str]:
+        if self.seeds is None:
+            last = self.seed + self.replications - 1
+            if self.seed < 0 or last > MAX_SEED:
+                return [f"seed: got {self.seed}, expected a whole number from 0 to "
+                        f"{MAX_SEED - self.replications + 1} (with {self.replications} "
+                        "replications)"]
+            return []
+        if not self.seeds:
+            return ["seeds: got an empty list, expected at least one seed"]
+        problems = [f"seeds.{k}: got {s}, expected a whole number from 0 to {MAX_SEED}"
+                    for k, s in enumerate(self.seeds) if not 0 <= s <= MAX_SEED]
+        if len(set(self.seeds)) != len(self.seeds):
+            problems.append("seeds: got a seed more than once, expected distinct seeds")
+        return problems
 
     @property
     def seed_list(self) -> list[int]:
@@ -208,12 +268,24 @@ def read_spec(name_or_path: str | Path) -> tuple[SweepSpec, Path]:
     try:
         raw = parse_yaml(path.read_text(encoding="utf-8"), path.name)
     except ScenarioError as err:
-        raise SpecError(err.problems) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise SpecError([f"{path.name}: could not read the file ({err})"]) from None
+        raise SpecError([in_form(line, path.name) for line in err.problems]) from None
+    except UnicodeDecodeError as err:
+        raise SpecError([f"{path.name}: got bytes that are not UTF-8 text ({err.reason} at "
+                         f"byte {err.start}), expected a YAML file"]) from None
+    except OSError as err:
+        raise SpecError([f"{path.name}: got a file that cannot be read "
+                         f"({err.strerror or err}), expected a readable YAML file"]) from None
     spec = parse_spec(raw)
     check_against_scenarios(spec, path.parent)
     return spec, path.parent.resolve()
+
+
+def in_form(line: str, where: str) -> str:
+    """A YAML parser's message in the `path: got VALUE, expected WHAT` form."""
+    if ": got " in line and ", expected " in line:
+        return line
+    detail = line.removeprefix(f"{where}: ")
+    return f"{where}: got {detail}, expected a YAML mapping of sweep fields"
 
 
 def parse_spec(raw: dict) -> SweepSpec:

@@ -10,8 +10,10 @@ with another number of workers or on a cluster, writes the same files with the s
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,7 +24,19 @@ from typing import Any
 import pandas as pd
 
 from fleetsim.scenarios.loader import load_raw
-from fleetsim.sim.output import fleetsim_version
+from fleetsim.sim.output import (
+    COLUMNS_ESTIMATE,
+    SUMMARY_BYTES,
+    OutError,
+    check_out_folder,
+    estimate_bytes,
+    existing_ancestor,
+    fleetsim_version,
+    free_bytes,
+    mb,
+    recover_run,
+    staging_folder,
+)
 
 from .design import design_points, design_size, plain, point_overrides, salib_problem
 from .executors import DaskExecutor, LocalExecutor
@@ -47,10 +61,11 @@ class SweepResult:
     ok: int  # finished ok in this call
     failed: int  # failed in this call
     wall_time_s: float
+    retry: int = 0  # stopped by the disk or the machine in this call: a resume runs them again
 
     @property
     def done(self) -> int:
-        return self.skipped + self.ok + self.failed
+        return self.skipped + self.ok + self.failed + self.retry
 
 
 class Sweep:
@@ -167,38 +182,92 @@ class Sweep:
         """Run what is missing in `out` (everything, for a new folder). `scheduler`: a Dask
         scheduler address or Client; else a local process pool of `workers` (default: all
         cores). `on_result(record, progress)` is called as each run finishes. A resume skips
-        runs that failed (they fail the same way again) unless `retry_failed`."""
+        runs that failed (they fail the same way again) unless `retry_failed`; runs to retry
+        (a full disk) and runs whose file is missing or damaged always run again. Nothing is
+        written before --out, the room it has and the scheduler are checked; a new folder is
+        removed again if the sweep stops before its first run is recorded."""
         started = time.perf_counter()
         folder = SweepDir(out)
-        meta = self.meta()
-        if folder.exists():
-            if not resume:
-                raise SpecError([f"--out: got {folder.root}, which already holds a sweep; "
-                                 "expected --resume or a new folder"])
-            old = folder.read_meta()
-            if old.get("spec_sha256") != meta["spec_sha256"]:
-                raise SpecError([f"--resume: got a spec that differs from the one "
-                                 f"{folder.meta} was made with, expected the same spec"])
-            stored = folder.read_design()
-            if not stored.reset_index(drop=True).equals(self.points.reset_index(drop=True)):
-                raise SpecError([f"--resume: got design points that differ from "
-                                 f"{folder.design} (another SALib version?), expected the same"])
-        else:
-            folder.write_meta(meta, self.points)
-        finished = {k: v for k, v in folder.finished().items()
-                    if not (retry_failed and v == "failed")}
-        valid = self.all_run_ids()
-        skip = set(finished) & valid
-        result = SweepResult(Path(out), self.total, len(skip), 0, 0, 0.0)
         if executor is None:
             executor = DaskExecutor(scheduler, workers) if scheduler is not None else \
                 LocalExecutor(workers)
+        check_out_folder(folder.root)
+        created = not folder.exists()
+        try:
+            self._check_folder(folder, resume)
+            design_table(self.points)
+            skip = self._skip(folder, retry_failed)
+            self._check_room(folder.root, self.total - len(skip))
+            if hasattr(executor, "connect"):  # executors written before connect() existed
+                executor.connect()
+            if created:
+                folder.write_meta(self.meta(), self.points)
+            result = SweepResult(Path(out), self.total, len(skip), 0, 0, 0.0)
+            self._drive(folder, executor, skip, result, on_result, started)
+        except BaseException:
+            if hasattr(executor, "close"):
+                executor.close()
+            if created and not folder.records():
+                remove_new_sweep(folder)
+            raise
+        folder.compact(order=sorted(self.all_run_ids()))
+        result.wall_time_s = time.perf_counter() - started
+        return result
+
+    def _check_folder(self, folder: SweepDir, resume: bool) -> None:
+        """A folder with a sweep is resumed only with --resume and the same spec and design."""
+        if not folder.exists():
+            return
+        if not resume:
+            raise SpecError([f"--out: got {folder.root}, which already holds a sweep; "
+                             "expected --resume or a new folder"])
+        if folder.read_meta().get("spec_sha256") != self.meta()["spec_sha256"]:
+            raise SpecError([f"--resume: got a spec that differs from the one "
+                             f"{folder.meta} was made with, expected the same spec"])
+        stored = folder.read_design()
+        if not stored.reset_index(drop=True).equals(self.points.reset_index(drop=True)):
+            raise SpecError([f"--resume: got design points that differ from "
+                             f"{folder.design} (another SALib version?), expected the same"])
+
+    def _skip(self, folder: SweepDir, retry_failed: bool) -> set[str]:
+        finished = {k: v for k, v in folder.finished().items()
+                    if not (retry_failed and v == "failed")}
+        return set(finished) & self.all_run_ids()
+
+    def _check_room(self, root: Path, runs: int) -> None:
+        """Probe the folder and compare its free space with the runs' estimated size."""
+        base = existing_ancestor(root)
+        recover_run(base / f"{root.name}-probe")  # probes of drivers killed right here
+        try:
+            probe_dir = staging_folder(base / f"{root.name}-probe")
+            shutil.rmtree(probe_dir)
+        except OSError as err:
+            raise OutError(f"--out: got {root}, expected a writable folder "
+                           f"({err.strerror or err})") from None
+        need = runs * self.run_bytes()
+        free = free_bytes(base)
+        if free < need:
+            raise OutError(f"--out: got {root} with {mb(free)} free, expected at least "
+                           f"{mb(need)} for {runs} runs")
+
+    def run_bytes(self) -> int:
+        """A generous size of one run's file (Parquet: ~1 KB of metadata per column)."""
+        years = self.spec.years or 30
+        rows = round(years * 12) if self.spec.outputs == "monthly" else int(years) + 1
+        columns = 8 + len(self.spec.parameters) + (len(self.spec.metrics) if self.spec.metrics
+                                                   else COLUMNS_ESTIMATE)
+        return estimate_bytes("parquet", rows, columns) - SUMMARY_BYTES
+
+    def _drive(self, folder: SweepDir, executor: Any, skip: set[str], result: SweepResult,
+               on_result: Callable | None, started: float) -> None:
         folder.open()
         try:
             for rec in executor.map_unordered(self.tasks(folder.data, skip)):
                 folder.record(rec)
                 if rec["status"] == "ok":
                     result.ok += 1
+                elif rec["status"] == "retry":
+                    result.retry += 1
                 else:
                     result.failed += 1
                 result.wall_time_s = time.perf_counter() - started
@@ -206,9 +275,6 @@ class Sweep:
                     on_result(rec, result)
         finally:
             folder.close()
-        folder.compact(order=sorted(valid))
-        result.wall_time_s = time.perf_counter() - started
-        return result
 
     def missing(self, out: str | Path) -> list[str]:
         """Run ids with neither a data file nor a failure on record."""
@@ -219,3 +285,25 @@ class Sweep:
 
 def data_file(out: str | Path, preset: str, run_id: str) -> Path:
     return run_path(SweepDir(out).data, preset, run_id)
+
+
+def remove_new_sweep(folder: SweepDir) -> None:
+    """Undo a new sweep folder that recorded no run (so that a rerun is not refused)."""
+    for path in (folder.meta, folder.design, folder.manifest, folder.manifest_table):
+        path.unlink(missing_ok=True)
+    for path in (*folder.data.glob("preset=*"), folder.data, folder.root):
+        with contextlib.suppress(OSError):  # not empty: something else is in it, keep it
+            path.rmdir()
+
+
+def design_table(points: pd.DataFrame) -> Any:
+    """The design as Arrow stores it (design.parquet): values it cannot store are a SpecError
+    before anything is written, not an ArrowInvalid after."""
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pandas(points.reset_index(), preserve_index=False)
+    except (pa.ArrowException, ValueError, TypeError) as err:
+        raise SpecError([f"parameters: got values that cannot be stored together "
+                         f"({str(err)[:160]}), expected one kind of value per parameter"]
+                        ) from None

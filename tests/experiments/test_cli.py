@@ -193,7 +193,8 @@ def test_run_unwritable_out_exits_2(tmp_path):
     result = cli("run", "mexico_city", "--years", "1", "--set", SMALL,
                  "--out", str(blocker / "sub"))
     assert result.exit_code == 2
-    assert result.stderr.startswith("--out: could not write results")
+    assert result.stderr.strip() == (f"--out: got {(blocker / 'sub').resolve()}, which is inside "
+                                     f"the file {blocker.resolve()}, expected a folder")
 
 
 def test_validate_set_is_applied(good_file):

@@ -117,7 +117,9 @@ def test_cli_sweep_missing_spec_and_unreachable_scheduler_exit_2(tmp_path, monke
     result = CliRunner().invoke(app, ["sweep", str(spec), "--out", str(tmp_path / "o"),
                                       "--scheduler", "tcp://127.0.0.1:9"])
     assert result.exit_code == 2
-    assert result.stderr.startswith("--scheduler: could not connect to 'tcp://127.0.0.1:9'")
+    assert result.stderr.startswith("--scheduler: got 'tcp://127.0.0.1:9', expected a reachable "
+                                    "Dask scheduler")
+    assert not (tmp_path / "o").exists()  # nothing written: a rerun is not refused
 
 
 def test_cli_sweep_reports_its_counts_and_first_failure(tmp_path):
