@@ -10,7 +10,6 @@ import numpy as np
 from . import cashflow
 from .decisions import Reviews
 from .options import IMPORT, KEEP, LEAVE, NEW, RETROFIT, USED
-from .registry import GONE, LISTED
 
 if TYPE_CHECKING:
     from .model import FleetModel
@@ -30,14 +29,7 @@ def carry_out(model: FleetModel, rv: Reviews, d, used_supply: np.ndarray, m: int
     # retrofits: the vehicle stays, its engine now behind a filter
     fit = np.flatnonzero(d.kind == RETROFIT)
     if len(fit):
-        rows = rv.row[fit]
-        model._count(rows, -1)
-        model._totals -= reg.rates[:, rows].sum(axis=1)
-        reg.cols["retrofit"][rows] = d.item[fit]
-        reg.cols["deal"][rows] = np.where(d.deal[fit] > 0, d.deal[fit], reg.cols["deal"][rows])
-        reg.rates[:, rows] = model._rates(rows)
-        model._totals += reg.rates[:, rows].sum(axis=1)
-        model._count(rows, +1)
+        model.vehicles.refit(rv.row[fit], d.item[fit], d.deal[fit])
         fl.retrofits += len(fit)
         fl.partnership_retrofits += int((d.deal[fit] > 0).sum())
 
@@ -72,8 +64,8 @@ def carry_out(model: FleetModel, rv: Reviews, d, used_supply: np.ndarray, m: int
     # scrapping (with any bonus) pays at least what the used market would; else it is sold
     to_scrap = goes & (rv.eol | d.scrap_old | (scrap_pay >= old_value) | (d.kind == -1))
     to_list = goes & ~to_scrap
-    model._deactivate(rv.row[to_scrap], GONE)
-    model._deactivate(rv.row[to_list], LISTED)
+    model.vehicles.retire(rv.row[to_scrap])
+    model.vehicles.list_for_sale(rv.row[to_list], model.month)
     ops.cash += np.bincount(rv.owner[to_scrap], weights=scrap_pay[to_scrap],
                             minlength=len(ops))
     ops.cash += np.bincount(rv.owner[to_list], weights=old_value[to_list],
@@ -94,20 +86,22 @@ def carry_out(model: FleetModel, rv: Reviews, d, used_supply: np.ndarray, m: int
     if len(ok_used):
         rows = matched[matched >= 0]
         # the buyer drives it as much as the vehicle it replaces (what its choice assumed)
-        model.registry.cols["km_new"][rows] = rv.km_new[ok_used]
-        model._count_owner_change(rows, rv.owner[ok_used].astype(np.int32))
+        buyer = rv.owner[ok_used].astype(np.int32)
+        model.vehicles.change_owner(rows, buyer, ops.region[buyer],
+                                    model.rng.integers(0, 12, size=len(rows)),
+                                    rv.km_new[ok_used])
         got_row[ok_used] = rows
         fl.entered_used += len(rows)
         fl.used_sales_mxn += float(d.price[ok_used].sum())
     if len(imp):
-        got_row[imp] = model._add_vehicles(rv.owner[imp].astype(np.int32),
+        got_row[imp] = model.add_vehicles(rv.owner[imp].astype(np.int32),
                                           cls[imp].astype(np.int8), imp_tech, imp_age,
                                           origin=2, km_new=rv.km_new[imp])
         fl.entered_import += len(imp)
         fl.purchase_import_mxn += float(d.price[imp].sum())
     new = buy[d.kind[buy] == NEW]
     if len(new):
-        got_row[new] = model._add_vehicles(rv.owner[new].astype(np.int32),
+        got_row[new] = model.add_vehicles(rv.owner[new].astype(np.int32),
                                           cls[new].astype(np.int8),
                                           d.item[new].astype(np.int8),
                                           np.zeros(len(new), np.int32), origin=1,

@@ -10,7 +10,7 @@ import numpy as np
 from fleetsim.scenarios import SIZE_BANDS
 
 from .deals import deal_term
-from .registry import ACTIVE, LISTED
+from .registry import ACTIVE
 
 if TYPE_CHECKING:
     from .decisions import Decision, Reviews
@@ -29,7 +29,7 @@ def month(model: FleetModel, m: int) -> None:
     fl.loans_repaid += len(done)
     fl.loan_payments_mxn += float(payments.sum())
 
-    flow = model._owner_margin() / 12.0 - payments
+    flow = model.owner_margin() / 12.0 - payments
     payout = np.array([model.spec.decisions.bands[b].payout_share for b in SIZE_BANDS])
     ops.cash += flow - payout[ops.band] * np.maximum(flow, 0.0)
     ops.negative_months = np.where(ops.cash < 0, ops.negative_months + 1, 0).astype(np.int32)
@@ -66,7 +66,7 @@ def _default(model: FleetModel, who: np.ndarray, active: np.ndarray) -> None:
     ok = ((reg.cols["vid"][rows] == loans.vid[gone]) & (reg.cols["state"][rows] == ACTIVE)
           & (reg.cols["owner"][rows] == loans.borrower[gone]))
     rows = np.unique(rows[ok])
-    model._deactivate(rows, LISTED)
+    model.vehicles.list_for_sale(rows, model.month)
     fl.repossessed += len(rows)
 
 

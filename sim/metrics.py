@@ -4,7 +4,7 @@ simulated sample to the whole fleet."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -13,7 +13,7 @@ import pandas as pd
 from fleetsim.scenarios import SIZE_BANDS
 
 from .emissions import RATES, annual_km
-from .registry import ACTIVE, LISTED, ORIGIN_NAMES
+from .registry import ACTIVE, ORIGIN_NAMES
 
 if TYPE_CHECKING:
     from .model import FleetModel
@@ -23,9 +23,6 @@ if TYPE_CHECKING:
 class Flows:
     """What happened this month (counts of simulated vehicles and loans, MXN amounts)."""
 
-    n_class: int
-    entered: np.ndarray = field(init=False)  # [class] joined the active fleet
-    left: np.ndarray = field(init=False)  # [class] left it (scrapped or listed for sale)
     entered_new: int = 0
     entered_import: int = 0
     entered_used: int = 0
@@ -58,13 +55,8 @@ class Flows:
     partnership_cofinance_mxn: float = 0.0
     declined: int = 0
 
-    def __post_init__(self):
-        self.entered = np.zeros(self.n_class, np.int64)
-        self.left = np.zeros(self.n_class, np.int64)
 
-
-SCALED_FLOWS = [f.name for f in fields(Flows)
-                if f.name not in ("n_class", "entered", "left", "declined")]
+SCALED_FLOWS = [f.name for f in fields(Flows) if f.name != "declined"]
 
 
 def names(model: FleetModel) -> list[str]:
@@ -122,10 +114,10 @@ def policy_names(model: FleetModel) -> list[str]:
 
 def row(model: FleetModel) -> dict[str, Any]:
     s = 1.0 / model.sample_fraction
-    t, fl, reg = model.tables, model.flows, model.registry
-    by_tech = model.counts.sum(axis=0)
+    t, fl, fleet = model.tables, model.flows, model.vehicles
+    by_tech = fleet.counts.sum(axis=0)
     n = by_tech.sum()
-    rates = dict(zip(model._rate_names, model._totals * s / 12.0, strict=True))
+    rates = dict(zip(model.rate_names, fleet.totals * s / 12.0, strict=True))
     out: dict[str, Any] = {
         "date": f"{model.month // 12:04d}-{model.month % 12 + 1:02d}",
         "year": model.month // 12,
@@ -134,24 +126,25 @@ def row(model: FleetModel) -> dict[str, Any]:
     }
     out.update({f"vehicles_{k}": v * s for k, v in zip(t.reported_names, by_tech, strict=True)})
     out.update({f"vehicles_{c}": v * s for c, v in zip(model.class_names,
-                                                       model.counts.sum(axis=1), strict=True)})
-    band_n = model.band_counts.sum(axis=1)
+                                                       fleet.counts.sum(axis=1), strict=True)})
+    band_n = fleet.band_counts.sum(axis=1)
     out.update({f"vehicles_{b}": v * s for b, v in zip(SIZE_BANDS, band_n, strict=True)})
     for bi, b in enumerate(SIZE_BANDS):
         out.update({f"vehicles_{b}_{n}": v * s
-                    for n, v in zip(t.reported_names, model.band_counts[bi], strict=True)})
-    out.update({f"entered_{c}": v * s for c, v in zip(model.class_names, fl.entered,
+                    for n, v in zip(t.reported_names, fleet.band_counts[bi], strict=True)})
+    out.update({f"entered_{c}": v * s for c, v in zip(model.class_names, fleet.entered,
                                                       strict=True)})
-    out.update({f"retired_{c}": v * s for c, v in zip(model.class_names, fl.left, strict=True)})
-    out["entered"] = fl.entered.sum() * s
-    out["retired"] = fl.left.sum() * s
+    out.update({f"retired_{c}": v * s for c, v in zip(model.class_names, fleet.left,
+                                                      strict=True)})
+    out["entered"] = fleet.entered.sum() * s
+    out["retired"] = fleet.left.sum() * s
     out["share_soot_free"] = _share(by_tech[t.soot_free_reported].sum(), n)
     out["share_zev"] = _share(by_tech[t.zev_reported].sum(), n)
     for b, bn in zip(SIZE_BANDS, band_n, strict=True):
-        row_b = model.band_counts[SIZE_BANDS.index(b)]
+        row_b = fleet.band_counts[SIZE_BANDS.index(b)]
         out[f"share_soot_free_{b}"] = _share(row_b[t.soot_free_reported].sum(), bn)
         out[f"share_zev_{b}"] = _share(row_b[t.zev_reported].sum(), bn)
-    out["mean_age_years"] = (model.month - model._birth_sum / n) / 12.0 if n else 0.0
+    out["mean_age_years"] = fleet.mean_age_years(model.month)
     out["pm25_t"] = rates["pm25_g"] / 1e6
     out["bc_t"] = rates["bc_g"] / 1e6
     out["nox_t"] = rates["nox_g"] / 1e6
@@ -166,7 +159,7 @@ def row(model: FleetModel) -> dict[str, Any]:
     for name in SCALED_FLOWS:
         out[name] = getattr(fl, name) * s
     out["loans_declined"] = fl.declined * s
-    out["used_pool"] = len(reg.in_state(LISTED)) * s
+    out["used_pool"] = len(fleet.listed_rows()) * s
     out["used_price_mean_mxn"] = fl.used_sales_mxn / fl.entered_used if fl.entered_used else 0.0
     loans = model.loans
     active = loans.active()

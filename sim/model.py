@@ -35,8 +35,9 @@ from . import cashflow, market, metrics
 from .carry_out import carry_out
 from .decisions import Context, Market, Reviews, decide
 from .emissions import Earnings, compute_rates, rate_names
-from .growth import growth_purchases
-from .registry import ACTIVE, GONE, VehicleRegistry
+from .fleet import Fleet
+from .growth import GrowthDemand
+from .registry import ACTIVE
 from .stock import class_counts, initial_columns, usage_columns
 from .technology import TechTables
 from .turnover import death_months
@@ -80,8 +81,8 @@ class FleetModel(mesa.Model):
         self.start_month = spec.simulation.start_year * 12
         self.last_month = spec.simulation.max_end_year * 12 + 11
         self.month = self.start_month - 1  # the last month simulated so far
-        self._rate_names = rate_names(t)
-        self._rate = {name: i for i, name in enumerate(self._rate_names)}
+        self.rate_names = rate_names(t)
+        self._rate = {name: i for i, name in enumerate(self.rate_names)}
 
         counts = class_counts(spec, self.sample_fraction)
         self.operator_arrays = ops = build_operators(spec, int(counts.sum()),
@@ -99,24 +100,18 @@ class FleetModel(mesa.Model):
         self.used_market = UsedMarket(spec, len(t.class_names), len(t.tech_names))
         self.earnings = Earnings(spec, self.regulator.effects.access)
         self._demo_weight = np.zeros((len(ops), len(t.family_names)))
-        # active vehicles per firm and technology family: who runs what, kept up to date
-        self.family_counts = np.zeros((len(ops), len(t.family_names)), np.int32)
 
-        self.registry = VehicleRegistry(len(self._rate_names), int(counts.sum() * 1.3) + 64)
-        n_cls, n_rep = len(t.class_names), len(t.reported_names)
-        self.counts = np.zeros((n_cls, n_rep), np.int64)  # active vehicles: class, technology
-        self.band_counts = np.zeros((len(SIZE_BANDS), n_rep), np.int64)
-        self._birth_sum = 0  # sum of birth months of active vehicles, for the mean age
-        self._totals = np.zeros(len(self._rate_names))  # active fleet's yearly rates, summed
-        self.flows = metrics.Flows(n_cls)
+        self.vehicles = Fleet(t, ops.band, len(t.family_names), len(self.rate_names),
+                              int(counts.sum() * 1.3) + 64, self.vehicle_rates)
+        self.flows = metrics.Flows()
         cols = initial_columns(spec, t, ops, counts, self.start_month, self.sample_fraction,
                                self.rng)
-        self._activate(self.registry.add(**cols), count=False)
-        self.initial_counts = self.counts.copy()
-        self._growth_carry = np.zeros(n_cls)
+        self.vehicles.add(cols, count=False)
+        self.initial_counts = self.vehicles.counts.copy()
+        self.growth = GrowthDemand(len(t.class_names))
         self._fleet_values()
         months = np.array([spec.decisions.bands[b].cash_start_months for b in SIZE_BANDS])
-        ops.cash = months[ops.band] * np.maximum(self._owner_margin(), 0.0) / 12.0
+        ops.cash = months[ops.band] * np.maximum(self.owner_margin(), 0.0) / 12.0
         self._row: dict[str, float] = {}
         self.policy_changes: list[tuple[int, str, Any]] = []  # (month index, path, value)
         _check_metrics(spec, self.metric_names())
@@ -167,7 +162,8 @@ class FleetModel(mesa.Model):
                 f"the scenario's max_end_year; expected no further steps")
         self.month = m
         year, mon = divmod(m, 12)
-        self.flows = metrics.Flows(len(self.class_names))
+        self.flows = metrics.Flows()
+        self.vehicles.new_month()
         self.regulator.update(date(year, mon + 1, 1), self)
         self.earnings.access = self.regulator.effects.access
         contracts_changed = self.earnings.set_partnerships_running(self._deals_running())
@@ -175,10 +171,11 @@ class FleetModel(mesa.Model):
             for lender in self.lenders:
                 lender.new_year()
         if mon == 0 and m != self.start_month:
-            self._new_year(m)
+            self.vehicles.new_year()
+            self._fleet_values()
         elif self.regulator.rates_changed or contracts_changed:
             # an access limit, a member, a fuel tax or a partnership's contracts changed
-            self._recompute_rates()
+            self.vehicles.recompute_rates()
         self._place_demonstrations(m)
         cashflow.month(self, m)
         self._expire_listings(m)
@@ -218,61 +215,27 @@ class FleetModel(mesa.Model):
         return np.array([p.start <= _month_end(self.date) and p.end >= self.date
                          for p in self.spec.partnerships], bool)
 
+    @property
+    def registry(self):
+        """The vehicle registry (read it; the Fleet, `model.vehicles`, alone writes it)."""
+        return self.vehicles.registry
+
     def active_rows(self) -> np.ndarray:
-        return self.registry.in_state(ACTIVE)
+        return self.vehicles.active_rows()
 
     def rate_index(self, name: str) -> int:
         return self._rate[name]
 
-    def _rates(self, rows) -> np.ndarray:
+    def vehicle_rates(self, rows) -> np.ndarray:
+        """[rate, row] yearly rates of registry rows at this month's age, prices and rules."""
         m = max(self.month, self.start_month)
         return compute_rates(self.registry, rows, m, self.tables, self.year_tables(m),
                              self.spec, self.earnings)
 
-    def _activate(self, rows: np.ndarray, count: bool = True) -> None:
-        """Rows join the active fleet: counted, emitting, earning."""
-        reg = self.registry
-        reg.cols["state"][rows] = ACTIVE
-        reg.rates[:, rows] = self._rates(rows)
-        self._totals += reg.rates[:, rows].sum(axis=1)
-        self._count(rows, +1)
-        if count:
-            np.add.at(self.flows.entered, reg.cols["vclass"][rows], 1)
-
-    def _deactivate(self, rows: np.ndarray, state: int) -> None:
-        """Rows leave the active fleet: scrapped (GONE) or put up for sale (LISTED)."""
-        reg = self.registry
-        self._totals -= reg.rates[:, rows].sum(axis=1)
-        self._count(rows, -1)
-        np.add.at(self.flows.left, reg.cols["vclass"][rows], 1)
-        reg.set_state(rows, state, self.month)
-
-    def _count(self, rows: np.ndarray, sign: int) -> None:
-        reg = self.registry
-        rep = self.tables.reported(reg.cols["tech"][rows], reg.cols["retrofit"][rows])
-        np.add.at(self.counts, (reg.cols["vclass"][rows], rep), sign)
-        owner = reg.cols["owner"][rows]
-        band = self.operator_arrays.band[owner]
-        np.add.at(self.band_counts, (band, rep), sign)
-        np.add.at(self.family_counts, (owner, self.tables.family_reported[rep]), sign)
-        self._birth_sum += sign * int(reg.cols["birth_month"][rows].astype(np.int64).sum())
-
-    def _new_year(self, m: int) -> None:
-        """Drop scrapped rows and recompute every active vehicle's yearly rates at its new age."""
-        self.registry.compact(keep_rates=False)
-        self._recompute_rates()
-        self._fleet_values()
-
-    def _recompute_rates(self) -> None:
-        reg = self.registry
-        reg.rates[:, : reg.n] = self._rates(slice(0, reg.n))
-        reg.rates[:, np.flatnonzero(reg.cols["state"][: reg.n] != ACTIVE)] = 0.0
-        self._totals = reg.rates[:, : reg.n].sum(axis=1)
-
     def _fleet_values(self) -> None:
         """What each firm's vehicles are worth: its collateral when it asks for a loan."""
         reg, t = self.registry, self.tables
-        rows = reg.in_state(ACTIVE)
+        rows = self.vehicles.active_rows()
         m = max(self.month, self.start_month)
         value = self.valuer.value(t.for_year(m // 12), reg.cols["tech"][rows].astype(np.intp),
                                   reg.cols["vclass"][rows].astype(np.intp),
@@ -280,7 +243,7 @@ class FleetModel(mesa.Model):
         self.operator_arrays.fleet_value = np.bincount(
             reg.cols["owner"][rows], weights=value, minlength=len(self.operators))
 
-    def _owner_margin(self) -> np.ndarray:
+    def owner_margin(self) -> np.ndarray:
         """Each firm's yearly operating margin from its active vehicles."""
         reg = self.registry
         return np.bincount(reg.cols["owner"][: reg.n], weights=reg.rates[self._rate["margin_mxn"],
@@ -290,7 +253,7 @@ class FleetModel(mesa.Model):
     def uses(self) -> np.ndarray:
         """[operator, family] 1 where a firm runs a vehicle of that family, more for
         demonstration fleets: what its neighbours see."""
-        seen = self.family_counts > 0
+        seen = self.vehicles.family_counts > 0
         return np.maximum(seen, self._demo_weight * seen)
 
     # ---- events ------------------------------------------------------------------------------
@@ -303,7 +266,7 @@ class FleetModel(mesa.Model):
             owner = names[d.fleet]
             n = max(1, int(round(d.units * self.sample_fraction)))
             c = t.class_code[d.vehicle_class]
-            rows = self._add_vehicles(np.full(n, owner, np.int32), np.full(n, c, np.int8),
+            rows = self.add_vehicles(np.full(n, owner, np.int32), np.full(n, c, np.int8),
                                       np.full(n, t.tech_code[d.technology], np.int8),
                                       np.zeros(n, np.int32), origin=3)
             self.flows.entered_demo += len(rows)
@@ -312,11 +275,13 @@ class FleetModel(mesa.Model):
 
     def _expire_listings(self, m: int) -> None:
         rows = self.used_market.expiring(self.registry, m)
-        self.registry.set_state(rows, GONE)
+        self.vehicles.scrap_listings(rows)
         self.flows.used_expired += len(rows)
 
-    def _add_vehicles(self, owner, vclass, tech, age_months, origin: int, km_new=None,
-                      deal=None) -> np.ndarray:
+    def add_vehicles(self, owner, vclass, tech, age_months, origin: int, km_new=None,
+                     deal=None) -> np.ndarray:
+        """New vehicles join the fleet this month: their end of life, use and review month
+        drawn from the model's generator. Returns their rows."""
         spec, n = self.spec, len(owner)
         m = self.month
         birth = (m - age_months).astype(np.int32)
@@ -328,14 +293,12 @@ class FleetModel(mesa.Model):
         usage = usage_columns(spec, vclass, self.operator_arrays.band[owner], self.rng)
         if km_new is not None:
             usage["km_new"] = km_new.astype(np.float32)
-        rows = self.registry.add(
+        return self.vehicles.add(dict(
             owner=owner, vclass=vclass, tech=tech, retrofit=np.zeros(n, np.int8),
             region=self.operator_arrays.region[owner], origin=np.full(n, origin, np.int8),
             birth_month=birth, death_month=death,
             review_month=self.rng.integers(0, 12, size=n).astype(np.int8),
-            deal=np.zeros(n, np.int8) if deal is None else deal.astype(np.int8), **usage)
-        self._activate(rows)
-        return rows
+            deal=np.zeros(n, np.int8) if deal is None else deal.astype(np.int8), **usage))
 
     # ---- decisions ---------------------------------------------------------------------------
     def _decide(self, m: int) -> None:
@@ -357,7 +320,7 @@ class FleetModel(mesa.Model):
             review_rows = review_rows[~forced]
             self.flows.forced_out += int(forced.sum())
         rows = np.concatenate([eol_rows, review_rows])
-        g_owner, g_class = growth_purchases(self, m)
+        g_owner, g_class = self.growth.purchases(self, m)
         n_rows, n_g = len(rows), len(g_owner)
         g_km = usage_columns(spec, g_class, ops.band[g_owner], self.rng)["km_new"]
         rv = Reviews(
@@ -397,15 +360,6 @@ class FleetModel(mesa.Model):
     def _apply(self, rv: Reviews, d, used_supply: np.ndarray, m: int) -> None:
         carry_out(self, rv, d, used_supply, m)
 
-    def _count_owner_change(self, rows: np.ndarray, owner: np.ndarray) -> None:
-        """Listed vehicles bought at home rejoin the fleet with their new owner."""
-        reg = self.registry
-        reg.cols["owner"][rows] = owner
-        reg.cols["region"][rows] = self.operator_arrays.region[owner]
-        reg.cols["review_month"][rows] = self.rng.integers(0, 12, size=len(rows))
-        reg.cols["deal"][rows] = 0
-        self._activate(rows)
-
     # ---- policy mid-run -------------------------------------------------------------------------
     def update_policy(self, overrides: dict[str, Any]) -> None:
         """Change policy terms of a running model, e.g. {"policy.scrappage.0.bonus_mxn": 2e5}:
@@ -441,9 +395,7 @@ class FleetModel(mesa.Model):
 
     def fleet_sizes(self) -> np.ndarray:
         """Active vehicles per operator (simulated rows, not scaled)."""
-        reg = self.registry
-        rows = reg.in_state(ACTIVE)
-        return np.bincount(reg.cols["owner"][rows], minlength=len(self.operators))
+        return self.vehicles.sizes()
 
     def fleet(self) -> pd.DataFrame:
         """The active vehicle registry now, one row per simulated vehicle, readable columns."""
