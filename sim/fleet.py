@@ -104,7 +104,7 @@ class Fleet:
         cols["owner"][rows] = owner
         cols["region"][rows] = region
         cols["review_month"][rows] = review_month
-        cols["deal"][rows] = 0
+        cols["partnership"][rows] = 0
         self._activate(rows, True)
 
     def refit(self, rows: np.ndarray, retrofit: np.ndarray, partnership: np.ndarray) -> None:
@@ -114,8 +114,8 @@ class Fleet:
         self._count(rows, -1)
         self.totals -= reg.rates[:, rows].sum(axis=1)
         reg.cols["retrofit"][rows] = retrofit
-        reg.cols["deal"][rows] = np.where(partnership > 0, partnership,
-                                                 reg.cols["deal"][rows])
+        reg.cols["partnership"][rows] = np.where(partnership > 0, partnership,
+                                                 reg.cols["partnership"][rows])
         reg.rates[:, rows] = self.rates_of(rows)
         self.totals += reg.rates[:, rows].sum(axis=1)
         self._count(rows, +1)

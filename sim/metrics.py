@@ -250,7 +250,7 @@ def fleet_frame(model: FleetModel) -> pd.DataFrame:
         "annual_km": annual_km(raw["km_new"].to_numpy(np.float64), np.floor(age), spec),
         "region": pd.Categorical.from_codes(raw["region"], list(spec.regions)),
         "origin": pd.Categorical.from_codes(raw["origin"], list(ORIGIN_NAMES)),
-        "partnership_contract": raw["deal"] > 0,
+        "partnership_contract": raw["partnership"] > 0,
         "retirement_year": raw["death_month"] // 12,
         "pm25_g_per_year": reg.rates[RATES.index("pm25_g"), rows],
         "co2_ttw_kg_per_year": reg.rates[RATES.index("co2_ttw_kg"), rows],

@@ -14,6 +14,7 @@ import calendar
 import dataclasses
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,12 @@ from fleetsim.agents import (
     build_network,
     build_operators,
 )
+from fleetsim.agents.decisions import Context, Market, Reviews, decide
 from fleetsim.scenarios import SIZE_BANDS, Scenario, ScenarioError, load
 
 from . import cashflow, market, metrics
 from .carry_out import carry_out
-from .decisions import Context, Market, Reviews, decide
-from .emissions import Earnings, compute_rates, rate_names
+from .emissions import Earnings, compute_rates, km_factor, rate_names
 from .fleet import Fleet
 from .growth import GrowthDemand
 from .registry import ACTIVE
@@ -166,7 +167,7 @@ class FleetModel(mesa.Model):
         self.vehicles.new_month()
         self.regulator.update(date(year, mon + 1, 1), self)
         self.earnings.access = self.regulator.effects.access
-        contracts_changed = self.earnings.set_partnerships_running(self._deals_running())
+        contracts_changed = self.earnings.set_partnerships_running(self._partnerships_running())
         if mon == 0:
             for lender in self.lenders:
                 lender.new_year()
@@ -210,7 +211,7 @@ class FleetModel(mesa.Model):
             return year
         return dataclasses.replace(year, fuel_price_mxn=year.fuel_price_mxn + surcharge)
 
-    def _deals_running(self) -> np.ndarray:
+    def _partnerships_running(self) -> np.ndarray:
         """[partnership] in force this month: every month its dates touch."""
         return np.array([p.start <= _month_end(self.date) and p.end >= self.date
                          for p in self.spec.partnerships], bool)
@@ -279,7 +280,7 @@ class FleetModel(mesa.Model):
         self.flows.used_expired += len(rows)
 
     def add_vehicles(self, owner, vclass, tech, age_months, origin: int, km_new=None,
-                     deal=None) -> np.ndarray:
+                     partnership=None) -> np.ndarray:
         """New vehicles join the fleet this month: their end of life, use and review month
         drawn from the model's generator. Returns their rows."""
         spec, n = self.spec, len(owner)
@@ -298,7 +299,8 @@ class FleetModel(mesa.Model):
             region=self.operator_arrays.region[owner], origin=np.full(n, origin, np.int8),
             birth_month=birth, death_month=death,
             review_month=self.rng.integers(0, 12, size=n).astype(np.int8),
-            deal=np.zeros(n, np.int8) if deal is None else deal.astype(np.int8), **usage))
+            partnership=(np.zeros(n, np.int8) if partnership is None
+                         else partnership.astype(np.int8)), **usage))
 
     # ---- decisions ---------------------------------------------------------------------------
     def _decide(self, m: int) -> None:
@@ -335,7 +337,7 @@ class FleetModel(mesa.Model):
             eol=np.concatenate([np.ones(len(eol_rows), bool),
                                 np.zeros(len(review_rows) + n_g, bool)]),
             growth=np.concatenate([np.zeros(n_rows, bool), np.ones(n_g, bool)]),
-            contract=np.concatenate([reg.cols["deal"][rows], np.zeros(n_g, np.int8)])
+            partnership=np.concatenate([reg.cols["partnership"][rows], np.zeros(n_g, np.int8)])
             .astype(np.int64),
         )
         if len(rv) == 0:
@@ -350,7 +352,8 @@ class FleetModel(mesa.Model):
             market=Market(count, used_tech, used_age, self.used_market.multiplier,
                           self.imports.typical(m, self.regulator.import_rule),
                           spec.used_market.import_cost_share),
-            deal_active=self._deals_running(),
+            partnership_running=self._partnerships_running(),
+            km_share=partial(km_factor, spec=spec),
             ulsd=np.array([r.ulsd_available_from <= self.date for r in spec.regions.values()]),
             budget_fits=self.regulator.budget_fits,
         )

@@ -62,7 +62,7 @@ def initial_columns(spec: Scenario, tables: TechTables, ops: OperatorArrays,
         "birth_month": birth,
         "death_month": death,
         "review_month": rng.integers(0, 12, size=len(age)).astype(np.int8),
-        "deal": np.zeros(len(age), np.int8),
+        "partnership": np.zeros(len(age), np.int8),
         **usage_columns(spec, vclass, ops.band[owner], rng),
     }
 

@@ -164,7 +164,7 @@ def money_moves(rec: DecisionRecord) -> tuple[np.ndarray, np.ndarray]:
     a vehicle that goes is scrapped for its scrap value and any bonus (at the end of its life,
     under a partnership, or when scrapping pays at least the used market), else sold at its
     used-market value; a buyer pays the price less what a lender lends."""
-    from fleetsim.sim.options import IMPORT, KEEP, NEW, RETROFIT, USED
+    from fleetsim.agents.options import IMPORT, KEEP, NEW, RETROFIT, USED
 
     d, rv, ctx = rec.applied, rec.reviews, rec.context
     has = rv.row >= 0

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fleetsim.agents.options import IMPORT, KEEP, NEW, RETROFIT, USED
 from fleetsim.scenarios import SIZE_BANDS
 from fleetsim.sim import FleetModel
-from fleetsim.sim.options import IMPORT, KEEP, NEW, RETROFIT, USED
 from fleetsim.sim.output import summary
 from fleetsim.sim.registry import GONE
 from tests.helpers import recorded_run
@@ -417,7 +417,7 @@ def test_a_vehicle_that_loses_its_bonus_is_sold_if_the_market_pays_more():
         scrap = np.array([x.economics.scrap_value_mxn for x in ctx.spec.classes.values()])[c]
         # replaced before the end of its life, outside any partnership, without a bonus, and
         # worth more on the used market than as scrap
-        sel = ((rv.row >= 0) & ~rv.eol & (d.deal == 0) & np.isin(d.kind, [NEW, USED, IMPORT])
+        sel = ((rv.row >= 0) & ~rv.eol & (d.partnership == 0) & np.isin(d.kind, [NEW, USED, IMPORT])
                & (d.scrap_bonus == 0) & (value > scrap))
         state = log.snapshots[k].state[rv.row[sel]]
         replaced += int(sel.sum())

@@ -13,9 +13,9 @@ from functools import cache
 import numpy as np
 import pytest
 
+from fleetsim.agents.options import IMPORT, NEW, USED
 from fleetsim.scenarios import SIZE_BANDS
 from fleetsim.sim import FleetModel
-from fleetsim.sim.options import IMPORT, NEW, USED
 from fleetsim.sim.registry import ACTIVE
 from tests.helpers import recorded_run
 from tests.policy_helpers import SOOT_FREE, instrument, merge, month_index, total, with_policy
