@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,11 +24,13 @@ from .choice import declined_by_finance, gumbel_draws, logit_choice, with_peer_r
 from .finance import Finance
 from .instruments import PolicyEffects
 from .lenders import Lender
-from .operators import OperatorArrays
 from .options import RETROFIT, OptionLayout
 from .peers import PeerNetwork
 from .pricing import PRICE, OptionTable, Situation, situation
 from .rationing import BONUS, SUBSIDY, over_quota, ration
+
+if TYPE_CHECKING:
+    from .operators import OperatorSet
 
 ROUNDS = 8  # rationing rounds; each takes at least one claim or loan away, so few settle it
 
@@ -82,7 +84,7 @@ class Context:
     year: Any  # sim.technology.YearTables, with fuel prices as operators pay them
     valuer: Any  # sim.market.Valuer: what a vehicle is worth
     effects: PolicyEffects
-    ops: OperatorArrays
+    ops: OperatorSet
     lenders: list[Lender]
     peers: PeerNetwork
     uses: np.ndarray  # [operator, family] weights: who runs what (demonstrations weigh more)

@@ -4,14 +4,17 @@ partnership's index + 1, 0 for none."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from fleetsim.scenarios import Scenario
 
-from .operators import OperatorArrays
+if TYPE_CHECKING:
+    from .operators import OperatorSet
 
 
-def partnership_for(ops: OperatorArrays, owner: np.ndarray, running: np.ndarray) -> np.ndarray:
+def partnership_for(ops: OperatorSet, owner: np.ndarray, running: np.ndarray) -> np.ndarray:
     """Partnership (index + 1) whose terms each row's owner can take this month, or 0."""
     partner = ops.partnership[owner]
     out = np.zeros(len(owner), np.int64)

@@ -30,7 +30,8 @@ from fleetsim.agents import (
     build_network,
     build_operators,
 )
-from fleetsim.agents.decisions import Context, Market, Reviews, decide
+from fleetsim.agents.decisions import Context, Market, Reviews
+from fleetsim.agents.regulator import ActiveVehicles, World
 from fleetsim.scenarios import SIZE_BANDS, Scenario, ScenarioError, load
 
 from . import cashflow, market, metrics
@@ -156,34 +157,66 @@ class FleetModel(mesa.Model):
         return self.last_month - self.month
 
     def step(self) -> None:
+        """One month: the regulator's and the lenders' steps, the firms' money, the operators
+        deciding as one set, markets clearing, the fleet ageing and emitting, the month
+        recorded."""
+        today = self._next_month()
+        m = self.month
+        self.agents_by_type[Regulator].do("step", today, self.world())
+        self.agents_by_type[Lender].do("step", today)
+        self._rules_take_effect(m)
+        self._place_demonstrations(m)
+        cashflow.month(self, m)
+        self._expire_listings(m)
+        reviews = self._reviews(m)
+        if len(reviews):
+            used_supply = self.used_market.stats(self.registry, m)
+            decision = self.operator_arrays.step(reviews, self._context(m, used_supply), self.rng)
+            carry_out(self, reviews, decision, used_supply[0], m)  # markets clear
+        self._record()
+        if m == self.last_month:
+            self.running = False
+
+    def _next_month(self) -> date:
         m = self.month + 1
         if m > self.last_month:
             raise ModelRangeError(
                 f"years: the run reached December {self.spec.simulation.max_end_year}, "
                 f"the scenario's max_end_year; expected no further steps")
         self.month = m
-        year, mon = divmod(m, 12)
         self.flows = metrics.Flows()
         self.vehicles.new_month()
-        self.regulator.update(date(year, mon + 1, 1), self)
+        return self.date
+
+    def world(self) -> World:
+        """What the regulator sees: last month's results and, when it asks, the fleet."""
+        return World(rng=self.rng, ops=self.operator_arrays, results=self._row,
+                     vehicles=self._active_vehicles)
+
+    def _active_vehicles(self, m: int) -> ActiveVehicles:
+        """The active fleet as green-freight programmes weigh it, ages at month m."""
+        reg = self.registry
+        rows = self.active_rows()
+        vclass = reg.cols["vclass"][rows].astype(np.intp)
+        return ActiveVehicles(
+            owner=reg.cols["owner"][rows], age_years=(m - reg.cols["birth_month"][rows]) / 12.0,
+            vclass=vclass, region=reg.cols["region"][rows].astype(np.intp),
+            rep=self.tables.reported(reg.cols["tech"][rows], reg.cols["retrofit"][rows]),
+            pm25_g=reg.rates[self.rate_index("pm25_g"), rows],
+            margin_mxn=(self.earnings.margin_per_km[vclass]
+                        * reg.rates[self.rate_index("km"), rows]))
+
+    def _rules_take_effect(self, m: int) -> None:
+        """Access limits, fuel taxes and partnerships change what vehicles earn and cost; each
+        January every vehicle's rates are recomputed for its new age."""
         self.earnings.access = self.regulator.effects.access
-        contracts_changed = self.earnings.set_partnerships_running(self._partnerships_running())
-        if mon == 0:
-            for lender in self.lenders:
-                lender.new_year()
-        if mon == 0 and m != self.start_month:
+        partnerships_changed = self.earnings.set_partnerships_running(
+            self._partnerships_running())
+        if m % 12 == 0 and m != self.start_month:
             self.vehicles.new_year()
             self._fleet_values()
-        elif self.regulator.rates_changed or contracts_changed:
-            # an access limit, a member, a fuel tax or a partnership's contracts changed
+        elif self.regulator.rates_changed or partnerships_changed:
             self.vehicles.recompute_rates()
-        self._place_demonstrations(m)
-        cashflow.month(self, m)
-        self._expire_listings(m)
-        self._decide(m)
-        self._record()
-        if m == self.last_month:
-            self.running = False
 
     def run(self, years: float | None = None,
             progress: Callable[[int], None] | None = None) -> FleetModel:
@@ -303,7 +336,9 @@ class FleetModel(mesa.Model):
                          else partnership.astype(np.int8)), **usage))
 
     # ---- decisions ---------------------------------------------------------------------------
-    def _decide(self, m: int) -> None:
+    def _reviews(self, m: int) -> Reviews:
+        """Who decides this month: vehicles at their end of life (or sent out by a fleet rule),
+        vehicles at their owner's yearly review, and the purchases a growing market asks."""
         reg, spec, t, ops = self.registry, self.spec, self.tables, self.operator_arrays
         state = reg.cols["state"][: reg.n]
         due = reg.due(m)
@@ -325,7 +360,7 @@ class FleetModel(mesa.Model):
         g_owner, g_class = self.growth.purchases(self, m)
         n_rows, n_g = len(rows), len(g_owner)
         g_km = usage_columns(spec, g_class, ops.band[g_owner], self.rng)["km_new"]
-        rv = Reviews(
+        return Reviews(
             row=np.concatenate([rows, np.full(n_g, -1)]),
             owner=np.concatenate([reg.cols["owner"][rows], g_owner]).astype(np.int64),
             vclass=np.concatenate([reg.cols["vclass"][rows], g_class]).astype(np.intp),
@@ -337,17 +372,19 @@ class FleetModel(mesa.Model):
             eol=np.concatenate([np.ones(len(eol_rows), bool),
                                 np.zeros(len(review_rows) + n_g, bool)]),
             growth=np.concatenate([np.zeros(n_rows, bool), np.ones(n_g, bool)]),
-            partnership=np.concatenate([reg.cols["partnership"][rows], np.zeros(n_g, np.int8)])
-            .astype(np.int64),
+            partnership=np.concatenate([reg.cols["partnership"][rows],
+                                        np.zeros(n_g, np.int8)]).astype(np.int64),
         )
-        if len(rv) == 0:
-            return
-        count, used_tech, used_age = self.used_market.stats(reg, m)
+
+    def _context(self, m: int, used_supply: tuple) -> Context:
+        """What the operators are given to decide with this month."""
+        spec = self.spec
+        count, used_tech, used_age = used_supply
         uses = self.uses()
-        ctx = Context(
-            spec=spec, tables=t, year=self.year_tables(m), valuer=self.valuer,
-            effects=self.regulator.effects, ops=ops, lenders=self.lenders, peers=self.peers,
-            uses=uses,
+        return Context(
+            spec=spec, tables=self.tables, year=self.year_tables(m), valuer=self.valuer,
+            effects=self.regulator.effects, ops=self.operator_arrays, lenders=self.lenders,
+            peers=self.peers, uses=uses,
             neighbour_share=self.peers.neighbour_share(uses, changed_since_last=True),
             market=Market(count, used_tech, used_age, self.used_market.multiplier,
                           self.imports.typical(m, self.regulator.import_rule),
@@ -357,11 +394,6 @@ class FleetModel(mesa.Model):
             ulsd=np.array([r.ulsd_available_from <= self.date for r in spec.regions.values()]),
             budget_fits=self.regulator.budget_fits,
         )
-        d = decide(rv, ctx, self.rng)
-        self._apply(rv, d, count, m)
-
-    def _apply(self, rv: Reviews, d, used_supply: np.ndarray, m: int) -> None:
-        carry_out(self, rv, d, used_supply, m)
 
     # ---- policy mid-run -------------------------------------------------------------------------
     def update_policy(self, overrides: dict[str, Any]) -> None:
@@ -390,6 +422,10 @@ class FleetModel(mesa.Model):
     def _record(self) -> None:
         self._row = metrics.row(self)
         self.datacollector.collect(self)
+
+    def latest(self) -> dict[str, Any]:
+        """The last month's results row (empty before the first step)."""
+        return dict(self._row)
 
     def results(self) -> pd.DataFrame:
         """One row per simulated month; counts and amounts scaled to the whole fleet."""

@@ -127,12 +127,11 @@ def recorded_run(scenario: str, months: int, seed: int = SEED, fraction: float =
                  before_step: Callable[[Any, int], None] | None = None) -> RunLog:
     """Run a model month by month, keeping every decide() call and a registry snapshot after
     each step. `before_step(model, k)` runs before the k-th step (0-based), e.g. a shock."""
-    import fleetsim.sim.model as model_module
     from fleetsim.sim import FleetModel
 
     model = FleetModel(scenario, rng=seed, sample_fraction=fraction, overrides=overrides)
     decisions: list[DecisionRecord] = []
-    real = model_module.decide
+    real = model.operator_arrays.step  # the operators' step: decide for every review row
 
     def recording(rv, ctx, rng):
         ops = ctx.ops
@@ -150,7 +149,7 @@ def recorded_run(scenario: str, months: int, seed: int = SEED, fraction: float =
     start = snapshot(model)
     snaps = []
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(model_module, "decide", recording)
+        mp.setattr(model.operator_arrays, "step", recording)
         for k in range(months):
             if before_step is not None:
                 before_step(model, k)
