@@ -13,6 +13,7 @@ import numpy as np
 
 from fleetsim.scenarios import SIZE_BANDS, Scenario
 
+from .kernels import best_loan_kernel
 from .lenders import Lender, credit_score
 from .tco import financing_cost
 
@@ -61,6 +62,7 @@ class Finance:
         self.band, self.cash = band, cash
         self.zev_reported = ctx.tables.zev_reported
         self.lenders = [LenderTerms(x, ctx.tables, spec) for x in ctx.lenders]
+        self.terms = lender_tables(self.lenders)
         # the score without collateral and guarantee
         self.history = credit_score(spec, band, ops.loans_repaid[owner],
                                     ops.loans_defaulted[owner], 0.0, 1.0, 0.0)
@@ -97,34 +99,34 @@ class Finance:
 
     def best_loan(self, i, price, rep, used, guarantee, cofin, funds):
         """(rate, lender, down payment) of the cheapest loan each row is approved for; lender
-        -1 where none approves."""
-        m = len(i)
-        best_rate, best_lender, best_down = np.full(m, np.inf), np.full(m, -1), np.zeros(m)
-        zev = self.zev_reported[rep]
-        cw, gw = self.collateral_weight, self.guarantee_weight
-        for lt in self.lenders:
-            if (used and not lt.spec.serves_used) or lt.lender.quota_left() < 1:
-                continue
-            # only the rows this lender serves (band, technology) and that could reach its
-            # score with full collateral
-            reach = self.history[i] + 2.0 * cw + gw * guarantee >= lt.spec.min_score
-            w = np.flatnonzero(lt.serves_band[self.band[i]] & lt.serves_rep[rep] & reach)
-            if not len(w):
-                continue
-            iw, pw, cofin_w = i[w], price[w], cofin[w]
-            # a partner's co-finance counts towards the down payment the lender asks
-            down = np.maximum((pw + cofin_w) * (lt.spec.used_down_payment_share if used
-                                                else lt.spec.down_payment_share) - cofin_w, 0.0)
-            rate = lt.rate[self.band[iw], zev[w].astype(np.intp)]
-            loan = np.maximum(pw - down, 1.0)
-            score = (self.history[iw] + cw * np.minimum(self.collateral[iw] / loan, 2.0)
-                     + gw * guarantee[w])
-            ok = (score >= lt.spec.min_score) & (funds[w] >= down) & (pw > 0)
-            if lt.spec.max_principal_mxn is not None:
-                ok &= pw - down <= lt.spec.max_principal_mxn
-            sel = ok & (rate < best_rate[w])
-            better = w[sel]
-            best_rate[better] = rate[sel]
-            best_lender[better] = lt.lender.index
-            best_down[better] = down[sel]
-        return best_rate, best_lender, best_down
+        -1 where none approves (agents.kernels.best_loan_kernel, lenders in order)."""
+        skip = np.array([(used and not lt.spec.serves_used) or lt.lender.quota_left() < 1
+                         for lt in self.lenders], np.bool_)
+        t = self.terms
+        return best_loan_kernel(
+            np.ascontiguousarray(price, np.float64), self.zev_reported[rep].astype(np.int64),
+            self.band[i].astype(np.int64), np.ascontiguousarray(cofin, np.float64),
+            np.ascontiguousarray(funds, np.float64), np.ascontiguousarray(guarantee, np.float64),
+            self.history[i], self.collateral[i], skip, t["index"], t["serves_band"],
+            t["serves_rep"], rep.astype(np.int64), t["rate"], t["min_score"],
+            t["used_down"] if used else t["down"], t["max_principal"],
+            float(self.collateral_weight), float(self.guarantee_weight))
+
+
+def lender_tables(lenders: list[LenderTerms]) -> dict[str, np.ndarray]:
+    """Every lender's terms stacked [lender, ...] for the compiled loop (no cap: inf)."""
+    return {
+        "index": np.array([lt.lender.index for lt in lenders], np.int64),
+        "serves_band": np.array([lt.serves_band for lt in lenders], np.bool_).reshape(
+            len(lenders), len(SIZE_BANDS)),
+        "serves_rep": np.array([lt.serves_rep for lt in lenders], np.bool_).reshape(
+            len(lenders), -1),
+        "rate": np.array([lt.rate for lt in lenders], np.float64).reshape(
+            len(lenders), len(SIZE_BANDS), 2),
+        "min_score": np.array([lt.spec.min_score for lt in lenders], np.float64),
+        "down": np.array([lt.spec.down_payment_share for lt in lenders], np.float64),
+        "used_down": np.array([lt.spec.used_down_payment_share for lt in lenders], np.float64),
+        "max_principal": np.array([np.inf if lt.spec.max_principal_mxn is None
+                                   else lt.spec.max_principal_mxn for lt in lenders],
+                                  np.float64),
+    }
