@@ -3,7 +3,7 @@ they decide: total cost of ownership, the logit choice with peer-dependent risk,
 
 from .instruments import PolicyEffects
 from .lenders import Lender, LoanBook, credit_score
-from .operators import Operator, OperatorArrays, build_operators
+from .operators import Operator, OperatorSet, build_operators
 from .peers import PeerNetwork, build_network
 from .regulator import Regulator
 
@@ -11,7 +11,7 @@ __all__ = [
     "Lender",
     "LoanBook",
     "Operator",
-    "OperatorArrays",
+    "OperatorSet",
     "PeerNetwork",
     "PolicyEffects",
     "Regulator",

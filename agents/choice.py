@@ -52,3 +52,44 @@ def choice_probabilities(utility: np.ndarray, feasible: np.ndarray) -> np.ndarra
     e = np.where(feasible, np.exp(u - top), 0.0)
     total = e.sum(axis=1, keepdims=True)
     return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
+
+
+def with_peer_risk(util: np.ndarray, feasible: np.ndarray, familiar: np.ndarray,
+                   both: np.ndarray, family: np.ndarray, owner: np.ndarray,
+                   neighbour_share: np.ndarray, p: float, q: float) -> np.ndarray:
+    """[option, row] utilities less the risk premium on options of families the firm does not
+    run (Bass p + q F, F the share of its neighbours running the family); `both` marks the
+    options open and financeable."""
+    u = util.copy()
+    strange = feasible & ~familiar
+    if strange.any():
+        n_fam = (both & familiar).sum(axis=0)
+        jj, rr = np.nonzero(strange)
+        pi = bass_probability(p, q, neighbour_share[owner[rr], family[jj, rr]])
+        u[jj, rr] -= risk_premium(pi, n_fam[rr])
+    return u
+
+
+def gumbel_draws(feasible: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """[row, option] Gumbel tastes, drawn (float32) only for the options open to anyone, so
+    a row keeps its tastes when it chooses again."""
+    k, n = feasible.shape
+    open_cols = np.flatnonzero(feasible.any(axis=1))
+    gumbel = np.zeros((n, k), np.float32)
+    gumbel[:, open_cols] = -np.log(-np.log(rng.random((n, len(open_cols)), np.float32)
+                                           .clip(1e-7, 1 - 1e-7)))
+    return gumbel
+
+
+def declined_by_finance(u: np.ndarray, feasible: np.ndarray, fin_ok: np.ndarray,
+                        gumbel: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """[row] whether the choice had finance not mattered needed finance that was refused;
+    it can differ only where finance closed an option."""
+    open_cols = np.flatnonzero(feasible.any(axis=1))
+    short = np.flatnonzero((feasible & ~fin_ok).any(axis=0))
+    wanted = open_cols[logit_choice(u[np.ix_(open_cols, short)].T,
+                                    feasible[np.ix_(open_cols, short)].T, rng,
+                                    gumbel[np.ix_(short, open_cols)])]
+    declined = np.zeros(feasible.shape[1], bool)
+    declined[short] = ~fin_ok[wanted, short]
+    return declined

@@ -11,6 +11,8 @@ The LoanBook holds every loan as array rows and amortises them all each month at
 
 from __future__ import annotations
 
+from datetime import date
+
 import mesa
 import numpy as np
 
@@ -53,6 +55,11 @@ class Lender(mesa.Agent):
 
     def quota_left(self) -> float:
         return np.inf if self.yearly_quota is None else self.yearly_quota - self.loans_this_year
+
+    def step(self, today: date) -> None:
+        """Step 2 of the month: each January the yearly loan quota starts again."""
+        if today.month == 1:
+            self.new_year()
 
     def new_year(self) -> None:
         self.loans_this_year = 0.0

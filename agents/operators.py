@@ -1,7 +1,9 @@
 """Operators: the firms that own the vehicles, in four size bands.
 
-Each firm is a mesa.Agent. Its numbers live in arrays held by `OperatorArrays` (one entry per
-firm), so that a rule can treat every firm at once; the agent reads them through properties.
+The firms act as one vectorised agent set, `OperatorSet` (in the style of mesa-frames): it owns
+their columns (band, region, cash, credit record, partner) and its `step` decides for every
+vehicle under review in one pass. Each firm is also a mesa.Agent, `Operator`, for inspection
+and drawing; it reads the set's columns through properties.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import numpy as np
 
 from fleetsim.scenarios import SIZE_BANDS, Scenario
 
+from .decisions import Context, Decision, Reviews, decide
+
 
 class Operator(mesa.Agent):
     """A carrier: hombre-camion, small, medium or large fleet. Its vehicles' decisions are
-    made for all firms at once in sim/decisions.py, from the numbers in OperatorArrays."""
+    made for all firms at once by OperatorSet.step, from the set's columns."""
 
     def __init__(self, model: mesa.Model, index: int):
         super().__init__(model)
@@ -43,9 +47,9 @@ class Operator(mesa.Agent):
         return int(self.model.fleet_sizes()[self.index])
 
 
-class OperatorArrays:
-    """Per-firm numbers: size band, region, starting fleet size, and the money state the
-    decisions use (cash, credit history)."""
+class OperatorSet:
+    """The firms as one agent set: per-firm columns (size band, region, starting fleet size,
+    the money state the decisions use: cash, credit history, partner) and the set's step."""
 
     def __init__(self, band: np.ndarray, region: np.ndarray, initial_size: np.ndarray,
                  region_names: list[str]):
@@ -65,6 +69,11 @@ class OperatorArrays:
 
     def __len__(self) -> int:
         return len(self.band)
+
+    def step(self, reviews: Reviews, context: Context, rng: np.random.Generator) -> Decision:
+        """Step 3 of the month: every firm decides for its vehicles under review and the
+        purchases asked of it, all in one vectorised pass (agents.decisions.decide)."""
+        return decide(reviews, context, rng)
 
 
 def allocate(total: int, shares: np.ndarray) -> np.ndarray:
@@ -97,7 +106,7 @@ def band_fleet_sizes(firms: int, units: int, lo: int, hi: int | None, sigma: flo
 
 
 def build_operators(spec: Scenario, n_vehicles: int, sample_fraction: float,
-                    rng: np.random.Generator) -> OperatorArrays:
+                    rng: np.random.Generator) -> OperatorSet:
     """Firms of each band, scaled to the sample, holding n_vehicles between them."""
     bands = [spec.operators.bands[b] for b in SIZE_BANDS]
     units = allocate(n_vehicles, np.array([b.power_unit_share for b in bands]))
@@ -118,4 +127,4 @@ def build_operators(spec: Scenario, n_vehicles: int, sample_fraction: float,
     regions = list(spec.regions)
     shares = np.array([spec.regions[r].stock_share for r in regions])
     region = rng.choice(len(regions), size=len(band_arr), p=shares / shares.sum()).astype(np.int8)
-    return OperatorArrays(band_arr, region, np.concatenate(sizes), regions)
+    return OperatorSet(band_arr, region, np.concatenate(sizes), regions)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import calendar
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -35,6 +37,29 @@ from .instruments import Access, Budget, Offer, PolicyEffects
 
 def _month_index(d: date) -> int:
     return d.year * 12 + d.month - 1
+
+
+@dataclass
+class ActiveVehicles:
+    """The active fleet as a green-freight programme weighs it: one entry per vehicle."""
+
+    owner: np.ndarray
+    age_years: np.ndarray
+    vclass: np.ndarray
+    region: np.ndarray
+    rep: np.ndarray  # reported technology
+    pm25_g: np.ndarray  # yearly PM2.5
+    margin_mxn: np.ndarray  # yearly margin before access limits
+
+
+@dataclass
+class World:
+    """What the regulator sees of the world in a month, handed to it by the model."""
+
+    rng: np.random.Generator
+    ops: Any  # agents.operators.OperatorSet
+    results: dict[str, Any]  # last month's results row (adaptive rules watch it)
+    vehicles: Callable[[int], ActiveVehicles]  # at a month; built when a programme needs it
 
 
 class Regulator(mesa.Agent):
@@ -122,7 +147,11 @@ class Regulator(mesa.Agent):
         self.adaptive = list(spec.policy.adaptive)
 
     # ---- the month ------------------------------------------------------------------------
-    def update(self, today: date, model: Any = None) -> None:
+    def step(self, today: date, world: World) -> None:
+        """Step 1 of the month: the rules in force, as the world stands."""
+        self.update(today, world)
+
+    def update(self, today: date, world: World | None = None) -> None:
         """Rules whose dates cover this month. A rule effective on the 4th applies from that
         month; an instrument acts in every month its start and end touch."""
         month_end = date(today.year, today.month,
@@ -136,14 +165,14 @@ class Regulator(mesa.Agent):
         self.spent_month[:] = 0.0
         self.granted_month[:] = 0.0
         self.members_left = 0
-        if model is not None:
-            self._adapt(m, model)
+        if world is not None:
+            self._adapt(m, world)
         new_year = self._year != today.year
         if new_year:
             self._year = today.year
             for b in self.budgets.values():
                 b.new_year()
-            self._draw_curfew_days(model)
+            self._draw_curfew_days(world)
 
         def active(x) -> bool:
             return self.enabled[x.name] and x.start <= month_end and x.end >= today
@@ -172,10 +201,10 @@ class Regulator(mesa.Agent):
             elif isinstance(x, ZevSalesRequirement):
                 self._feebate(eff, i, x, today)
             elif isinstance(x, ZevFleetRule):
-                self._fleet_rule(eff, i, x, today, model)
+                self._fleet_rule(eff, i, x, today, world)
         eff.access = self._access(programmes, active)
-        if model is not None:
-            self._programmes(m, today, programmes, active, eff.access, model, new_year)
+        if world is not None:
+            self._programmes(m, today, programmes, active, eff.access, world, new_year)
         eff.access.member_of = self.member_of.copy()
         self.effects = eff
         self.rates_changed = not (
@@ -263,10 +292,10 @@ class Regulator(mesa.Agent):
 
     # ---- fleet rules ------------------------------------------------------------------------
     def _fleet_rule(self, eff: PolicyEffects, i: int, x: ZevFleetRule, today: date,
-                    model) -> None:
-        if model is None:
+                    world) -> None:
+        if world is None:
             return
-        ops = model.operator_arrays
+        ops = world.ops
         classes, bands, regions = self._masks(x)
         k = [j for j, (_, y) in enumerate(self.instruments) if isinstance(y, ZevFleetRule)]
         draw = self.bound_draw[k.index(i)]
@@ -280,8 +309,8 @@ class Regulator(mesa.Agent):
                                              eff.fleet_rule.legacy_age)
 
     # ---- access limits and green freight ----------------------------------------------------
-    def _draw_curfew_days(self, model) -> None:
-        rng = model.rng if model is not None else np.random.default_rng(0)
+    def _draw_curfew_days(self, world) -> None:
+        rng = world.rng if world is not None else np.random.default_rng(0)
         for i, (_, x) in enumerate(self.instruments):
             if isinstance(x, ContingencyCurfew):
                 self.curfew_days[i] = float(rng.choice(x.days_per_year_observed))
@@ -314,21 +343,15 @@ class Regulator(mesa.Agent):
         return Access(1.0 - keep, self.member_of, cover,
                       np.array([p.max_age_years for p in programmes], float), cls, reg)
 
-    def _programmes(self, m: int, today: date, programmes, active, access: Access, model,
+    def _programmes(self, m: int, today: date, programmes, active, access: Access, world,
                     new_year: bool) -> None:
         """Members that missed their PM cut leave; each January (and in a programme's first
         month) firms that would gain from the exemption may join."""
         if not programmes:
             return
-        reg, ops = model.registry, model.operator_arrays
-        rows = model.active_rows()
-        owner = reg.cols["owner"][rows]
-        age = (m - reg.cols["birth_month"][rows]) / 12.0
-        vclass = reg.cols["vclass"][rows].astype(np.intp)
-        region = reg.cols["region"][rows].astype(np.intp)
-        rep = model.tables.reported(reg.cols["tech"][rows], reg.cols["retrofit"][rows])
-        pm = np.bincount(owner, weights=reg.rates[model.rate_index("pm25_g"), rows],
-                         minlength=self.n_operators)
+        ops, v = world.ops, world.vehicles(m)
+        owner, age, vclass, region, rep = v.owner, v.age_years, v.vclass, v.region, v.rep
+        pm = np.bincount(owner, weights=v.pm25_g, minlength=self.n_operators)
         for p, x in enumerate(programmes):
             mine = self.member_of == p
             first = (x.start.year * 12 + x.start.month - 1) == m
@@ -350,9 +373,7 @@ class Regulator(mesa.Agent):
                 self.barred_until[missed] = m + 12
                 self.members_left += int(missed.sum())
             # what a firm would keep of its margin if its covered vehicles were exempt
-            margin = model.earnings.margin_per_km[vclass] * reg.rates[model.rate_index("km"),
-                                                                        rows]
-            gain_v = covered * margin * (access.lost[0, rep, vclass, region]
+            gain_v = covered * v.margin_mxn * (access.lost[0, rep, vclass, region]
                                          - access.lost[p + 1, rep, vclass, region])
             gain = np.bincount(owner, weights=gain_v, minlength=self.n_operators)
             fee = x.fee_mxn_per_vehicle_per_year * n_cov
@@ -360,7 +381,7 @@ class Regulator(mesa.Agent):
             prop = np.array([getattr(x.join_propensity, b) for b in SIZE_BANDS])
             can = ((self.member_of < 0) & (self.barred_until <= m) & bands[ops.band]
                    & regions[ops.region] & (n_cov > 0) & (gain > fee))
-            join = can & (model.rng.random(self.n_operators) < prop[ops.band])
+            join = can & (world.rng.random(self.n_operators) < prop[ops.band])
             self.member_of[join] = p
             now = self.member_of == p
             self.member_pm[now] = pm[now]
@@ -369,8 +390,8 @@ class Regulator(mesa.Agent):
             ops.cash[now] -= x.fee_mxn_per_vehicle_per_year * n_cov[now]
 
     # ---- consequences for inaction ------------------------------------------------------------
-    def _adapt(self, m: int, model) -> None:
-        row = getattr(model, "_row", None) or {}
+    def _adapt(self, m: int, world) -> None:
+        row = world.results
         for rule in self.adaptive:
             if rule.name in self.checked or m <= _month_index(rule.by) or rule.metric not in row:
                 continue

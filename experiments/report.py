@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fleetsim.sim.metrics import EMISSIONS
 from fleetsim.sim.output import (
     OutError,
     check_out_folder,
@@ -24,7 +25,6 @@ from .storage import SweepDir
 
 HEADLINE = ["pm25_t", "bc_t", "nox_t", "co2_wtw_t", "share_soot_free", "share_zev", "vehicles",
             "public_spending_mxn"]
-EMISSIONS = ["pm25_t", "bc_t", "nox_t", "co2_ttw_t", "co2_wtw_t"]
 # Public money in today's results; a `public_spending_mxn` column (policy instruments) wins.
 PUBLIC_PARTS = ["subsidy_mxn", "scrap_bonus_mxn"]
 ID_COLS = ("run_id", "point", "seed", "preset", "year", "months", "date", "month")

@@ -19,17 +19,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fleetsim.scenarios import ScenarioError
+from fleetsim.sim.metrics import FLOW, kind_of, yearly
 from fleetsim.sim.output import atomic_write, fleetsim_version
 
 # Yearly summaries: these columns are stocks (the year's last month); every other numeric
 # column is a flow or an amount per month and is summed over the year.
-STOCK_PREFIXES = ("vehicles", "share_", "perceived_default", "budget_left_", "members_",
-                  "member_vehicles_", "active_", "adaptive_", "curfew_days_", "zev_fee_",
-                  "units_left_")
-STOCKS = {"mean_age_years", "used_pool", "used_price_mean_mxn", "loans_active",
-          "loan_balance_mxn", "operator_cash_mxn"}
-LOAN_FLOWS = {"loans_approved", "loans_repaid", "loans_defaulted", "loans_principal_mxn",
-              "loans_declined"}
 ERROR_CHARS = 2000
 
 
@@ -90,23 +84,9 @@ def execute(task: RunTask) -> dict[str, Any]:
     return record
 
 
-def yearly(results: pd.DataFrame) -> pd.DataFrame:
-    """Monthly results -> one row per calendar year: stocks at the year's last month, flows
-    summed, and `months` (how many months the year has in the run)."""
-    numeric = [c for c in results.columns
-               if c not in ("date", "year", "month") and pd.api.types.is_numeric_dtype(results[c])]
-    g = results.groupby("year", sort=True)
-    stocks = [c for c in numeric if is_stock(c)]
-    flows = [c for c in numeric if not is_stock(c)]
-    out = pd.concat([g[flows].sum(), g[stocks].last()], axis=1)[numeric]
-    out.insert(0, "months", g.size().astype("int64"))
-    return out.reset_index()
-
-
 def is_stock(column: str) -> bool:
-    if column in STOCKS or column.startswith(STOCK_PREFIXES):
-        return True
-    return column.startswith("loans_") and column not in LOAN_FLOWS
+    """A column read at the year's end (the catalogue's kind), not summed over it."""
+    return kind_of(column) != FLOW
 
 
 def shape(results: pd.DataFrame, task: RunTask) -> pa.Table:

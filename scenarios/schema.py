@@ -37,7 +37,7 @@ from .schema_base import (
     SourcedShare,
     Strict,
     Year,
-    _check_shares,
+    check_shares,
 )
 
 __all__ = ["SIZE_BANDS", "Scenario"]
@@ -81,7 +81,7 @@ class AgeDistribution(Row):
                 raise ValueError(f'got overlapping age bins at "{lo}-{hi}", expected each age '
                                  "in one bin")
             last = hi
-        _check_shares(self.shares_by_age_years, "age shares")
+        check_shares(self.shares_by_age_years, "age shares")
         return self
 
     def bins(self) -> list[tuple[int, int, float]]:
@@ -183,7 +183,7 @@ class Operators(Strict):
         if missing:
             raise ValueError(f"bands: got {sorted(self.bands)}, expected all four size bands "
                              f"{list(SIZE_BANDS)} (missing {missing})")
-        _check_shares({b: v.power_unit_share for b, v in self.bands.items()}, "power_unit_share")
+        check_shares({b: v.power_unit_share for b, v in self.bands.items()}, "power_unit_share")
         return self
 
 
@@ -266,7 +266,7 @@ class InitialStock(Strict):
     @model_validator(mode="after")
     def _sum_to_one(self):
         for year, shares in self.technology_by_model_year.items():
-            _check_shares(shares, f"model year {year} technology shares")
+            check_shares(shares, f"model year {year} technology shares")
         return self
 
 
@@ -422,6 +422,6 @@ def _cross_reference_problems(s: Scenario) -> list[str]:
 
 def _check_shares_safe(problems: list[str], shares: dict, where: str) -> None:
     try:
-        _check_shares(shares, f"{where} stock_share")
+        check_shares(shares, f"{where} stock_share")
     except ValueError as err:
         problems.append(f"{where}: {err}")

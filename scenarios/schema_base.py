@@ -34,7 +34,7 @@ ClassName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
 NonNegativePath = NonNegative | dict[Year, NonNegative]
 
 
-def _check_shares(shares: dict, what: str) -> None:
+def check_shares(shares: dict, what: str) -> None:
     total = sum(shares.values())
     if abs(total - 1.0) > SHARE_TOLERANCE:
         raise ValueError(f"got {what} summing to {total:.6g}, expected them to sum to 1")

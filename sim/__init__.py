@@ -1,5 +1,8 @@
-"""The world: FleetModel, the vehicle registry, technologies, turnover, market, emissions."""
+"""The world: FleetModel, the Fleet (vehicle registry and ledger), technologies, turnover,
+market, emissions, the output catalogue."""
+
+from fleetsim.agents.kernels import warm
 
 from .model import FleetModel, ModelRangeError
 
-__all__ = ["FleetModel", "ModelRangeError"]
+__all__ = ["FleetModel", "ModelRangeError", "warm"]

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from fleetsim.agents.decisions import Reviews
+from fleetsim.agents.options import IMPORT, KEEP, LEAVE, NEW, RETROFIT, USED
+
 from . import cashflow
-from .decisions import Reviews
-from .options import IMPORT, KEEP, LEAVE, NEW, RETROFIT, USED
-from .registry import GONE, LISTED
 
 if TYPE_CHECKING:
     from .model import FleetModel
@@ -18,34 +18,48 @@ if TYPE_CHECKING:
 
 def carry_out(model: FleetModel, rv: Reviews, d, used_supply: np.ndarray, m: int) -> None:
     """Carry out the choices: retrofits, sales and scrapping of old vehicles, purchases,
-    payments and loans."""
-    reg, ops, fl = model.registry, model.operator_arrays, model.flows
-    has = rv.row >= 0
-    year = model.year_tables(m)
-    econ_scrap = np.array([c.economics.scrap_value_mxn for c in model.spec.classes.values()])
-    band = ops.band[rv.owner]
+    public money for what was done, payments and loans."""
+    fl, band = model.flows, model.operator_arrays.band[rv.owner]
     fl.declined += int(d.declined.sum())
-    fl.reviews += int(has.sum())
+    fl.reviews += int((rv.row >= 0).sum())
+    fit = refit(model, rv, d)
+    used_buyers, matched, imports = find_second_hand(model, rv, d, m)
+    let_go(model, rv, d, m, band)
+    got_row, new = buy(model, rv, d, used_buyers, matched, imports)
+    took = got_row >= 0
+    took[fit] = True
+    _pay_public(model, d.subsidy_claim, d.subsidy, took, band, "subsidy_mxn")
+    zev = model.tables.zev_reported[d.item[new]] if len(new) else np.zeros(0, bool)
+    model.regulator.observe_new_sales(rv.vclass[new], zev)
+    fl.partnership_cofinance_mxn += float(d.cofinance[got_row >= 0].sum()
+                                          + d.cofinance[fit].sum())
+    # payments: cash down, the rest lent
+    paid = np.concatenate([fit, np.flatnonzero(got_row >= 0)])
+    cashflow.pay(model, rv, d, paid, np.where(got_row >= 0, got_row,
+                                             np.where(rv.row >= 0, rv.row, -1)))
+    demand = np.bincount(rv.vclass[used_buyers], minlength=len(model.class_names))  # incl. unmet
+    model.used_market.update_prices(demand.astype(float), used_supply.astype(float))
 
-    # retrofits: the vehicle stays, its engine now behind a filter
+
+def refit(model: FleetModel, rv: Reviews, d) -> np.ndarray:
+    """Retrofits: the vehicle stays, its engine now behind a filter. Returns the rows fitted."""
     fit = np.flatnonzero(d.kind == RETROFIT)
     if len(fit):
-        rows = rv.row[fit]
-        model._count(rows, -1)
-        model._totals -= reg.rates[:, rows].sum(axis=1)
-        reg.cols["retrofit"][rows] = d.item[fit]
-        reg.cols["deal"][rows] = np.where(d.deal[fit] > 0, d.deal[fit], reg.cols["deal"][rows])
-        reg.rates[:, rows] = model._rates(rows)
-        model._totals += reg.rates[:, rows].sum(axis=1)
-        model._count(rows, +1)
-        fl.retrofits += len(fit)
-        fl.partnership_retrofits += int((d.deal[fit] > 0).sum())
+        model.vehicles.refit(rv.row[fit], d.item[fit], d.partnership[fit])
+        model.flows.retrofits += len(fit)
+        model.flows.partnership_retrofits += int((d.partnership[fit] > 0).sum())
+    return fit
 
-    # buyers of used vehicles take a listing of their class; one who finds none this month
-    # keeps what it has (at the end of life, or for a growth purchase: goes without)
-    cls = rv.vclass
+
+def find_second_hand(model: FleetModel, rv: Reviews, d, m: int):
+    """Buyers of used vehicles take a listing of their class, importers a vehicle the import
+    rule admits; one who finds none this month keeps what it has (at the end of life, or for a
+    growth purchase: goes without). Returns (used buyers, the listing each got or -1,
+    (import buyers served, their vehicles' ages in months and engines))."""
+    reg, has = model.registry, rv.row >= 0
     used_buyers = np.flatnonzero(d.kind == USED)
-    matched = model.used_market.match(reg, cls[used_buyers], rv.owner[used_buyers], model.rng)
+    matched = model.used_market.match(reg, rv.vclass[used_buyers], rv.owner[used_buyers],
+                                      model.rng)
     imp_all = np.flatnonzero(d.kind == IMPORT)
     imp_age, imp_tech = (model.imports.draw(len(imp_all), m, model.regulator.import_rule,
                                             model.rng)
@@ -55,25 +69,29 @@ def carry_out(model: FleetModel, rv: Reviews, d, used_supply: np.ndarray, m: int
                         / 12.0, 0.0)
     matched[_too_old(model, d, used_buyers, age_used)] = -1
     refused = _too_old(model, d, imp_all, imp_age / 12.0)
-    imp, imp_age, imp_tech = imp_all[~refused], imp_age[~refused], imp_tech[~refused]
     unmet = np.concatenate([used_buyers[matched < 0], imp_all[refused]])
     d.kind[unmet] = np.where(has[unmet] & ~rv.eol[unmet], KEEP, LEAVE)
-    fl.used_unmet += len(unmet)
+    model.flows.used_unmet += len(unmet)
     d.scrap_bonus[unmet] = 0.0  # a bonus for replacing needs the replacement
     d.bonus_claim[unmet] = -1
-    d.scrap_old[unmet] &= rv.eol[unmet] | (d.deal[unmet] > 0)
+    d.scrap_old[unmet] &= rv.eol[unmet] | (d.partnership[unmet] > 0)
+    return used_buyers, matched, (imp_all[~refused], imp_age[~refused], imp_tech[~refused])
 
-    # the vehicles that go: replaced, left, or at the end of life with nothing chosen
+
+def let_go(model: FleetModel, rv: Reviews, d, m: int, band: np.ndarray) -> None:
+    """The vehicles that go (replaced, left, or at the end of life with nothing chosen) are
+    scrapped at the end of their life, under a partnership, or when scrapping (with any bonus)
+    pays at least what the used market would; else they are listed for sale."""
+    ops, fl, cls, has = model.operator_arrays, model.flows, rv.vclass, rv.row >= 0
+    econ_scrap = np.array([c.economics.scrap_value_mxn for c in model.spec.classes.values()])
     goes = has & (d.kind != KEEP) & (d.kind != RETROFIT)
-    old_value = model.valuer.value(year, rv.tech.astype(np.intp), cls, rv.age_years) * \
-        model.used_market.multiplier[cls]
+    old_value = model.valuer.value(model.year_tables(m), rv.tech.astype(np.intp), cls,
+                                   rv.age_years) * model.used_market.multiplier[cls]
     scrap_pay = econ_scrap[cls] + d.scrap_bonus
-    # a vehicle that goes is scrapped at the end of its life, under a partnership, or when
-    # scrapping (with any bonus) pays at least what the used market would; else it is sold
     to_scrap = goes & (rv.eol | d.scrap_old | (scrap_pay >= old_value) | (d.kind == -1))
     to_list = goes & ~to_scrap
-    model._deactivate(rv.row[to_scrap], GONE)
-    model._deactivate(rv.row[to_list], LISTED)
+    model.vehicles.retire(rv.row[to_scrap])
+    model.vehicles.list_for_sale(rv.row[to_list], model.month)
     ops.cash += np.bincount(rv.owner[to_scrap], weights=scrap_pay[to_scrap],
                             minlength=len(ops))
     ops.cash += np.bincount(rv.owner[to_list], weights=old_value[to_list],
@@ -87,49 +105,43 @@ def carry_out(model: FleetModel, rv: Reviews, d, used_supply: np.ndarray, m: int
     fl.growth_unmet += int((rv.growth & (d.kind != NEW) & (d.kind != USED)
                             & (d.kind != IMPORT)).sum())
 
-    # purchases
-    buy = np.flatnonzero(np.isin(d.kind, [NEW, USED, IMPORT]))
+
+def buy(model: FleetModel, rv: Reviews, d, used_buyers, matched, imports):
+    """Purchases: used listings change owner, imports and new vehicles join the fleet.
+    Returns (the row each review row now drives, -1 none; the rows that bought new)."""
+    fl, cls = model.flows, rv.vclass
+    imp, imp_age, imp_tech = imports
     got_row = np.full(len(rv), -1, np.int64)
     ok_used = used_buyers[matched >= 0]
     if len(ok_used):
         rows = matched[matched >= 0]
         # the buyer drives it as much as the vehicle it replaces (what its choice assumed)
-        model.registry.cols["km_new"][rows] = rv.km_new[ok_used]
-        model._count_owner_change(rows, rv.owner[ok_used].astype(np.int32))
+        buyer = rv.owner[ok_used].astype(np.int32)
+        model.vehicles.change_owner(rows, buyer, model.operator_arrays.region[buyer],
+                                    model.rng.integers(0, 12, size=len(rows)),
+                                    rv.km_new[ok_used])
         got_row[ok_used] = rows
         fl.entered_used += len(rows)
         fl.used_sales_mxn += float(d.price[ok_used].sum())
     if len(imp):
-        got_row[imp] = model._add_vehicles(rv.owner[imp].astype(np.int32),
+        got_row[imp] = model.add_vehicles(rv.owner[imp].astype(np.int32),
                                           cls[imp].astype(np.int8), imp_tech, imp_age,
                                           origin=2, km_new=rv.km_new[imp])
         fl.entered_import += len(imp)
         fl.purchase_import_mxn += float(d.price[imp].sum())
-    new = buy[d.kind[buy] == NEW]
+    buyers = np.flatnonzero(np.isin(d.kind, [NEW, USED, IMPORT]))
+    new = buyers[d.kind[buyers] == NEW]
     if len(new):
-        got_row[new] = model._add_vehicles(rv.owner[new].astype(np.int32),
+        got_row[new] = model.add_vehicles(rv.owner[new].astype(np.int32),
                                           cls[new].astype(np.int8),
                                           d.item[new].astype(np.int8),
                                           np.zeros(len(new), np.int32), origin=1,
-                                          km_new=rv.km_new[new], deal=d.deal[new])
+                                          km_new=rv.km_new[new], partnership=d.partnership[new])
         fl.entered_new += len(new)
         fl.purchase_new_mxn += float((d.price[new] + d.subsidy[new] + d.cofinance[new])
                                      .sum())
-        fl.partnership_replacements += int((d.deal[new] > 0).sum())
-    took = got_row >= 0
-    took[fit] = True
-    _pay_public(model, d.subsidy_claim, d.subsidy, took, band, "subsidy_mxn")
-    zev = model.tables.zev_reported[d.item[new]] if len(new) else np.zeros(0, bool)
-    model.regulator.observe_new_sales(cls[new], zev)
-    fl.partnership_cofinance_mxn += float(d.cofinance[got_row >= 0].sum()
-                                          + d.cofinance[fit].sum())
-
-    # payments: cash down, the rest lent
-    paid = np.concatenate([fit, np.flatnonzero(got_row >= 0)])
-    cashflow.pay(model, rv, d, paid, np.where(got_row >= 0, got_row,
-                                             np.where(rv.row >= 0, rv.row, -1)))
-    demand = np.bincount(cls[used_buyers], minlength=len(model.class_names))  # incl. unmet
-    model.used_market.update_prices(demand.astype(float), used_supply.astype(float))
+        fl.partnership_replacements += int((d.partnership[new] > 0).sum())
+    return got_row, new
 
 
 def _pay_public(model: FleetModel, claim, amount, paid, band, flow: str) -> None:

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from fleetsim.agents.partnerships import partnership_term
 from fleetsim.scenarios import SIZE_BANDS
 
-from .deals import deal_term
-from .registry import ACTIVE, LISTED
+from .registry import ACTIVE
 
 if TYPE_CHECKING:
-    from .decisions import Decision, Reviews
+    from fleetsim.agents.decisions import Decision, Reviews
+
     from .model import FleetModel
 
 
@@ -29,7 +30,7 @@ def month(model: FleetModel, m: int) -> None:
     fl.loans_repaid += len(done)
     fl.loan_payments_mxn += float(payments.sum())
 
-    flow = model._owner_margin() / 12.0 - payments
+    flow = model.owner_margin() / 12.0 - payments
     payout = np.array([model.spec.decisions.bands[b].payout_share for b in SIZE_BANDS])
     ops.cash += flow - payout[ops.band] * np.maximum(flow, 0.0)
     ops.negative_months = np.where(ops.cash < 0, ops.negative_months + 1, 0).astype(np.int32)
@@ -66,7 +67,7 @@ def _default(model: FleetModel, who: np.ndarray, active: np.ndarray) -> None:
     ok = ((reg.cols["vid"][rows] == loans.vid[gone]) & (reg.cols["state"][rows] == ACTIVE)
           & (reg.cols["owner"][rows] == loans.borrower[gone]))
     rows = np.unique(rows[ok])
-    model._deactivate(rows, LISTED)
+    model.vehicles.list_for_sale(rows, model.month)
     fl.repossessed += len(rows)
 
 
@@ -77,7 +78,7 @@ def pay(model: FleetModel, rv: Reviews, d: Decision, idx: np.ndarray,
     ops, reg, fl = model.operator_arrays, model.registry, model.flows
     owner = rv.owner[idx]
     ops.cash -= np.bincount(owner, weights=d.price[idx] - d.principal[idx], minlength=len(ops))
-    # a partnering large fleet pays the co-finance of its hauliers' deals
+    # a partnering large fleet pays the co-finance of its hauliers' partnership purchases
     backed = idx[d.cofinance[idx] > 0]
     ops.cash -= np.bincount(ops.partner_of[rv.owner[backed]], weights=d.cofinance[backed],
                             minlength=len(ops))
@@ -87,10 +88,10 @@ def pay(model: FleetModel, rv: Reviews, d: Decision, idx: np.ndarray,
     lender = d.lender[lent]
     term = np.array([x.spec.term_months for x in model.lenders])[lender]
     zev = model.tables.zev_reported[d.rep_tech[lent]].astype(np.int8)
-    # a partnership deal's loan is guaranteed by the large fleet the haulier works for
-    deal = d.deal[lent]
-    share = deal_term(model.spec, deal, "guarantee")
-    guarantor = np.where(deal > 0, ops.partner_of[rv.owner[lent]], -1)
+    # a loan under a partnership is guaranteed by the large fleet the haulier works for
+    partnership = d.partnership[lent]
+    share = partnership_term(model.spec, partnership, "guarantee")
+    guarantor = np.where(partnership > 0, ops.partner_of[rv.owner[lent]], -1)
     model.loans.add(rv.owner[lent], lender, reg.cols["vid"][vehicle_row[lent]], zev,
                     d.principal[lent], d.rate[lent], term, model.month,
                     guarantor=guarantor, guarantee=share)

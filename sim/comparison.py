@@ -9,8 +9,8 @@ import pandas as pd
 
 from fleetsim.scenarios import ScenarioError
 
+from .metrics import EMISSIONS
 from .model import FleetModel
-from .output import EMISSIONS
 
 POLLUTANTS = {"pm25_t": "PM2.5", "bc_t": "black carbon", "nox_t": "NOx",
               "co2_ttw_t": "CO2 tank-to-wheel", "co2_wtw_t": "CO2 well-to-wheel"}

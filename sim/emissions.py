@@ -54,15 +54,15 @@ def deterioration(age_years: np.ndarray, per_year: float, cap: float) -> np.ndar
 
 class Earnings:
     """What a vehicle earns per km before vehicle costs, by class, with a partnership contract's
-    uplift (by deal, 0 = none) and the share lost to access limits (the regulator's `Access`:
-    by reported technology, class, region and green-freight cover)."""
+    uplift (by partnership index + 1, 0 = none) and the share lost to access limits (the
+    regulator's `Access`: by reported technology, class, region and green-freight cover)."""
 
     def __init__(self, spec: Scenario, access: Access):
         self.margin_per_km = np.array([c.economics.contribution_mxn_per_km
                                        for c in spec.classes.values()])
         self.contract_share = np.array([0.0, *(p.contract_uplift_share
                                                for p in spec.partnerships)])
-        self.uplift = self.contract_share.copy()  # by deal: only while its partnership runs
+        self.uplift = self.contract_share.copy()  # by partnership: only while its partnership runs
         self.access = access
 
     def set_partnerships_running(self, running: np.ndarray) -> bool:
@@ -119,7 +119,7 @@ def compute_rates(
                      + tables.retrofit_extra_maint.ravel()[r * n_cls + c]) * maint_age[age],
                 out=out[7])
     rep = tables.reported(t, r)
-    earn = (earnings.margin_per_km[c] * (1.0 + earnings.uplift[cols["deal"][rows]])
+    earn = (earnings.margin_per_km[c] * (1.0 + earnings.uplift[cols["partnership"][rows]])
             * (1.0 - earnings.access.lost_share(cols["owner"][rows], rep, c,
                                                 cols["region"][rows].astype(np.intp), age)))
     np.subtract(km * earn, out[6] + out[7], out=out[8])

@@ -14,21 +14,28 @@ if TYPE_CHECKING:
     from .model import FleetModel
 
 
-def growth_purchases(model: FleetModel, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """Firms asked to add vehicles as demand grows: in proportion to their fleets of a
-    class (carrying fractions from month to month)."""
-    growth = market.monthly_growth(model.spec, m / 12.0)
-    owners, classes = [], []
-    for c, stock in enumerate(model.counts.sum(axis=1)):
-        want = stock * growth + model._growth_carry[c]
-        n = max(0, int(np.floor(want)))
-        model._growth_carry[c] = want - n
-        if n:
-            owners.append(_sample_owners(model, c, n))
-            classes.append(np.full(n, c, np.int8))
-    if not owners:
-        return np.zeros(0, np.int32), np.zeros(0, np.int8)
-    return np.concatenate(owners).astype(np.int32), np.concatenate(classes)
+class GrowthDemand:
+    """The vehicles a growing market asks for, class by class, carrying the fractions of a
+    vehicle from month to month."""
+
+    def __init__(self, n_class: int):
+        self.carry = np.zeros(n_class)
+
+    def purchases(self, model: FleetModel, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """(owner, class) of the purchases asked of firms this month: in proportion to their
+        fleets of each class."""
+        growth = market.monthly_growth(model.spec, m / 12.0)
+        owners, classes = [], []
+        for c, stock in enumerate(model.vehicles.counts.sum(axis=1)):
+            want = stock * growth + self.carry[c]
+            n = max(0, int(np.floor(want)))
+            self.carry[c] = want - n
+            if n:
+                owners.append(_sample_owners(model, c, n))
+                classes.append(np.full(n, c, np.int8))
+        if not owners:
+            return np.zeros(0, np.int32), np.zeros(0, np.int8)
+        return np.concatenate(owners).astype(np.int32), np.concatenate(classes)
 
 
 def _sample_owners(model: FleetModel, c: int, k: int) -> np.ndarray:

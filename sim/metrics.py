@@ -4,16 +4,25 @@ simulated sample to the whole fleet."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from fleetsim.scenarios import SIZE_BANDS
+from fleetsim.scenarios.policy import (
+    SPENDING_KINDS,
+    ContingencyCurfew,
+    GreenFreight,
+    ZevSalesRequirement,
+)
 
 from .emissions import RATES, annual_km
-from .registry import ACTIVE, LISTED, ORIGIN_NAMES
+from .registry import ACTIVE, ORIGIN_NAMES
 
 if TYPE_CHECKING:
     from .model import FleetModel
@@ -23,9 +32,6 @@ if TYPE_CHECKING:
 class Flows:
     """What happened this month (counts of simulated vehicles and loans, MXN amounts)."""
 
-    n_class: int
-    entered: np.ndarray = field(init=False)  # [class] joined the active fleet
-    left: np.ndarray = field(init=False)  # [class] left it (scrapped or listed for sale)
     entered_new: int = 0
     entered_import: int = 0
     entered_used: int = 0
@@ -58,176 +64,280 @@ class Flows:
     partnership_cofinance_mxn: float = 0.0
     declined: int = 0
 
-    def __post_init__(self):
-        self.entered = np.zeros(self.n_class, np.int64)
-        self.left = np.zeros(self.n_class, np.int64)
+
+SCALED_FLOWS = [f.name for f in fields(Flows) if f.name != "declined"]
+
+FLOW, STOCK, LABEL = "flow", "stock", "label"
+EMISSIONS = ("pm25_t", "bc_t", "nox_t", "co2_ttw_t", "co2_wtw_t")  # tonnes, flows
+
+# Every output column, by family ({} stands for a technology, class, band, fuel, lender,
+# instrument or rule): its kind and what it is. A flow is summed over a year, a stock read at
+# the year's last month. How each is computed is in `catalogue`, which names its family.
+FAMILIES: dict[str, tuple[str, str]] = {
+    "date": (LABEL, "YYYY-MM"), "year": (LABEL, "calendar year"), "month": (LABEL, "1-12"),
+    "vehicles": (STOCK, "active vehicles"),
+    "vehicles_{}": (STOCK, "active vehicles by reported technology, by class, by size band"),
+    "vehicles_{}_{}": (STOCK, "active vehicles by size band and reported technology"),
+    "entered_{}": (FLOW, "vehicles that joined the active fleet, by class"),
+    "retired_{}": (FLOW, "vehicles that left it (scrapped or listed for sale), by class"),
+    "entered": (FLOW, "vehicles that joined the active fleet"),
+    "retired": (FLOW, "vehicles that left it"),
+    "share_soot_free": (STOCK, "share of active vehicles soot-free"),
+    "share_zev": (STOCK, "share of active vehicles zero-emission"),
+    "share_soot_free_{}": (STOCK, "soot-free share by size band"),
+    "share_zev_{}": (STOCK, "zero-emission share by size band"),
+    "mean_age_years": (STOCK, "mean age of active vehicles"),
+    "pm25_t": (FLOW, "exhaust and non-exhaust PM2.5, t"), "bc_t": (FLOW, "black carbon, t"),
+    "nox_t": (FLOW, "NOx, t"), "co2_ttw_t": (FLOW, "CO2 tank to wheel, t"),
+    "co2_wtw_t": (FLOW, "CO2 well to wheel, t"), "vehicle_km": (FLOW, "km driven"),
+    "{}_{}": (FLOW, "energy by fuel, in its unit"),
+    "energy_cost_mxn": (FLOW, "energy bought"), "maintenance_mxn": (FLOW, "maintenance"),
+    "operating_margin_mxn": (FLOW, "margin after energy and maintenance"),
+    **{name: (FLOW, "this month's flow (metrics.Flows)") for name in SCALED_FLOWS},
+    "loans_declined": (FLOW, "rows whose preferred option needed a loan that was refused"),
+    "used_pool": (STOCK, "listings on the used market"),
+    "used_price_mean_mxn": (STOCK, "mean price of the month's used sales"),
+    "loans_active": (STOCK, "loans being repaid"), "loan_balance_mxn": (STOCK, "their balance"),
+    "loans_{}": (STOCK, "loans being repaid, by lender"),
+    "perceived_default_zev_{}": (STOCK, "a lender's perceived default rate on ZEV loans"),
+    "operator_cash_mxn": (STOCK, "firms' cash"),
+    "public_spending_mxn": (FLOW, "public money paid out"),
+    "fuel_tax_revenue_mxn": (FLOW, "fuel tax collected"),
+    "spend_{}_mxn": (FLOW, "public money paid by an instrument"),
+    "granted_{}": (FLOW, "grants an instrument paid"),
+    "budget_left_{}_mxn": (STOCK, "what is left of an instrument's budget"),
+    "units_left_{}": (STOCK, "grants left this year"),
+    "members_{}": (STOCK, "firms in a green-freight programme"),
+    "member_vehicles_{}": (STOCK, "vehicles its members run under it"),
+    "curfew_days_{}": (STOCK, "a curfew's days this year (0 while off)"),
+    "zev_fee_{}_mxn": (STOCK, "a sales requirement's fee per non-ZEV sold"),
+    "active_{}": (STOCK, "1 while an instrument is in force"),
+    "adaptive_{}_fired": (STOCK, "1 once an adaptive rule has fired"),
+}
+_PATTERNS = [(re.compile("^" + re.escape(t).replace(r"\{\}", ".+") + "$"), k)
+             for t, (k, _) in FAMILIES.items() if "{}" in t and not t.startswith("{}")]
 
 
-SCALED_FLOWS = [f.name for f in fields(Flows)
-                if f.name not in ("n_class", "entered", "left", "declined")]
+def kind_of(column: str) -> str:
+    """flow, stock or label, from the column's family; columns of no family (such as energy
+    by fuel) are flows."""
+    if column in FAMILIES:
+        return FAMILIES[column][0]
+    for pattern, kind in _PATTERNS:
+        if pattern.match(column):
+            return kind
+    return FLOW
 
 
-def names(model: FleetModel) -> list[str]:
-    t = model.tables
-    fuels = [f"{f}_{model.spec.fuels[f].unit.lower()}" for f in t.fuel_names]
+@dataclass
+class Column:
+    name: str
+    family: str  # key of FAMILIES
+    value: Callable[[Month], Any]
+
+
+class Month:
+    """The model after a step as the columns read it: aggregates computed once, amounts
+    scaled from the sample to the whole fleet by `s`."""
+
+    def __init__(self, model: FleetModel):
+        self.model = model
+        self.s = 1.0 / model.sample_fraction
+        self.fleet = fleet = model.vehicles
+        self.flows = model.flows
+        self.by_tech = fleet.counts.sum(axis=0)
+        self.n = self.by_tech.sum()
+        self.by_class = fleet.counts.sum(axis=1)
+        self.band_n = fleet.band_counts.sum(axis=1)
+        self.rates = dict(zip(model.rate_names, fleet.totals * self.s / 12.0, strict=True))
+        self.loans_active = model.loans.active()
+
+    @functools.cached_property
+    def covered(self) -> np.ndarray:
+        """[active vehicle] green-freight programme covering it (index + 1), 0 none."""
+        model, t = self.model, self.model.tables
+        rows = model.active_rows()
+        cols = model.registry.cols
+        age = (model.month - cols["birth_month"][rows]) / 12.0
+        return model.regulator.effects.access.cover(
+            cols["owner"][rows], t.reported(cols["tech"][rows], cols["retrofit"][rows]),
+            cols["vclass"][rows].astype(np.intp), cols["region"][rows].astype(np.intp), age)
+
+    def share(self, mask: np.ndarray, counts: np.ndarray, whole) -> float:
+        return _share(counts[mask].sum(), whole)
+
+
+def catalogue(model: FleetModel) -> list[Column]:
+    """Every column of the monthly results, in order, with how it is computed."""
+    return [*fleet_columns(model), *emission_columns(model), *money_columns(model),
+            *policy_columns(model)]
+
+
+def fleet_columns(model: FleetModel) -> list[Column]:
+    t, bands = model.tables, list(enumerate(SIZE_BANDS))
+    reps, classes = list(enumerate(t.reported_names)), list(enumerate(model.class_names))
     return [
-        "date", "year", "month", "vehicles",
-        *(f"vehicles_{n}" for n in t.reported_names),
-        *(f"vehicles_{c}" for c in model.class_names),
-        *(f"vehicles_{b}" for b in SIZE_BANDS),
-        *(f"vehicles_{b}_{n}" for b in SIZE_BANDS for n in t.reported_names),
-        *(f"entered_{c}" for c in model.class_names),
-        *(f"retired_{c}" for c in model.class_names),
-        "entered", "retired",
-        "share_soot_free", "share_zev",
-        *(f"share_soot_free_{b}" for b in SIZE_BANDS),
-        *(f"share_zev_{b}" for b in SIZE_BANDS),
-        "mean_age_years",
-        "pm25_t", "bc_t", "nox_t", "co2_ttw_t", "co2_wtw_t", "vehicle_km", *fuels,
-        "energy_cost_mxn", "maintenance_mxn", "operating_margin_mxn",
-        *SCALED_FLOWS,
-        "loans_declined", "used_pool", "used_price_mean_mxn", "loans_active", "loan_balance_mxn",
-        *(f"loans_{x.name}" for x in model.lenders),
-        *(f"perceived_default_zev_{x.name}" for x in model.lenders),
-        "operator_cash_mxn",
-        *policy_names(model),
+        Column("date", "date", lambda mo: f"{mo.model.month // 12:04d}-"
+                                          f"{mo.model.month % 12 + 1:02d}"),
+        Column("year", "year", lambda mo: mo.model.month // 12),
+        Column("month", "month", lambda mo: mo.model.month % 12 + 1),
+        Column("vehicles", "vehicles", lambda mo: mo.n * mo.s),
+        *(Column(f"vehicles_{n}", "vehicles_{}", lambda mo, i=i: mo.by_tech[i] * mo.s)
+          for i, n in reps),
+        *(Column(f"vehicles_{c}", "vehicles_{}", lambda mo, i=i: mo.by_class[i] * mo.s)
+          for i, c in classes),
+        *(Column(f"vehicles_{b}", "vehicles_{}", lambda mo, i=i: mo.band_n[i] * mo.s)
+          for i, b in bands),
+        *(Column(f"vehicles_{b}_{n}", "vehicles_{}_{}",
+                 lambda mo, bi=bi, i=i: mo.fleet.band_counts[bi][i] * mo.s)
+          for bi, b in bands for i, n in reps),
+        *(Column(f"entered_{c}", "entered_{}", lambda mo, i=i: mo.fleet.entered[i] * mo.s)
+          for i, c in classes),
+        *(Column(f"retired_{c}", "retired_{}", lambda mo, i=i: mo.fleet.left[i] * mo.s)
+          for i, c in classes),
+        Column("entered", "entered", lambda mo: mo.fleet.entered.sum() * mo.s),
+        Column("retired", "retired", lambda mo: mo.fleet.left.sum() * mo.s),
+        Column("share_soot_free", "share_soot_free",
+               lambda mo: mo.share(t.soot_free_reported, mo.by_tech, mo.n)),
+        Column("share_zev", "share_zev", lambda mo: mo.share(t.zev_reported, mo.by_tech, mo.n)),
+        *(Column(f"share_soot_free_{b}", "share_soot_free_{}", lambda mo, bi=bi: mo.share(
+            t.soot_free_reported, mo.fleet.band_counts[bi], mo.band_n[bi])) for bi, b in bands),
+        *(Column(f"share_zev_{b}", "share_zev_{}", lambda mo, bi=bi: mo.share(
+            t.zev_reported, mo.fleet.band_counts[bi], mo.band_n[bi])) for bi, b in bands),
+        Column("mean_age_years", "mean_age_years",
+               lambda mo: mo.fleet.mean_age_years(mo.model.month)),
     ]
 
 
-def policy_names(model: FleetModel) -> list[str]:
+def emission_columns(model: FleetModel) -> list[Column]:
+    """Emissions, km, energy and running costs: the active fleet's yearly rates over 12."""
+    fuels = [(f"{f}_{model.spec.fuels[f].unit.lower()}", f"energy_{f}")
+             for f in model.tables.fuel_names]
+    return [
+        Column("pm25_t", "pm25_t", lambda mo: mo.rates["pm25_g"] / 1e6),
+        Column("bc_t", "bc_t", lambda mo: mo.rates["bc_g"] / 1e6),
+        Column("nox_t", "nox_t", lambda mo: mo.rates["nox_g"] / 1e6),
+        Column("co2_ttw_t", "co2_ttw_t", lambda mo: mo.rates["co2_ttw_kg"] / 1e3),
+        Column("co2_wtw_t", "co2_wtw_t", lambda mo: mo.rates["co2_wtw_kg"] / 1e3),
+        Column("vehicle_km", "vehicle_km", lambda mo: mo.rates["km"]),
+        *(Column(name, "{}_{}", lambda mo, r=rate: mo.rates[r]) for name, rate in fuels),
+        Column("energy_cost_mxn", "energy_cost_mxn", lambda mo: mo.rates["energy_cost_mxn"]),
+        Column("maintenance_mxn", "maintenance_mxn", lambda mo: mo.rates["maintenance_mxn"]),
+        Column("operating_margin_mxn", "operating_margin_mxn",
+               lambda mo: mo.rates["margin_mxn"]),
+    ]
+
+
+def money_columns(model: FleetModel) -> list[Column]:
+    """The month's flows, the used market, loans and firms' cash."""
+    loans = model.loans
+    return [
+        *(Column(name, name, lambda mo, k=name: getattr(mo.flows, k) * mo.s)
+          for name in SCALED_FLOWS),
+        Column("loans_declined", "loans_declined", lambda mo: mo.flows.declined * mo.s),
+        Column("used_pool", "used_pool", lambda mo: len(mo.fleet.listed_rows()) * mo.s),
+        Column("used_price_mean_mxn", "used_price_mean_mxn",
+               lambda mo: (mo.flows.used_sales_mxn / mo.flows.entered_used
+                           if mo.flows.entered_used else 0.0)),
+        Column("loans_active", "loans_active", lambda mo: len(mo.loans_active) * mo.s),
+        Column("loan_balance_mxn", "loan_balance_mxn",
+               lambda mo: float(loans.balance[mo.loans_active].sum()) * mo.s),
+        *(Column(f"loans_{x.name}", "loans_{}", lambda mo, x=x: float(
+            (loans.lender[mo.loans_active] == x.index).sum()) * mo.s) for x in model.lenders),
+        *(Column(f"perceived_default_zev_{x.name}", "perceived_default_zev_{}",
+                 lambda mo, x=x: float(x.perceived_default()[1])) for x in model.lenders),
+        Column("operator_cash_mxn", "operator_cash_mxn",
+               lambda mo: float(mo.model.operator_arrays.cash.sum()) * mo.s),
+    ]
+
+
+def policy_columns(model: FleetModel) -> list[Column]:
     """Public money per instrument and what is left of its budget; the programmes' members;
     the state of curfews, sales requirements and adaptive rules."""
-    from fleetsim.scenarios.policy import (
-        SPENDING_KINDS,
-        ContingencyCurfew,
-        GreenFreight,
-        ZevSalesRequirement,
-    )
-
-    out = ["public_spending_mxn", "fuel_tax_revenue_mxn"]
-    for kind, x in model.regulator.instruments:
-        if kind in SPENDING_KINDS:
-            out += [f"spend_{x.name}_mxn", f"granted_{x.name}", f"budget_left_{x.name}_mxn",
-                    f"units_left_{x.name}"]
-        elif isinstance(x, GreenFreight):
-            out += [f"members_{x.name}", f"member_vehicles_{x.name}"]
-        elif isinstance(x, ContingencyCurfew):
-            out.append(f"curfew_days_{x.name}")
-        elif isinstance(x, ZevSalesRequirement):
-            out.append(f"zev_fee_{x.name}_mxn")
-        out.append(f"active_{x.name}")
-    out += [f"adaptive_{r.name}_fired" for r in model.spec.policy.adaptive]
+    reg = model.regulator
+    out = [Column("public_spending_mxn", "public_spending_mxn",
+                  lambda mo: float(reg.spent_month.sum()) * mo.s),
+           Column("fuel_tax_revenue_mxn", "fuel_tax_revenue_mxn", fuel_tax)]
+    programmes = [x for _, x in reg.instruments if isinstance(x, GreenFreight)]
+    for i, (kind, x) in enumerate(reg.instruments):
+        out += instrument_columns(model, i, kind, x, programmes)
+        out.append(Column(f"active_{x.name}", "active_{}",
+                          lambda mo, n=x.name: float(n in reg.active_names)))
+    out += [Column(f"adaptive_{r.name}_fired", "adaptive_{}_fired",
+                   lambda mo, n=r.name: float(n in reg.fired))
+            for r in model.spec.policy.adaptive]
     return out
 
 
-def row(model: FleetModel) -> dict[str, Any]:
-    s = 1.0 / model.sample_fraction
-    t, fl, reg = model.tables, model.flows, model.registry
-    by_tech = model.counts.sum(axis=0)
-    n = by_tech.sum()
-    rates = dict(zip(model._rate_names, model._totals * s / 12.0, strict=True))
-    out: dict[str, Any] = {
-        "date": f"{model.month // 12:04d}-{model.month % 12 + 1:02d}",
-        "year": model.month // 12,
-        "month": model.month % 12 + 1,
-        "vehicles": n * s,
-    }
-    out.update({f"vehicles_{k}": v * s for k, v in zip(t.reported_names, by_tech, strict=True)})
-    out.update({f"vehicles_{c}": v * s for c, v in zip(model.class_names,
-                                                       model.counts.sum(axis=1), strict=True)})
-    band_n = model.band_counts.sum(axis=1)
-    out.update({f"vehicles_{b}": v * s for b, v in zip(SIZE_BANDS, band_n, strict=True)})
-    for bi, b in enumerate(SIZE_BANDS):
-        out.update({f"vehicles_{b}_{n}": v * s
-                    for n, v in zip(t.reported_names, model.band_counts[bi], strict=True)})
-    out.update({f"entered_{c}": v * s for c, v in zip(model.class_names, fl.entered,
-                                                      strict=True)})
-    out.update({f"retired_{c}": v * s for c, v in zip(model.class_names, fl.left, strict=True)})
-    out["entered"] = fl.entered.sum() * s
-    out["retired"] = fl.left.sum() * s
-    out["share_soot_free"] = _share(by_tech[t.soot_free_reported].sum(), n)
-    out["share_zev"] = _share(by_tech[t.zev_reported].sum(), n)
-    for b, bn in zip(SIZE_BANDS, band_n, strict=True):
-        row_b = model.band_counts[SIZE_BANDS.index(b)]
-        out[f"share_soot_free_{b}"] = _share(row_b[t.soot_free_reported].sum(), bn)
-        out[f"share_zev_{b}"] = _share(row_b[t.zev_reported].sum(), bn)
-    out["mean_age_years"] = (model.month - model._birth_sum / n) / 12.0 if n else 0.0
-    out["pm25_t"] = rates["pm25_g"] / 1e6
-    out["bc_t"] = rates["bc_g"] / 1e6
-    out["nox_t"] = rates["nox_g"] / 1e6
-    out["co2_ttw_t"] = rates["co2_ttw_kg"] / 1e3
-    out["co2_wtw_t"] = rates["co2_wtw_kg"] / 1e3
-    out["vehicle_km"] = rates["km"]
-    for f in t.fuel_names:
-        out[f"{f}_{model.spec.fuels[f].unit.lower()}"] = rates[f"energy_{f}"]
-    out["energy_cost_mxn"] = rates["energy_cost_mxn"]
-    out["maintenance_mxn"] = rates["maintenance_mxn"]
-    out["operating_margin_mxn"] = rates["margin_mxn"]
-    for name in SCALED_FLOWS:
-        out[name] = getattr(fl, name) * s
-    out["loans_declined"] = fl.declined * s
-    out["used_pool"] = len(reg.in_state(LISTED)) * s
-    out["used_price_mean_mxn"] = fl.used_sales_mxn / fl.entered_used if fl.entered_used else 0.0
-    loans = model.loans
-    active = loans.active()
-    out["loans_active"] = len(active) * s
-    out["loan_balance_mxn"] = float(loans.balance[active].sum()) * s
-    for x in model.lenders:
-        out[f"loans_{x.name}"] = float((loans.lender[active] == x.index).sum()) * s
-        out[f"perceived_default_zev_{x.name}"] = float(x.perceived_default()[1])
-    out["operator_cash_mxn"] = float(model.operator_arrays.cash.sum()) * s
-    out.update(policy_row(model, rates, s))
-    return out
+def instrument_columns(model: FleetModel, i: int, kind: str, x, programmes) -> list[Column]:
+    reg = model.regulator
+    if kind in SPENDING_KINDS:
+        return [Column(f"spend_{x.name}_mxn", "spend_{}_mxn",
+                       lambda mo: float(reg.spent_month[i]) * mo.s),
+                Column(f"granted_{x.name}", "granted_{}",
+                       lambda mo: float(reg.granted_month[i]) * mo.s),
+                Column(f"budget_left_{x.name}_mxn", "budget_left_{}_mxn",
+                       lambda mo: reg.budget_left(i) * mo.s),
+                Column(f"units_left_{x.name}", "units_left_{}",
+                       lambda mo: reg.units_left(i) * mo.s)]
+    if isinstance(x, GreenFreight):
+        p = programmes.index(x)
+        return [Column(f"members_{x.name}", "members_{}",
+                       lambda mo: float((reg.member_of == p).sum()) * mo.s),
+                Column(f"member_vehicles_{x.name}", "member_vehicles_{}",
+                       lambda mo: float((mo.covered == p + 1).sum()) * mo.s)]
+    if isinstance(x, ContingencyCurfew):
+        return [Column(f"curfew_days_{x.name}", "curfew_days_{}",
+                       lambda mo: float(reg.curfew_days[i]) if x.name in reg.active_names
+                       else 0.0)]
+    if isinstance(x, ZevSalesRequirement):
+        return [Column(f"zev_fee_{x.name}_mxn", "zev_fee_{}_mxn",
+                       lambda mo: float(reg.fee[i].max()))]
+    return []
 
 
-def policy_row(model: FleetModel, rates: dict, s: float) -> dict[str, Any]:
-    from fleetsim.scenarios.policy import (
-        SPENDING_KINDS,
-        ContingencyCurfew,
-        GreenFreight,
-        ZevSalesRequirement,
-    )
-
-    reg, t = model.regulator, model.tables
-    out: dict[str, Any] = {"public_spending_mxn": float(reg.spent_month.sum()) * s}
-    surcharge = reg.effects.fuel_surcharge_mxn
-    fuel_tax = 0.0
+def fuel_tax(mo: Month) -> float:
+    """A fuel tax's revenue: the month's energy by fuel times the surcharge on it."""
+    t, surcharge = mo.model.tables, mo.model.regulator.effects.fuel_surcharge_mxn
+    total = 0.0
     for f, name in enumerate(t.fuel_names):
         per_unit = surcharge[t.fuel_of_tech == f]
         if len(per_unit):
-            fuel_tax += rates[f"energy_{name}"] * float(per_unit.max())
-    out["fuel_tax_revenue_mxn"] = fuel_tax
-    programmes = [x for _, x in reg.instruments if isinstance(x, GreenFreight)]
-    covered = None
-    if programmes:
-        rows = model.active_rows()
-        cols = model.registry.cols
-        access = reg.effects.access
-        age = (model.month - cols["birth_month"][rows]) / 12.0
-        covered = access.cover(cols["owner"][rows], t.reported(cols["tech"][rows],
-                                                               cols["retrofit"][rows]),
-                               cols["vclass"][rows].astype(np.intp),
-                               cols["region"][rows].astype(np.intp), age)
-    active = reg.active_names
-    for i, (kind, x) in enumerate(reg.instruments):
-        if kind in SPENDING_KINDS:
-            out[f"spend_{x.name}_mxn"] = float(reg.spent_month[i]) * s
-            out[f"granted_{x.name}"] = float(reg.granted_month[i]) * s
-            out[f"budget_left_{x.name}_mxn"] = reg.budget_left(i) * s
-            out[f"units_left_{x.name}"] = reg.units_left(i) * s
-        elif isinstance(x, GreenFreight):
-            p = programmes.index(x)
-            out[f"members_{x.name}"] = float((reg.member_of == p).sum()) * s
-            out[f"member_vehicles_{x.name}"] = float((covered == p + 1).sum()) * s
-        elif isinstance(x, ContingencyCurfew):
-            out[f"curfew_days_{x.name}"] = float(reg.curfew_days[i]) if x.name in active \
-                else 0.0
-        elif isinstance(x, ZevSalesRequirement):
-            out[f"zev_fee_{x.name}_mxn"] = float(reg.fee[i].max())
-        out[f"active_{x.name}"] = float(x.name in active)
-    for r in model.spec.policy.adaptive:
-        out[f"adaptive_{r.name}_fired"] = float(r.name in reg.fired)
-    return out
+            total += mo.rates[f"energy_{name}"] * float(per_unit.max())
+    return total
+
+
+def names(model: FleetModel) -> list[str]:
+    return [c.name for c in catalogue(model)]
+
+
+def row(model: FleetModel) -> dict[str, Any]:
+    month = Month(model)
+    return {c.name: c.value(month) for c in catalogue(model)}
+
+
+def yearly(results: pd.DataFrame, annualise: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Monthly results -> one row per calendar year: `year`, `months` (how many months of the
+    year the run has), then every numeric column: flows summed, stocks at the year's last
+    month; the `annualise` flows scaled to twelve months in a partial year. Plain numpy:
+    pandas' groupby costs more than a model month (the page calls it after every frame)."""
+    cols = [c for c in results.columns if c not in ("date", "year", "month")
+            and pd.api.types.is_numeric_dtype(results[c])]
+    if results.empty:
+        return pd.DataFrame(columns=["year", "months", *cols])
+    years = results["year"].to_numpy()
+    starts = np.r_[0, np.flatnonzero(np.diff(years)) + 1]
+    ends = np.r_[starts[1:], len(years)] - 1
+    months = ends - starts + 1
+    out = {"year": years[starts].astype("int64"), "months": months.astype("int64")}
+    for c in cols:
+        v = results[c].to_numpy()
+        if kind_of(c) == FLOW:
+            total = np.add.reduceat(v, starts)
+            out[c] = total * 12 / months if c in annualise else total
+        else:
+            out[c] = v[ends]
+    return pd.DataFrame(out)
 
 
 def _share(part, whole) -> float:
@@ -257,7 +367,7 @@ def fleet_frame(model: FleetModel) -> pd.DataFrame:
         "annual_km": annual_km(raw["km_new"].to_numpy(np.float64), np.floor(age), spec),
         "region": pd.Categorical.from_codes(raw["region"], list(spec.regions)),
         "origin": pd.Categorical.from_codes(raw["origin"], list(ORIGIN_NAMES)),
-        "partnership_contract": raw["deal"] > 0,
+        "partnership_contract": raw["partnership"] > 0,
         "retirement_year": raw["death_month"] // 12,
         "pm25_g_per_year": reg.rates[RATES.index("pm25_g"), rows],
         "co2_ttw_kg_per_year": reg.rates[RATES.index("co2_ttw_kg"), rows],

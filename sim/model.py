@@ -14,6 +14,7 @@ import calendar
 import dataclasses
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +30,16 @@ from fleetsim.agents import (
     build_network,
     build_operators,
 )
+from fleetsim.agents.decisions import Context, Market, Reviews
+from fleetsim.agents.regulator import ActiveVehicles, World
 from fleetsim.scenarios import SIZE_BANDS, Scenario, ScenarioError, load
 
 from . import cashflow, market, metrics
 from .carry_out import carry_out
-from .decisions import Context, Market, Reviews, decide
-from .emissions import Earnings, compute_rates, rate_names
-from .growth import growth_purchases
-from .registry import ACTIVE, GONE, VehicleRegistry
+from .emissions import Earnings, compute_rates, km_factor, rate_names
+from .fleet import Fleet
+from .growth import GrowthDemand
+from .registry import ACTIVE
 from .stock import class_counts, initial_columns, usage_columns
 from .technology import TechTables
 from .turnover import death_months
@@ -80,8 +83,8 @@ class FleetModel(mesa.Model):
         self.start_month = spec.simulation.start_year * 12
         self.last_month = spec.simulation.max_end_year * 12 + 11
         self.month = self.start_month - 1  # the last month simulated so far
-        self._rate_names = rate_names(t)
-        self._rate = {name: i for i, name in enumerate(self._rate_names)}
+        self.rate_names = rate_names(t)
+        self._rate = {name: i for i, name in enumerate(self.rate_names)}
 
         counts = class_counts(spec, self.sample_fraction)
         self.operator_arrays = ops = build_operators(spec, int(counts.sum()),
@@ -99,24 +102,18 @@ class FleetModel(mesa.Model):
         self.used_market = UsedMarket(spec, len(t.class_names), len(t.tech_names))
         self.earnings = Earnings(spec, self.regulator.effects.access)
         self._demo_weight = np.zeros((len(ops), len(t.family_names)))
-        # active vehicles per firm and technology family: who runs what, kept up to date
-        self.family_counts = np.zeros((len(ops), len(t.family_names)), np.int32)
 
-        self.registry = VehicleRegistry(len(self._rate_names), int(counts.sum() * 1.3) + 64)
-        n_cls, n_rep = len(t.class_names), len(t.reported_names)
-        self.counts = np.zeros((n_cls, n_rep), np.int64)  # active vehicles: class, technology
-        self.band_counts = np.zeros((len(SIZE_BANDS), n_rep), np.int64)
-        self._birth_sum = 0  # sum of birth months of active vehicles, for the mean age
-        self._totals = np.zeros(len(self._rate_names))  # active fleet's yearly rates, summed
-        self.flows = metrics.Flows(n_cls)
+        self.vehicles = Fleet(t, ops.band, len(t.family_names), len(self.rate_names),
+                              int(counts.sum() * 1.3) + 64, self.vehicle_rates)
+        self.flows = metrics.Flows()
         cols = initial_columns(spec, t, ops, counts, self.start_month, self.sample_fraction,
                                self.rng)
-        self._activate(self.registry.add(**cols), count=False)
-        self.initial_counts = self.counts.copy()
-        self._growth_carry = np.zeros(n_cls)
+        self.vehicles.add(cols, count=False)
+        self.initial_counts = self.vehicles.counts.copy()
+        self.growth = GrowthDemand(len(t.class_names))
         self._fleet_values()
         months = np.array([spec.decisions.bands[b].cash_start_months for b in SIZE_BANDS])
-        ops.cash = months[ops.band] * np.maximum(self._owner_margin(), 0.0) / 12.0
+        ops.cash = months[ops.band] * np.maximum(self.owner_margin(), 0.0) / 12.0
         self._row: dict[str, float] = {}
         self.policy_changes: list[tuple[int, str, Any]] = []  # (month index, path, value)
         _check_metrics(spec, self.metric_names())
@@ -160,32 +157,66 @@ class FleetModel(mesa.Model):
         return self.last_month - self.month
 
     def step(self) -> None:
+        """One month: the regulator's and the lenders' steps, the firms' money, the operators
+        deciding as one set, markets clearing, the fleet ageing and emitting, the month
+        recorded."""
+        today = self._next_month()
+        m = self.month
+        self.agents_by_type[Regulator].do("step", today, self.world())
+        self.agents_by_type[Lender].do("step", today)
+        self._rules_take_effect(m)
+        self._place_demonstrations(m)
+        cashflow.month(self, m)
+        self._expire_listings(m)
+        reviews = self._reviews(m)
+        if len(reviews):
+            used_supply = self.used_market.stats(self.registry, m)
+            decision = self.operator_arrays.step(reviews, self._context(m, used_supply), self.rng)
+            carry_out(self, reviews, decision, used_supply[0], m)  # markets clear
+        self._record()
+        if m == self.last_month:
+            self.running = False
+
+    def _next_month(self) -> date:
         m = self.month + 1
         if m > self.last_month:
             raise ModelRangeError(
                 f"years: the run reached December {self.spec.simulation.max_end_year}, "
                 f"the scenario's max_end_year; expected no further steps")
         self.month = m
-        year, mon = divmod(m, 12)
-        self.flows = metrics.Flows(len(self.class_names))
-        self.regulator.update(date(year, mon + 1, 1), self)
+        self.flows = metrics.Flows()
+        self.vehicles.new_month()
+        return self.date
+
+    def world(self) -> World:
+        """What the regulator sees: last month's results and, when it asks, the fleet."""
+        return World(rng=self.rng, ops=self.operator_arrays, results=self._row,
+                     vehicles=self._active_vehicles)
+
+    def _active_vehicles(self, m: int) -> ActiveVehicles:
+        """The active fleet as green-freight programmes weigh it, ages at month m."""
+        reg = self.registry
+        rows = self.active_rows()
+        vclass = reg.cols["vclass"][rows].astype(np.intp)
+        return ActiveVehicles(
+            owner=reg.cols["owner"][rows], age_years=(m - reg.cols["birth_month"][rows]) / 12.0,
+            vclass=vclass, region=reg.cols["region"][rows].astype(np.intp),
+            rep=self.tables.reported(reg.cols["tech"][rows], reg.cols["retrofit"][rows]),
+            pm25_g=reg.rates[self.rate_index("pm25_g"), rows],
+            margin_mxn=(self.earnings.margin_per_km[vclass]
+                        * reg.rates[self.rate_index("km"), rows]))
+
+    def _rules_take_effect(self, m: int) -> None:
+        """Access limits, fuel taxes and partnerships change what vehicles earn and cost; each
+        January every vehicle's rates are recomputed for its new age."""
         self.earnings.access = self.regulator.effects.access
-        contracts_changed = self.earnings.set_partnerships_running(self._deals_running())
-        if mon == 0:
-            for lender in self.lenders:
-                lender.new_year()
-        if mon == 0 and m != self.start_month:
-            self._new_year(m)
-        elif self.regulator.rates_changed or contracts_changed:
-            # an access limit, a member, a fuel tax or a partnership's contracts changed
-            self._recompute_rates()
-        self._place_demonstrations(m)
-        cashflow.month(self, m)
-        self._expire_listings(m)
-        self._decide(m)
-        self._record()
-        if m == self.last_month:
-            self.running = False
+        partnerships_changed = self.earnings.set_partnerships_running(
+            self._partnerships_running())
+        if m % 12 == 0 and m != self.start_month:
+            self.vehicles.new_year()
+            self._fleet_values()
+        elif self.regulator.rates_changed or partnerships_changed:
+            self.vehicles.recompute_rates()
 
     def run(self, years: float | None = None,
             progress: Callable[[int], None] | None = None) -> FleetModel:
@@ -213,66 +244,32 @@ class FleetModel(mesa.Model):
             return year
         return dataclasses.replace(year, fuel_price_mxn=year.fuel_price_mxn + surcharge)
 
-    def _deals_running(self) -> np.ndarray:
+    def _partnerships_running(self) -> np.ndarray:
         """[partnership] in force this month: every month its dates touch."""
         return np.array([p.start <= _month_end(self.date) and p.end >= self.date
                          for p in self.spec.partnerships], bool)
 
+    @property
+    def registry(self):
+        """The vehicle registry (read it; the Fleet, `model.vehicles`, alone writes it)."""
+        return self.vehicles.registry
+
     def active_rows(self) -> np.ndarray:
-        return self.registry.in_state(ACTIVE)
+        return self.vehicles.active_rows()
 
     def rate_index(self, name: str) -> int:
         return self._rate[name]
 
-    def _rates(self, rows) -> np.ndarray:
+    def vehicle_rates(self, rows) -> np.ndarray:
+        """[rate, row] yearly rates of registry rows at this month's age, prices and rules."""
         m = max(self.month, self.start_month)
         return compute_rates(self.registry, rows, m, self.tables, self.year_tables(m),
                              self.spec, self.earnings)
 
-    def _activate(self, rows: np.ndarray, count: bool = True) -> None:
-        """Rows join the active fleet: counted, emitting, earning."""
-        reg = self.registry
-        reg.cols["state"][rows] = ACTIVE
-        reg.rates[:, rows] = self._rates(rows)
-        self._totals += reg.rates[:, rows].sum(axis=1)
-        self._count(rows, +1)
-        if count:
-            np.add.at(self.flows.entered, reg.cols["vclass"][rows], 1)
-
-    def _deactivate(self, rows: np.ndarray, state: int) -> None:
-        """Rows leave the active fleet: scrapped (GONE) or put up for sale (LISTED)."""
-        reg = self.registry
-        self._totals -= reg.rates[:, rows].sum(axis=1)
-        self._count(rows, -1)
-        np.add.at(self.flows.left, reg.cols["vclass"][rows], 1)
-        reg.set_state(rows, state, self.month)
-
-    def _count(self, rows: np.ndarray, sign: int) -> None:
-        reg = self.registry
-        rep = self.tables.reported(reg.cols["tech"][rows], reg.cols["retrofit"][rows])
-        np.add.at(self.counts, (reg.cols["vclass"][rows], rep), sign)
-        owner = reg.cols["owner"][rows]
-        band = self.operator_arrays.band[owner]
-        np.add.at(self.band_counts, (band, rep), sign)
-        np.add.at(self.family_counts, (owner, self.tables.family_reported[rep]), sign)
-        self._birth_sum += sign * int(reg.cols["birth_month"][rows].astype(np.int64).sum())
-
-    def _new_year(self, m: int) -> None:
-        """Drop scrapped rows and recompute every active vehicle's yearly rates at its new age."""
-        self.registry.compact(keep_rates=False)
-        self._recompute_rates()
-        self._fleet_values()
-
-    def _recompute_rates(self) -> None:
-        reg = self.registry
-        reg.rates[:, : reg.n] = self._rates(slice(0, reg.n))
-        reg.rates[:, np.flatnonzero(reg.cols["state"][: reg.n] != ACTIVE)] = 0.0
-        self._totals = reg.rates[:, : reg.n].sum(axis=1)
-
     def _fleet_values(self) -> None:
         """What each firm's vehicles are worth: its collateral when it asks for a loan."""
         reg, t = self.registry, self.tables
-        rows = reg.in_state(ACTIVE)
+        rows = self.vehicles.active_rows()
         m = max(self.month, self.start_month)
         value = self.valuer.value(t.for_year(m // 12), reg.cols["tech"][rows].astype(np.intp),
                                   reg.cols["vclass"][rows].astype(np.intp),
@@ -280,7 +277,7 @@ class FleetModel(mesa.Model):
         self.operator_arrays.fleet_value = np.bincount(
             reg.cols["owner"][rows], weights=value, minlength=len(self.operators))
 
-    def _owner_margin(self) -> np.ndarray:
+    def owner_margin(self) -> np.ndarray:
         """Each firm's yearly operating margin from its active vehicles."""
         reg = self.registry
         return np.bincount(reg.cols["owner"][: reg.n], weights=reg.rates[self._rate["margin_mxn"],
@@ -290,7 +287,7 @@ class FleetModel(mesa.Model):
     def uses(self) -> np.ndarray:
         """[operator, family] 1 where a firm runs a vehicle of that family, more for
         demonstration fleets: what its neighbours see."""
-        seen = self.family_counts > 0
+        seen = self.vehicles.family_counts > 0
         return np.maximum(seen, self._demo_weight * seen)
 
     # ---- events ------------------------------------------------------------------------------
@@ -303,7 +300,7 @@ class FleetModel(mesa.Model):
             owner = names[d.fleet]
             n = max(1, int(round(d.units * self.sample_fraction)))
             c = t.class_code[d.vehicle_class]
-            rows = self._add_vehicles(np.full(n, owner, np.int32), np.full(n, c, np.int8),
+            rows = self.add_vehicles(np.full(n, owner, np.int32), np.full(n, c, np.int8),
                                       np.full(n, t.tech_code[d.technology], np.int8),
                                       np.zeros(n, np.int32), origin=3)
             self.flows.entered_demo += len(rows)
@@ -312,11 +309,13 @@ class FleetModel(mesa.Model):
 
     def _expire_listings(self, m: int) -> None:
         rows = self.used_market.expiring(self.registry, m)
-        self.registry.set_state(rows, GONE)
+        self.vehicles.scrap_listings(rows)
         self.flows.used_expired += len(rows)
 
-    def _add_vehicles(self, owner, vclass, tech, age_months, origin: int, km_new=None,
-                      deal=None) -> np.ndarray:
+    def add_vehicles(self, owner, vclass, tech, age_months, origin: int, km_new=None,
+                     partnership=None) -> np.ndarray:
+        """New vehicles join the fleet this month: their end of life, use and review month
+        drawn from the model's generator. Returns their rows."""
         spec, n = self.spec, len(owner)
         m = self.month
         birth = (m - age_months).astype(np.int32)
@@ -328,17 +327,18 @@ class FleetModel(mesa.Model):
         usage = usage_columns(spec, vclass, self.operator_arrays.band[owner], self.rng)
         if km_new is not None:
             usage["km_new"] = km_new.astype(np.float32)
-        rows = self.registry.add(
+        return self.vehicles.add(dict(
             owner=owner, vclass=vclass, tech=tech, retrofit=np.zeros(n, np.int8),
             region=self.operator_arrays.region[owner], origin=np.full(n, origin, np.int8),
             birth_month=birth, death_month=death,
             review_month=self.rng.integers(0, 12, size=n).astype(np.int8),
-            deal=np.zeros(n, np.int8) if deal is None else deal.astype(np.int8), **usage)
-        self._activate(rows)
-        return rows
+            partnership=(np.zeros(n, np.int8) if partnership is None
+                         else partnership.astype(np.int8)), **usage))
 
     # ---- decisions ---------------------------------------------------------------------------
-    def _decide(self, m: int) -> None:
+    def _reviews(self, m: int) -> Reviews:
+        """Who decides this month: vehicles at their end of life (or sent out by a fleet rule),
+        vehicles at their owner's yearly review, and the purchases a growing market asks."""
         reg, spec, t, ops = self.registry, self.spec, self.tables, self.operator_arrays
         state = reg.cols["state"][: reg.n]
         due = reg.due(m)
@@ -357,10 +357,10 @@ class FleetModel(mesa.Model):
             review_rows = review_rows[~forced]
             self.flows.forced_out += int(forced.sum())
         rows = np.concatenate([eol_rows, review_rows])
-        g_owner, g_class = growth_purchases(self, m)
+        g_owner, g_class = self.growth.purchases(self, m)
         n_rows, n_g = len(rows), len(g_owner)
         g_km = usage_columns(spec, g_class, ops.band[g_owner], self.rng)["km_new"]
-        rv = Reviews(
+        return Reviews(
             row=np.concatenate([rows, np.full(n_g, -1)]),
             owner=np.concatenate([reg.cols["owner"][rows], g_owner]).astype(np.int64),
             vclass=np.concatenate([reg.cols["vclass"][rows], g_class]).astype(np.intp),
@@ -372,39 +372,28 @@ class FleetModel(mesa.Model):
             eol=np.concatenate([np.ones(len(eol_rows), bool),
                                 np.zeros(len(review_rows) + n_g, bool)]),
             growth=np.concatenate([np.zeros(n_rows, bool), np.ones(n_g, bool)]),
-            contract=np.concatenate([reg.cols["deal"][rows], np.zeros(n_g, np.int8)])
-            .astype(np.int64),
+            partnership=np.concatenate([reg.cols["partnership"][rows],
+                                        np.zeros(n_g, np.int8)]).astype(np.int64),
         )
-        if len(rv) == 0:
-            return
-        count, used_tech, used_age = self.used_market.stats(reg, m)
+
+    def _context(self, m: int, used_supply: tuple) -> Context:
+        """What the operators are given to decide with this month."""
+        spec = self.spec
+        count, used_tech, used_age = used_supply
         uses = self.uses()
-        ctx = Context(
-            spec=spec, tables=t, year=self.year_tables(m), valuer=self.valuer,
-            effects=self.regulator.effects, ops=ops, lenders=self.lenders, peers=self.peers,
-            uses=uses,
+        return Context(
+            spec=spec, tables=self.tables, year=self.year_tables(m), valuer=self.valuer,
+            effects=self.regulator.effects, ops=self.operator_arrays, lenders=self.lenders,
+            peers=self.peers, uses=uses,
             neighbour_share=self.peers.neighbour_share(uses, changed_since_last=True),
             market=Market(count, used_tech, used_age, self.used_market.multiplier,
                           self.imports.typical(m, self.regulator.import_rule),
                           spec.used_market.import_cost_share),
-            deal_active=self._deals_running(),
+            partnership_running=self._partnerships_running(),
+            km_share=partial(km_factor, spec=spec),
             ulsd=np.array([r.ulsd_available_from <= self.date for r in spec.regions.values()]),
             budget_fits=self.regulator.budget_fits,
         )
-        d = decide(rv, ctx, self.rng)
-        self._apply(rv, d, count, m)
-
-    def _apply(self, rv: Reviews, d, used_supply: np.ndarray, m: int) -> None:
-        carry_out(self, rv, d, used_supply, m)
-
-    def _count_owner_change(self, rows: np.ndarray, owner: np.ndarray) -> None:
-        """Listed vehicles bought at home rejoin the fleet with their new owner."""
-        reg = self.registry
-        reg.cols["owner"][rows] = owner
-        reg.cols["region"][rows] = self.operator_arrays.region[owner]
-        reg.cols["review_month"][rows] = self.rng.integers(0, 12, size=len(rows))
-        reg.cols["deal"][rows] = 0
-        self._activate(rows)
 
     # ---- policy mid-run -------------------------------------------------------------------------
     def update_policy(self, overrides: dict[str, Any]) -> None:
@@ -434,6 +423,10 @@ class FleetModel(mesa.Model):
         self._row = metrics.row(self)
         self.datacollector.collect(self)
 
+    def latest(self) -> dict[str, Any]:
+        """The last month's results row (empty before the first step)."""
+        return dict(self._row)
+
     def results(self) -> pd.DataFrame:
         """One row per simulated month; counts and amounts scaled to the whole fleet."""
         df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
@@ -441,9 +434,7 @@ class FleetModel(mesa.Model):
 
     def fleet_sizes(self) -> np.ndarray:
         """Active vehicles per operator (simulated rows, not scaled)."""
-        reg = self.registry
-        rows = reg.in_state(ACTIVE)
-        return np.bincount(reg.cols["owner"][rows], minlength=len(self.operators))
+        return self.vehicles.sizes()
 
     def fleet(self) -> pd.DataFrame:
         """The active vehicle registry now, one row per simulated vehicle, readable columns."""

@@ -35,9 +35,8 @@ from typing import Any
 
 import pandas as pd
 
+from .metrics import EMISSIONS, yearly
 from .model import FleetModel
-
-EMISSIONS = ("pm25_t", "bc_t", "nox_t", "co2_ttw_t", "co2_wtw_t")
 
 
 def fleetsim_version() -> str:
@@ -47,23 +46,13 @@ def fleetsim_version() -> str:
         return "unknown"
 
 
-def yearly(results: pd.DataFrame) -> pd.DataFrame:
-    """Emissions summed per calendar year, fleet and shares at the year's last month."""
-    g = results.groupby("year")
-    out = g[list(EMISSIONS)].sum()
-    for col in ("vehicles", "share_soot_free", "share_zev", "mean_age_years"):
-        out[col] = g[col].last()
-    out["months"] = g.size()
-    return out
-
-
 def summary(model: FleetModel, wall_time_s: float | None = None) -> dict[str, Any]:
     """Headline figures of a run: fleet and shares at start and end, emissions in the first and
     last simulated years (tonnes per year; a partial year says how many months it has)."""
     res = model.results()
     if res.empty:
         raise ValueError("summary: got a model with no simulated months, expected a run")
-    per_year = yearly(res)
+    per_year = yearly(res).set_index("year")
     first, last = per_year.iloc[0], per_year.iloc[-1]
     start_vehicles = float(model.initial_counts.sum() / model.sample_fraction)
 

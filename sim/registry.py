@@ -32,7 +32,7 @@ COLUMNS: dict[str, np.dtype] = {
     "pm_mult": np.dtype(np.float32),  # this vehicle's high-emitter multipliers (mean 1)
     "nox_mult": np.dtype(np.float32),
     "review_month": np.dtype(np.int8),  # month of the year (0-11) its owner reviews it
-    "deal": np.dtype(np.int8),  # partnership (index + 1) whose contract it runs under, or 0
+    "partnership": np.dtype(np.int8),  # partnership (index + 1) whose contract it runs under
     "listed_month": np.dtype(np.int32),  # when it went up for sale (listed rows)
     "state": np.dtype(np.int8),
 }

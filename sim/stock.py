@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fleetsim.agents import OperatorArrays
+from fleetsim.agents import OperatorSet
 from fleetsim.scenarios import SIZE_BANDS, Scenario
 
 from .emissions import high_emitter_multipliers
@@ -18,7 +18,7 @@ def class_counts(spec: Scenario, sample_fraction: float) -> np.ndarray:
                      for c in spec.classes.values()], np.int64)
 
 
-def initial_columns(spec: Scenario, tables: TechTables, ops: OperatorArrays,
+def initial_columns(spec: Scenario, tables: TechTables, ops: OperatorSet,
                     counts: np.ndarray, start_month: int, sample_fraction: float,
                     rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Registry columns of the starting fleet (owners given by `ops`, sizes summing to
@@ -62,7 +62,7 @@ def initial_columns(spec: Scenario, tables: TechTables, ops: OperatorArrays,
         "birth_month": birth,
         "death_month": death,
         "review_month": rng.integers(0, 12, size=len(age)).astype(np.int8),
-        "deal": np.zeros(len(age), np.int8),
+        "partnership": np.zeros(len(age), np.int8),
         **usage_columns(spec, vclass, ops.band[owner], rng),
     }
 

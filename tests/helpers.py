@@ -127,12 +127,11 @@ def recorded_run(scenario: str, months: int, seed: int = SEED, fraction: float =
                  before_step: Callable[[Any, int], None] | None = None) -> RunLog:
     """Run a model month by month, keeping every decide() call and a registry snapshot after
     each step. `before_step(model, k)` runs before the k-th step (0-based), e.g. a shock."""
-    import fleetsim.sim.model as model_module
     from fleetsim.sim import FleetModel
 
     model = FleetModel(scenario, rng=seed, sample_fraction=fraction, overrides=overrides)
     decisions: list[DecisionRecord] = []
-    real = model_module.decide
+    real = model.operator_arrays.step  # the operators' step: decide for every review row
 
     def recording(rv, ctx, rng):
         ops = ctx.ops
@@ -150,7 +149,7 @@ def recorded_run(scenario: str, months: int, seed: int = SEED, fraction: float =
     start = snapshot(model)
     snaps = []
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(model_module, "decide", recording)
+        mp.setattr(model.operator_arrays, "step", recording)
         for k in range(months):
             if before_step is not None:
                 before_step(model, k)
@@ -164,7 +163,7 @@ def money_moves(rec: DecisionRecord) -> tuple[np.ndarray, np.ndarray]:
     a vehicle that goes is scrapped for its scrap value and any bonus (at the end of its life,
     under a partnership, or when scrapping pays at least the used market), else sold at its
     used-market value; a buyer pays the price less what a lender lends."""
-    from fleetsim.sim.options import IMPORT, KEEP, NEW, RETROFIT, USED
+    from fleetsim.agents.options import IMPORT, KEEP, NEW, RETROFIT, USED
 
     d, rv, ctx = rec.applied, rec.reviews, rec.context
     has = rv.row >= 0

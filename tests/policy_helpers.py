@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from fleetsim.agents.options import IMPORT, LEAVE, NEW, USED
 from fleetsim.scenarios import Scenario, load_raw
 from fleetsim.scenarios.loader import validate
-from fleetsim.sim.options import IMPORT, LEAVE, NEW, USED
 
 START, END = "2025-01-01", "2040-12-31"  # in force for the whole of a short run
 SOOT_FREE = ["diesel_dpf_retrofit", "diesel_epa2010", "natural_gas", "battery_electric"]

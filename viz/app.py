@@ -15,6 +15,7 @@ import time
 import solara
 
 from fleetsim.scenarios import Scenario, builtin_names
+from fleetsim.sim import warm
 
 from . import charts, i18n, panels
 from .compare import CompareView
@@ -26,6 +27,8 @@ from .widgets import LiveFigure
 DEFAULT_SCENARIO = "clean_fleets_mix"  # the preset with every kind of chart
 DEFAULT_SAMPLE = 0.05
 UPLOADED = "⬆ "  # marks the uploaded scenario among the built-in ones
+
+warm()  # compile (or load from numba's cache) the decision kernels once, at server start
 
 
 def play_loop(run: LiveRun, playing: solara.Reactive[bool], speed: int, bump,

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from fleetsim.scenarios import SIZE_BANDS, Scenario, ScenarioError, load
-from fleetsim.sim import FleetModel
+from fleetsim.sim import FleetModel, metrics
 from fleetsim.sim.comparison import avoided_and_cost
+from fleetsim.sim.metrics import EMISSIONS
 
 from . import controls
 
@@ -26,7 +27,6 @@ FLOW = re.compile(r"^(pm25_t|bc_t|nox_t|co2_ttw_t|loans_approved|loans_declined|
                   r"|scrap_bonus_mxn|public_spending_mxn|spend_.*_mxn|fuel_tax_revenue_mxn)$")
 STOCK = re.compile(r"^(vehicles|share_soot_free|share_zev|loans_active|loan_balance_mxn"
                    r"|.*budget.*)$")
-EMISSIONS = ["pm25_t", "bc_t", "nox_t", "co2_ttw_t"]
 MID_RUN_PATHS = ("policy.", "regulation.")  # what FleetModel.update_policy may change
 
 # baseline months by (scenario, baseline overrides, seed, sample): sessions that ask for the
@@ -207,29 +207,13 @@ def _columns(model: FleetModel) -> list[str]:
 
 
 def _last_row(model: FleetModel, columns: list[str]) -> list[float]:
-    mv = model.datacollector.model_vars
-    return [float(mv[c][-1]) for c in columns]
+    row = model.latest()
+    return [float(row[c]) for c in columns]
 
 
 def yearly(df: pd.DataFrame) -> pd.DataFrame:
-    """Months -> calendar years: flows summed, stocks at the year's last month, emissions
-    annualised in a partial year. Plain numpy: pandas' groupby costs more than a model month."""
-    if df.empty:
-        return pd.DataFrame(columns=["year", "months", *df.columns])
-    values = df.to_numpy(float)
-    years = values[:, df.columns.get_loc("year")]
-    starts = np.r_[0, np.flatnonzero(np.diff(years)) + 1]
-    ends = np.r_[starts[1:], len(years)] - 1
-    months = ends - starts + 1
-    flow = np.array([bool(FLOW.match(c)) for c in df.columns])
-    out = values[ends].copy()
-    out[:, flow] = np.add.reduceat(values[:, flow], starts, axis=0)
-    table = pd.DataFrame(out, columns=df.columns)
-    table["year"] = years[starts].astype(int)
-    for c in EMISSIONS:
-        table[c] = table[c] * 12 / months
-    table.insert(1, "months", months)
-    return table
+    """Months -> calendar years (sim.metrics.yearly), emissions annualised in a partial year."""
+    return metrics.yearly(df, annualise=EMISSIONS)
 
 
 def headline(pol: pd.DataFrame, base: pd.DataFrame) -> dict[str, float | None]:

@@ -276,7 +276,7 @@ def test_a_guarantor_pays_its_share_of_a_defaulted_balance():
     model.loans.add(np.array([haulier]), np.array([0]), model.registry.vid[[row]],
                     np.array([0]), np.array([100_000.0]), np.array([0.2]), np.array([24]),
                     model.month, guarantor=np.array([guarantor]), guarantee=np.array([0.8]))
-    model.flows = Flows(len(model.class_names))
+    model.flows = Flows()
     before = ops.cash[guarantor]
     cashflow._default(model, np.array([haulier]), model.loans.active())
     assert ops.cash[guarantor] == pytest.approx(before - 80_000.0)

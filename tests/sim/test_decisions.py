@@ -19,10 +19,10 @@ import pytest
 
 from fleetsim.agents import Lender
 from fleetsim.agents.choice import choice_probabilities
+from fleetsim.agents.decisions import Reviews, decide
 from fleetsim.agents.instruments import Offer
+from fleetsim.agents.options import IMPORT, KEEP, LEAVE, NEW, RETROFIT, USED, OptionLayout
 from fleetsim.scenarios import SIZE_BANDS
-from fleetsim.sim.decisions import Reviews, decide
-from fleetsim.sim.options import IMPORT, KEEP, LEAVE, NEW, RETROFIT, USED, OptionLayout
 from tests.helpers import no_quotas, recorded_run
 
 BUY = [RETROFIT, NEW, USED, IMPORT]
@@ -342,9 +342,9 @@ def test_utility_of_a_new_vehicle_is_its_tco_less_the_risk_premium(month):
     rate, km and maintenance taken at the horizon's middle age; unfamiliar families also carry
     the premium ln((1 - pi) / (K pi)), K the familiar options open to the row."""
     from fleetsim.agents.choice import bass_probability, risk_premium
+    from fleetsim.agents.options import band_tastes
     from fleetsim.agents.tco import tco
     from fleetsim.sim.emissions import km_factor
-    from fleetsim.sim.options import band_tastes
 
     _, ctx = month
     owner = micro_firm(ctx)
@@ -402,16 +402,16 @@ def deal_month():
                  **no_quotas("mexico_city_partnership")}
     log = recorded_run("mexico_city_partnership", months=15, fraction=0.05, overrides=overrides)
     rec = log.decisions[-1]
-    assert rec.context.deal_active.all()
+    assert rec.context.partnership_running.all()
     return rec.reviews, rec.context
 
 
 def lost_margin_change(rv, ctx, tech: str, share: float):
     """Utility change of buying `tech` new when access limits take `share` of its margin, and
     the change expected from the margin lost: beta x km x margin x share x annuity / 1e6."""
+    from fleetsim.agents.options import band_tastes
     from fleetsim.agents.tco import annuity_factor
     from fleetsim.sim.emissions import km_factor
-    from fleetsim.sim.options import band_tastes
 
     code = ctx.tables.tech_code[tech]
 

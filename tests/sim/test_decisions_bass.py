@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from fleetsim.agents.choice import choice_probabilities
+from fleetsim.agents.options import IMPORT, KEEP, NEW, RETROFIT, USED, OptionLayout
 from fleetsim.scenarios import SIZE_BANDS
-from fleetsim.sim.options import IMPORT, KEEP, NEW, RETROFIT, USED, OptionLayout
 from tests.helpers import no_quotas, recorded_run
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fleetsim.agents.options import IMPORT, NEW, RETROFIT, USED
 from fleetsim.scenarios import load
-from fleetsim.sim.options import IMPORT, NEW, RETROFIT, USED
 
 BUY = [RETROFIT, NEW, USED, IMPORT]
 
@@ -85,7 +85,7 @@ def test_loans_go_only_to_firms_whose_score_clears_the_bar(log):
         band = model.operator_arrays.band[owner]
         score = credit_score(spec, band, rec.loans_repaid[owner], rec.loans_defaulted[owner],
                              rec.fleet_value[owner], d.principal[lent],
-                             guarantee_of[d.deal[lent]])
+                             guarantee_of[d.partnership[lent]])
         for k, row in enumerate(lent):
             x = model.lenders[d.lender[row]]
             assert score[k] >= x.spec.min_score - 1e-9, (rec.month, x.name, score[k])

@@ -58,8 +58,9 @@ def tables(city_spec):
 
 
 def rates_for(spec, tables, vehicles: list[dict], lost_share=None) -> dict[str, np.ndarray]:
-    """Yearly rates of the given vehicles (tech, retrofit, vclass by name, age in years, deal =
-    partnership index + 1); lost_share: margin lost to access limits by reported technology."""
+    """Yearly rates of the given vehicles (tech, retrofit, vclass by name, age in years,
+    partnership = its index + 1); lost_share: margin lost to access limits by reported
+    technology."""
     reg = VehicleRegistry(len(rate_names(tables)))
     n = len(vehicles)
     rows = reg.add(
@@ -71,7 +72,7 @@ def rates_for(spec, tables, vehicles: list[dict], lost_share=None) -> dict[str, 
         birth_month=[NOW - 12 * v.get("age", 0) for v in vehicles],
         death_month=np.full(n, NOW + 600),
         km_new=np.full(n, 50_000.0), pm_mult=np.ones(n), nox_mult=np.ones(n),
-        review_month=np.zeros(n), deal=[v.get("deal", 0) for v in vehicles])
+        review_month=np.zeros(n), partnership=[v.get("partnership", 0) for v in vehicles])
     access = PolicyEffects.neutral(len(tables.tech_names), len(tables.class_names),
                                    len(tables.retrofit_names), len(spec.regions), 1).access
     if lost_share is not None:
@@ -195,7 +196,7 @@ def test_partnership_contract_lifts_the_margin():
     uplift = spec.partnerships[0].contract_uplift_share
     assert uplift > 0
     r = rates_for(spec, tables, [{"tech": "diesel_epa2010", "age": 2},
-                                 {"tech": "diesel_epa2010", "age": 2, "deal": 1}])
+                                 {"tech": "diesel_epa2010", "age": 2, "partnership": 1}])
     revenue = r["km"][0] * spec.classes["C2"].economics.contribution_mxn_per_km
     assert r["margin_mxn"][1] - r["margin_mxn"][0] == pytest.approx(uplift * revenue)
     assert r["pm25_g"][1] == r["pm25_g"][0]

@@ -8,9 +8,9 @@ from datetime import date
 import numpy as np
 import pytest
 
+from fleetsim.agents.options import NEW, RETROFIT
 from fleetsim.scenarios import SIZE_BANDS
 from fleetsim.sim import FleetModel
-from fleetsim.sim.options import NEW, RETROFIT
 from tests.helpers import money_moves, recorded_run
 
 FRACTION = 0.05
@@ -29,7 +29,7 @@ def deal_rows(log):
     """(month, reviews, decision, rows under a deal) for every month."""
     for rec in log.decisions:
         d = rec.decision
-        yield rec.month, rec.reviews, d, np.flatnonzero(d.deal > 0)
+        yield rec.month, rec.reviews, d, np.flatnonzero(d.partnership > 0)
 
 
 def test_members_are_hauliers_of_joined_large_fleets(deals_log):
@@ -51,7 +51,7 @@ def test_only_members_get_deals(deals_log):
     ops = deals_log.model.operator_arrays
     total = 0
     for _, rv, d, rows in deal_rows(deals_log):
-        np.testing.assert_array_equal(ops.partnership[rv.owner[rows]], d.deal[rows] - 1)
+        np.testing.assert_array_equal(ops.partnership[rv.owner[rows]], d.partnership[rows] - 1)
         total += len(rows)
     assert total > 0
     fleet = deals_log.model.fleet()
@@ -113,7 +113,7 @@ def test_deal_flows_are_recorded(deals_log):
     cofin = retro = repl = 0.0
     for rec in deals_log.decisions:
         d = rec.applied  # as carried out
-        under = d.deal > 0
+        under = d.partnership > 0
         retro += (under & (d.kind == RETROFIT)).sum()
         repl += (under & (d.kind == NEW)).sum()
         cofin += d.cofinance[under & np.isin(d.kind, [NEW, RETROFIT])].sum()
@@ -126,7 +126,7 @@ def test_contracts_stay_with_members_vehicles(deals_log):
     model = deals_log.model
     reg = model.registry
     ops = model.operator_arrays
-    rows = np.flatnonzero(reg.cols["deal"][: reg.n] > 0)
+    rows = np.flatnonzero(reg.cols["partnership"][: reg.n] > 0)
     assert len(rows) > 0
     running = rows[reg.cols["state"][rows] == 1]
     assert np.all(ops.partnership[reg.cols["owner"][running]] >= 0)
@@ -153,7 +153,7 @@ def test_partners_pay_the_co_finance_of_their_hauliers(deals_log):
         d, rv = rec.applied, rec.reviews
         n = len(rec.cash)
         own = np.bincount(rv.owner, weights=proceeds - payments, minlength=n)
-        under = (d.deal > 0) & np.isin(d.kind, [NEW, RETROFIT])
+        under = (d.partnership > 0) & np.isin(d.kind, [NEW, RETROFIT])
         partner = ops.partner_of[rv.owner[under]]
         owed = np.bincount(partner, weights=d.cofinance[under], minlength=n)
         got = by_month[rec.month].cash - rec.cash
@@ -167,7 +167,7 @@ def active_months(overrides: dict, months: int = 16) -> list[str]:
     log = recorded_run("mexico_city_partnership", months=months, fraction=0.02,
                        overrides=overrides)
     return [f"{r.month // 12}-{r.month % 12 + 1:02d}" for r in log.decisions
-            if r.context.deal_active.any()]
+            if r.context.partnership_running.any()]
 
 
 def test_partnership_in_force_from_its_first_month_to_its_last():

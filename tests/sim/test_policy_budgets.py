@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fleetsim.agents.options import IMPORT, KEEP, NEW, RETROFIT, USED
 from fleetsim.scenarios import SIZE_BANDS
 from fleetsim.sim import FleetModel
-from fleetsim.sim.options import IMPORT, KEEP, NEW, RETROFIT, USED
 from fleetsim.sim.output import summary
 from fleetsim.sim.registry import GONE
 from tests.helpers import recorded_run
@@ -352,15 +352,13 @@ MAX_REPLACEMENT_AGE = 7
 def test_bonus_only_when_the_replacement_bought_is_young_enough(monkeypatch):
     """Options are priced on the used market's (or admitted imports') mean age; the bonus is
     paid only if the vehicle actually bought is at most max_replacement_age_years old."""
-    import fleetsim.sim.model as model_module
-
     spec = with_policy(instrument("scrappage", "scrap", min_age_years=12, bonus_mxn=3e5,
                                   replacement=["used", "import"],
                                   max_replacement_age_years=MAX_REPLACEMENT_AGE))
     model = FleetModel(spec, rng=7, sample_fraction=FRACTION)
     # month -> (kinds as decided, the decision as carried out); month -> {kind: ages bought}
     decided, bought = {}, {}
-    real_decide, real_match, real_draw = (model_module.decide, model.used_market.match,
+    real_decide, real_match, real_draw = (model.operator_arrays.step, model.used_market.match,
                                           model.imports.draw)
 
     def decide(rv, ctx, rng):
@@ -379,7 +377,7 @@ def test_bonus_only_when_the_replacement_bought_is_young_enough(monkeypatch):
         bought.setdefault(model.month, {})[IMPORT] = np.asarray(age) / 12.0
         return age, tech
 
-    monkeypatch.setattr(model_module, "decide", decide)
+    monkeypatch.setattr(model.operator_arrays, "step", decide)
     monkeypatch.setattr(model.used_market, "match", match)
     monkeypatch.setattr(model.imports, "draw", draw)
     model.run(years=2)
@@ -417,7 +415,7 @@ def test_a_vehicle_that_loses_its_bonus_is_sold_if_the_market_pays_more():
         scrap = np.array([x.economics.scrap_value_mxn for x in ctx.spec.classes.values()])[c]
         # replaced before the end of its life, outside any partnership, without a bonus, and
         # worth more on the used market than as scrap
-        sel = ((rv.row >= 0) & ~rv.eol & (d.deal == 0) & np.isin(d.kind, [NEW, USED, IMPORT])
+        sel = ((rv.row >= 0) & ~rv.eol & (d.partnership == 0) & np.isin(d.kind, [NEW, USED, IMPORT])
                & (d.scrap_bonus == 0) & (value > scrap))
         state = log.snapshots[k].state[rv.row[sel]]
         replaced += int(sel.sum())

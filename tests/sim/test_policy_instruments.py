@@ -13,9 +13,9 @@ from functools import cache
 import numpy as np
 import pytest
 
+from fleetsim.agents.options import IMPORT, NEW, USED
 from fleetsim.scenarios import SIZE_BANDS
 from fleetsim.sim import FleetModel
-from fleetsim.sim.options import IMPORT, NEW, USED
 from fleetsim.sim.registry import ACTIVE
 from tests.helpers import recorded_run
 from tests.policy_helpers import SOOT_FREE, instrument, merge, month_index, total, with_policy
@@ -263,7 +263,7 @@ def test_members_pay_the_yearly_fee_for_their_covered_trucks():
     ops, reg, t = model.operator_arrays, model.regulator, model.tables
     cash = ops.cash.copy()
     today = date(2026, 1, 1)
-    reg.update(today, model)  # January's update alone: joins, departures and fees
+    reg.update(today, model.world())  # January's update alone: joins, departures and fees
     m = month_index("2026-01")
     rows = model.active_rows()
     cols = model.registry.cols

@@ -35,7 +35,7 @@ def rows_of(k: int, start: int = 0) -> dict[str, np.ndarray]:
         "pm_mult": ids * 0.5,
         "nox_mult": ids * 0.25,
         "review_month": ids % 12,
-        "deal": ids % 2,
+        "partnership": ids % 2,
     }
 
 
@@ -48,7 +48,7 @@ def check_consistent(reg: VehicleRegistry) -> None:
     np.testing.assert_allclose(reg.cols["km_new"][: reg.n], ids * 10.0)
     np.testing.assert_allclose(reg.cols["nox_mult"][: reg.n], ids * 0.25)
     np.testing.assert_array_equal(reg.cols["review_month"][: reg.n], ids % 12)
-    np.testing.assert_array_equal(reg.cols["deal"][: reg.n], ids % 2)
+    np.testing.assert_array_equal(reg.cols["partnership"][: reg.n], ids % 2)
     state = reg.cols["state"][: reg.n]
     active = state == ACTIVE
     np.testing.assert_array_equal(reg.cols["death_month"][: reg.n][state != GONE],
@@ -195,7 +195,7 @@ def test_column_views_and_errors():
     del missing["km_new"]
     with pytest.raises(ValueError, match="missing columns \\['km_new'\\]"):
         reg.add(**missing)
-    for name in ("review_month", "deal"):
+    for name in ("review_month", "partnership"):
         missing = rows_of(2)
         del missing[name]
         with pytest.raises(ValueError, match=name):

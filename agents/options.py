@@ -3,11 +3,11 @@ used at home, imported, leave), and the size bands' tastes that price them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from fleetsim.scenarios import SIZE_BANDS, Scenario
-
-from .technology import TechTables
 
 KEEP, RETROFIT, NEW, USED, IMPORT, LEAVE = range(6)
 KIND_NAMES = ("keep", "retrofit", "new", "used", "import", "leave")
@@ -16,7 +16,8 @@ KIND_NAMES = ("keep", "retrofit", "new", "used", "import", "leave")
 class OptionLayout:
     """Which option each column is: a kind and, for retrofits and new vehicles, which one."""
 
-    def __init__(self, tables: TechTables):
+    def __init__(self, tables: Any):
+        """`tables`: the technology tables (sim.technology.TechTables)."""
         r, t = len(tables.retrofit_names), len(tables.tech_names)
         self.kind = np.array([KEEP] + [RETROFIT] * r + [NEW] * t + [USED, IMPORT, LEAVE])
         self.item = np.array([0, *range(1, r + 1), *range(t), -1, -1, -1])

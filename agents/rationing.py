@@ -1,5 +1,5 @@
-"""Public money an option would draw from the policy instruments, and the first-come,
-first-served rationing that keeps every budget whole.
+"""Rationing, first come, first served: public money an option would draw from the policy
+instruments (kept within every budget) and loans (kept within every lender's yearly quota).
 
 Slot 0 is a price subsidy (purchase or retrofit), slot 1 a scrappage bonus; each (option, row)
 cell names the instrument it would draw from (-1: none) and how much.
@@ -79,26 +79,43 @@ class Claims:
         return jj, rr, lost
 
 
-def ration(choice, claims: Claims, cols, u, beta, band, budget_fits, rng, both, affordable,
-           scrap_old, scrap_base) -> np.ndarray:
+def ration(choice, table, u, beta, band, budget_fits, rng, both, affordable) -> np.ndarray:
     """Rows whose chosen option claims more than is left of an instrument's budget lose that
     instrument on every option (price, utility, and whether they can still pay); a subsidy
-    falls back to the next instrument that offered one. Returns the rows, to choose again."""
+    falls back to the next instrument that offered one. `table` is the decision's
+    agents.pricing.OptionTable. Returns the rows, to choose again."""
     rows = []
+    claims = table.claims
     over_all = claims.over_budget(choice, band, budget_fits, rng)
     full = {idx for _, idx, _ in over_all}  # rationed this month: no fallback to them
     for slot, idx, over in over_all:
         jj, rr, lost = claims.strip(slot, idx, over)
         if slot == BONUS:
-            u[jj, rr] -= beta[rr] * cols["bonus_gain"][jj, rr] / 1e6
-            cols["bonus_gain"][jj, rr] = 0.0
-            scrap_old[jj, rr] = scrap_base[jj, rr]  # sold, if the market pays more
+            u[jj, rr] -= beta[rr] * table.bonus_gain[jj, rr] / 1e6
+            table.bonus_gain[jj, rr] = 0.0
+            table.scrap_old[jj, rr] = table.scrap_base[jj, rr]  # sold, if the market pays more
             both[jj, rr] &= affordable(jj, rr)  # the bonus was paying towards it
         else:
             gain = claims.fall_back(jj, rr, full)
             u[jj, rr] -= beta[rr] * (lost - gain) / 1e6
-            cols["price"][jj, rr] += lost - gain
-            cols["subsidy"][jj, rr] -= lost - gain
+            table.price[jj, rr] += lost - gain
+            table.subsidy[jj, rr] -= lost - gain
             both[jj, rr] &= affordable(jj, rr)
         rows.append(over)
     return np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)
+
+
+def over_quota(choice, lender_of, lenders, rng) -> np.ndarray:
+    """Rows whose chosen loan is past its lender's yearly quota (in a random order);
+    lender_of is [option, row]."""
+    rows = np.flatnonzero(choice >= 0)
+    lend = lender_of[choice[rows], rows]
+    over = []
+    for lender in lenders:
+        if lender.yearly_quota is None:
+            continue
+        mine = rows[lend == lender.index]
+        room = int(np.floor(max(lender.quota_left(), 0.0)))
+        if len(mine) > room:
+            over.append(rng.permutation(mine)[room:])
+    return np.concatenate(over) if over else np.zeros(0, np.int64)
