@@ -39,6 +39,7 @@ from .schema_base import (
     Year,
     _check_shares,
 )
+from .schema_limits import MAX_HORIZON_YEARS, size_problems
 
 __all__ = ["SIZE_BANDS", "Scenario"]
 
@@ -46,7 +47,7 @@ __all__ = ["SIZE_BANDS", "Scenario"]
 class Simulation(Strict):
     start_year: Year
     max_end_year: Year
-    default_years: Annotated[int, Field(ge=1, le=200)]
+    default_years: Annotated[int, Field(ge=1, le=MAX_HORIZON_YEARS)]
     sample_fraction: Annotated[float, Field(gt=0, le=1)]
 
     @model_validator(mode="after")
@@ -56,6 +57,10 @@ class Simulation(Strict):
                 f"got max_end_year {self.max_end_year}, expected a year after start_year "
                 f"{self.start_year}"
             )
+        if self.max_end_year - self.start_year > MAX_HORIZON_YEARS:
+            raise ValueError(
+                f"max_end_year: got {self.max_end_year}, expected at most start_year + "
+                f"{MAX_HORIZON_YEARS} ({self.start_year + MAX_HORIZON_YEARS})")
         if self.start_year + self.default_years > self.max_end_year:
             raise ValueError(
                 f"got start_year + default_years = {self.start_year + self.default_years}, "
@@ -417,6 +422,8 @@ def _cross_reference_problems(s: Scenario) -> list[str]:
         need(rule.allowed_technologies or [], techs,
              f"regulation.used_import_rules.{i}.allowed_technologies", "technology")
     problems.extend(policy_problems(s))
+    if not problems:  # sizes are only meaningful for an otherwise consistent scenario
+        problems.extend(size_problems(s, s.simulation.sample_fraction))
     return problems
 
 

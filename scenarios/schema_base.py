@@ -12,10 +12,11 @@ import re
 from typing import Annotated
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SIZE_BANDS = ("micro", "small", "medium", "large")
 SHARE_TOLERANCE = 1e-6
+MAX_WHOLE_NUMBER = 1_000_000_000  # any count, age or term: larger overflows the model's arrays
 
 
 def _check_source(text: str) -> str:
@@ -41,7 +42,20 @@ def _check_shares(shares: dict, what: str) -> None:
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # no NaN or infinity anywhere: "1e400" in a file reads as infinity
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _whole_numbers_bounded(cls, value):
+        """Whole numbers (alone, or in a list or a mapping's values) of at most 1e9 in size."""
+        values = (value.values() if isinstance(value, dict)
+                  else value if isinstance(value, list) else [value])
+        for v in values:
+            if isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_WHOLE_NUMBER:
+                raise ValueError(f"got {v}, expected a whole number of at most "
+                                 f"{MAX_WHOLE_NUMBER:,} in size")
+        return value
 
 
 class Row(Strict):

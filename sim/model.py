@@ -30,6 +30,7 @@ from fleetsim.agents import (
     build_operators,
 )
 from fleetsim.scenarios import SIZE_BANDS, Scenario, ScenarioError, load
+from fleetsim.scenarios.schema_limits import size_problems
 
 from . import cashflow, market, metrics
 from .carry_out import carry_out
@@ -74,6 +75,8 @@ class FleetModel(mesa.Model):
         f = spec.simulation.sample_fraction if sample_fraction is None else sample_fraction
         if not 0 < f <= 1:
             raise ScenarioError([f"sample_fraction: got {f}, expected a number in (0, 1]"])
+        if f != spec.simulation.sample_fraction and size_problems(spec, f):  # before allocating
+            raise ScenarioError(size_problems(spec, f))
         self.sample_fraction = float(f)
         self.tables = t = TechTables(spec)
         self.class_names = t.class_names
