@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import ScenarioError
 from .schema import Scenario
-from .yaml_input import MAX_FILE_BYTES, parse_value, parse_yaml, read_text
+from .yaml_input import MAX_FILE_BYTES, load_yaml, parse_value, parse_yaml, read_text
 
 __all__ = ["MAX_FILE_BYTES", "MAX_EXTENDS", "OVERRIDE_SOURCE", "ScenarioError", "load",
            "load_raw", "load_text", "parse_assignment", "parse_yaml", "raw_from_text"]
@@ -109,16 +109,19 @@ def load_raw(name_or_path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
 def _read_scenario_file(path: Path, private: bool) -> dict:
     """A file's mapping; a `private` one (reached through extends) must look like a scenario,
     so that no other kind of file's keys or values reach an error message."""
-    data = parse_yaml(read_text(path, path.name), path.name, private=private)
-    if private and not _scenario_shaped(data):
+    text = read_text(path, path.name)
+    if not private:
+        return parse_yaml(text, path.name)
+    data = load_yaml(text, path.name, private=True)
+    if not _scenario_shaped(data):
         raise ScenarioError([f"extends: got {_show(path.name)}, which is not a scenario file, "
                              "expected a mapping of scenario fields with a name"])
     return data
 
 
-def _scenario_shaped(data: dict) -> bool:
-    return "name" in data and all(isinstance(k, str) and k in Scenario.model_fields
-                                  for k in data)
+def _scenario_shaped(data) -> bool:
+    return (isinstance(data, dict) and "name" in data
+            and all(isinstance(k, str) and k in Scenario.model_fields for k in data))
 
 
 def load_text(

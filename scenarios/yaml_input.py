@@ -129,6 +129,16 @@ def _unshared(value):
 def parse_yaml(text: str, label: str = "scenario", *, private: bool = False) -> dict:
     """A mapping from YAML text, read with bounded work; every problem is a ScenarioError of
     one line that names the line and column (and, unless `private`, what was found there)."""
+    data = load_yaml(text, label, private=private)
+    if not isinstance(data, dict):
+        raise ScenarioError([
+            f"{label}: got {type(data).__name__}, expected a mapping of scenario fields"
+        ])
+    return data
+
+
+def load_yaml(text: str, label: str, *, private: bool = False):
+    """Whatever the YAML text holds (see parse_yaml)."""
     _check_length(text, label)
     try:
         data = _construct(text)
@@ -144,10 +154,6 @@ def parse_yaml(text: str, label: str = "scenario", *, private: bool = False) -> 
         raise ScenarioError([_reader_problem(text, label, err)]) from None
     except (yaml.YAMLError, *UNEXPECTED) as err:
         raise ScenarioError([_unexpected(label, err)]) from None
-    if not isinstance(data, dict):
-        raise ScenarioError([
-            f"{label}: got {type(data).__name__}, expected a mapping of scenario fields"
-        ])
     return data
 
 
