@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -122,7 +123,8 @@ def run(
         if base_spec is not None:
             check_years(base_spec, run_years)
         started = time.perf_counter()
-        model, extra = run_models(spec, base_spec, run_seed, run_years)
+        with np.errstate(all="ignore"):  # a NaN or infinity is reported by check_finite below
+            model, extra = run_models(spec, base_spec, run_seed, run_years)
         wall = time.perf_counter() - started
         check_finite(model.results(), "the scenario's values and --set overrides")
         paths = write_run(model, out or Path("out") / spec.name, fmt, wall, extra)

@@ -94,7 +94,7 @@ def load_raw(name_or_path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
     parent = data.get("extends")
     if parent is None:
         return data
-    if not isinstance(parent, str):
+    if not isinstance(parent, str) or not parent.strip():
         raise ScenarioError([f"extends: got {_brief(parent)}, expected a scenario name or path"])
     try:
         base = load_raw(parent, (*_seen, path))
@@ -202,9 +202,9 @@ def _drop_nulls(value):
 
 def parse_assignment(text: str) -> tuple[str, Any]:
     """'a.b=0.5' from the command line -> ('a.b', 0.5); the value is read as YAML."""
-    if "=" not in text:
+    key, _, value = text.partition("=")
+    if "=" not in text or not key.strip():
         raise ScenarioError([f"--set: got '{text}', expected dotted.path=value"])
-    key, value = text.split("=", 1)
     return key.strip(), parse_value(value, key.strip())
 
 
