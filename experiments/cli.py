@@ -373,7 +373,8 @@ def usage_line(err: Exception, command, argv: list[str] | None) -> str:
     names = sorted(getattr(command, "commands", {}))
     if words and words[0] not in names:
         return f"command: got {words[0]!r}, expected one of: {', '.join(names)}"
-    return f"fleetsim: got a command line it cannot read, expected: {err.format_message()}"
+    where = err.ctx.command_path if getattr(err, "ctx", None) else "fleetsim"
+    return f"{where}: got {err.format_message()!r}, expected what `{where} --help` shows"
 
 
 def error_log_dir() -> Path:
