@@ -14,9 +14,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow
 import pytest
 
 from fleetsim.experiments.cli import main
+
+# pyarrow reserves its memory pool's address space on first use: do that before any cap
+pyarrow.array(["warm up"])
 
 SECONDS = 5.0  # per in-process case (each takes well under a second on a quiet machine)
 EXTRA_ADDRESS_SPACE = 1 * 2**30  # what one in-process case may add to this process's memory
@@ -26,6 +30,11 @@ SECRET_LINES = ["root:x:0:0:SECRET-ROOT:/root:/bin/bash",
                 "daemon:x:1:1:SECRET-DAEMON:/usr/sbin:/usr/sbin/nologin",
                 "hunter2-SECRET-TOKEN"]
 FLEETSIM = Path(sys.executable).parent / "fleetsim"
+LAUGHS_TEXT = ("name: x\n"
+          "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+          + "".join(f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n"
+                    for p, c in zip("abcdefgh", "bcdefghi", strict=True))
+          + "description: *i\n")  # 9**9 values if expanded
 
 
 @dataclass
@@ -57,11 +66,12 @@ def memory_cap(extra: int = EXTRA_ADDRESS_SPACE):
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
-def invoke(*args: str) -> Outcome:
+def invoke(*args: str, extra_memory: int = EXTRA_ADDRESS_SPACE) -> Outcome:
     """main(args) in this process, its output captured, timed, its memory capped."""
     out, err = io.StringIO(), io.StringIO()
     started = time.perf_counter()
-    with memory_cap(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with memory_cap(extra_memory), contextlib.redirect_stdout(out), \
+            contextlib.redirect_stderr(err):
         code = main(list(args))
     return Outcome(code, out.getvalue(), err.getvalue(), time.perf_counter() - started)
 

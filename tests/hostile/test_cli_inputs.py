@@ -152,7 +152,8 @@ def test_run_with_non_finite_results_names_the_column_and_month(tmp_path):
     """A finite but absurd fuel price overflows the energy cost: refused, nothing written."""
     out = tmp_path / "o"
     result = invoke("run", "mexico_city", "--years", "0.1", "--set", SMALL,
-                    "--set", "fuels.diesel.price_mxn_per_unit=1.0e+308", "--out", str(out))
+                    "--set", "fuels.diesel.price_mxn_per_unit=1.0e+308", "--out", str(out),
+                    extra_memory=4 * 2**30)  # a (small) run: Mesa, pandas and their pools
     assert_refused(result, "results.", "in 2025-01, expected a finite number")
     assert not out.exists()
 

@@ -13,13 +13,9 @@ from fleetsim.scenarios.loader import MAX_EXTENDS, apply_override
 from fleetsim.scenarios.schema_limits import MAX_SIMULATED_VEHICLES
 from fleetsim.scenarios.yaml_input import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
 
-from .conftest import SECRET_LINES, assert_refused, child, invoke
+from .conftest import LAUGHS_TEXT, SECRET_LINES, assert_refused, child, invoke
 
-LAUGHS = ("name: x\n"
-          "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
-          + "".join(f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n"
-                    for p, c in zip("abcdefgh", "bcdefghi", strict=True))
-          + "description: *i\n")  # 9**9 values if expanded
+LAUGHS = LAUGHS_TEXT
 
 # (id, bytes of case.yaml, the first line starts with, fragments some line holds)
 FILE_CASES = [
