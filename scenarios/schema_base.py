@@ -53,7 +53,9 @@ class Strict(BaseModel):
                   else value if isinstance(value, list) else [value])
         for v in values:
             if isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_WHOLE_NUMBER:
-                raise ValueError(f"got {v}, expected a whole number of at most "
+                digits = str(abs(v))  # at most 4,300 digits: YAML refuses longer
+                shown = v if len(digits) <= 20 else f"a number of {len(digits)} digits"
+                raise ValueError(f"got {shown}, expected a whole number of at most "
                                  f"{MAX_WHOLE_NUMBER:,} in size")
         return value
 

@@ -95,7 +95,8 @@ class ScenarioLoader(yaml.SafeLoader):
             return super().construct_object(node, deep)
         except (ValueError, TypeError, OverflowError) as err:  # PyYAML gives no place for these
             got = _clip(node.value) if isinstance(node, yaml.ScalarNode) else "a value"
-            raise YamlRefusal(node.start_mark, got, f"a valid value ({err})",
+            reason = str(err).split(";")[0]  # Python's hint on how to lift its limit is no help
+            raise YamlRefusal(node.start_mark, got, f"a valid value ({reason})",
                               "a value YAML cannot read") from None
 
 
