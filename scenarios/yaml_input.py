@@ -20,6 +20,8 @@ from .errors import ScenarioError
 MAX_FILE_BYTES = 2_000_000
 MAX_NODES = 20_000  # the national scenario has about 1,100 values; the pure-Python parser is slow
 MAX_DEPTH = 50  # the deepest built-in path is 7 levels
+# the bounds make these unreachable while parsing; if not, still one line and no traceback
+UNEXPECTED = (RecursionError, ValueError, TypeError, OverflowError, MemoryError)
 
 
 class YamlRefusal(yaml.YAMLError):
@@ -172,10 +174,6 @@ def parse_value(text: str, label: str):
         raise ScenarioError([_unexpected(label, err)]) from None
 
 
-# the bounds above should make these unreachable; if not, still one line and no traceback
-UNEXPECTED = (RecursionError, ValueError, TypeError, OverflowError, MemoryError)
-
-
 def _unexpected(label: str, err: BaseException) -> str:
     return (f"{label}: got text YAML cannot read ({type(err).__name__}), expected a YAML "
             "mapping of plain values")
@@ -200,7 +198,7 @@ def read_text(path: Path, label: str) -> str:
     """At most MAX_FILE_BYTES of a regular file as UTF-8 text. A FIFO, device or directory is
     refused: checked by stat before opening and by fstat after (O_NONBLOCK: a FIFO cannot block
     the open), so nothing but a regular file is read."""
-    _require_regular(_stat(path, label, os.stat), label)
+    _require_regular(_mode(path, label), label)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except OSError as err:
@@ -218,9 +216,9 @@ def read_text(path: Path, label: str) -> str:
                              "expected UTF-8 text"]) from None
 
 
-def _stat(path: Path, label: str, how) -> int:
+def _mode(path: Path, label: str) -> int:
     try:
-        return how(path).st_mode
+        return os.stat(path).st_mode
     except (OSError, ValueError) as err:
         reason = getattr(err, "strerror", None) or "an impossible path"
         raise ScenarioError([f"{label}: could not read the file ({reason})"]) from None
