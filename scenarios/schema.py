@@ -30,6 +30,7 @@ from .schema_base import (
     Positive,
     Row,
     Share,
+    Sigma,
     Source,
     SourcedCount,
     SourcedNumber,
@@ -167,7 +168,7 @@ class Band(Row):
     min_units: Annotated[int, Field(ge=1)]
     max_units: Annotated[int, Field(ge=1)] | None = None
     power_unit_share: Share
-    fleet_size_sigma: NonNegative
+    fleet_size_sigma: Sigma
 
     @model_validator(mode="after")
     def _range(self):
@@ -202,15 +203,15 @@ class Usage(Row):
     km_decline_per_year_of_age: Share
     maintenance_growth_per_year_of_age: NonNegative  # maintenance cost rises as trucks age
     km_min_share_of_new: Share
-    km_spread_sigma: NonNegative
+    km_spread_sigma: Sigma
 
 
 class Emissions(Row):
     pm_deterioration_per_year_of_age: NonNegative
     nox_deterioration_per_year_of_age: NonNegative
     deterioration_cap_multiplier: Annotated[float, Field(ge=1)]
-    pm_high_emitter_sigma: NonNegative
-    nox_high_emitter_sigma: NonNegative
+    pm_high_emitter_sigma: Sigma
+    nox_high_emitter_sigma: Sigma
 
 
 class UsedImports(Strict):

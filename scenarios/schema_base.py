@@ -29,6 +29,7 @@ Source = Annotated[str, AfterValidator(_check_source)]
 Share = Annotated[float, Field(ge=0, le=1)]
 NonNegative = Annotated[float, Field(ge=0)]
 Positive = Annotated[float, Field(gt=0)]
+Sigma = Annotated[float, Field(ge=0, le=5)]  # a lognormal's spread: exp(5 sigma) is finite
 Year = Annotated[int, Field(ge=1900, le=2200)]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 ClassName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
