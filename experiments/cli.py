@@ -1,23 +1,32 @@
 """The `fleetsim` command line: run, validate, scenarios, sweep, report, app.
 
 User mistakes (a bad scenario value, an unknown --set path, too many years) exit with status 2
-and one line per problem; they never print a traceback.
+and one line per problem, "path: got VALUE, expected WHAT"; they never print a traceback. A bug
+exits with status 1 and one line naming the file its traceback was written to (see main).
 """
 
 from __future__ import annotations
 
+import math
+import os
 import sys
+import tempfile
 import time
+import traceback
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from fleetsim.scenarios import ScenarioError, describe_builtins, load, parse_assignment
+from fleetsim.scenarios.schema_limits import MAX_HORIZON_YEARS
 from fleetsim.sim import FleetModel, ModelRangeError
+from fleetsim.sim.checks import NonFiniteResult, check_finite
 from fleetsim.sim.comparison import POLLUTANTS, check_comparable
 from fleetsim.sim.comparison import compare as comparison
 from fleetsim.sim.output import OutError, discard_staging, prepare_run, summary, write_run
@@ -30,6 +39,9 @@ app = typer.Typer(
 )
 out_console = Console()
 err_console = Console(stderr=True)
+MAX_SEED = 2**63  # numpy's seeds are below this
+# typer vendors click and exports only BadParameter; the command-line errors share this base
+UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
 
 
 def fail(problems: list[str]) -> None:
@@ -46,13 +58,48 @@ def parse_sets(sets: list[str] | None) -> dict:
     return overrides
 
 
+def parse_years(text: str | None) -> float | None:
+    """--years as a number: finite, above 0 and at most MAX_HORIZON_YEARS."""
+    if text is None:
+        return None
+    try:
+        years = float(text)
+    except ValueError:
+        years = math.nan
+    if not (math.isfinite(years) and 0 < years <= MAX_HORIZON_YEARS):
+        fail([f"--years: got {text!r}, expected a finite number of years above 0 and at most "
+              f"{MAX_HORIZON_YEARS}"])
+    return years
+
+
+def parse_seed(text: str) -> int:
+    """--seed as a whole number numpy accepts: 0 <= seed < 2**63."""
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = -1
+    if not 0 <= seed < MAX_SEED:
+        fail([f"--seed: got {text!r}, expected a whole number from 0 to {MAX_SEED - 1}"])
+    return seed
+
+
+def check_years(spec, years: float | None) -> None:
+    """The run must fit the scenario's dates (the model's own check, made before building it)."""
+    sim = spec.simulation
+    wanted = sim.default_years if years is None else years
+    months_left = (sim.max_end_year - sim.start_year + 1) * 12
+    if not 1 <= round(wanted * 12) <= months_left:
+        fail([f"years: got {wanted}, expected a number of years from 1/12 to "
+              f"{months_left / 12:g} (the scenario ends with {sim.max_end_year})"])
+
+
 @app.command()
 def run(
     scenario: Annotated[str, typer.Argument(help="Built-in scenario or preset name, or a YAML "
                                             "path.")],
-    years: Annotated[float | None, typer.Option(help="Years to simulate "
-                                                "(default: the scenario's).")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    years: Annotated[str | None, typer.Option(
+        metavar="YEARS", help="Years to simulate (default: the scenario's).")] = None,
+    seed: Annotated[str, typer.Option(metavar="INTEGER", help="Random seed.")] = "42",
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a scenario value: dotted.path=value (repeatable).")] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder "
@@ -65,29 +112,29 @@ def run(
     """Run a scenario month by month and write its results."""
     if fmt not in ("parquet", "csv"):
         fail([f"--format: got '{fmt}', expected parquet or csv"])
+    run_years, run_seed = parse_years(years), parse_seed(seed)
     staging, folder = None, out
     try:
         overrides = parse_sets(set_)
         spec = load(scenario, overrides)
+        check_years(spec, run_years)
         # the baseline shares every override but the preset's own policy terms
         shared = {k: v for k, v in overrides.items() if not k.startswith("policy.")}
         base_spec = load(compare, shared) if compare else None
+        if base_spec is not None:
+            check_years(base_spec, run_years)
         folder = out or Path("out") / spec.name
-        months = round((spec.simulation.default_years if years is None else years) * 12)
+        months = round((spec.simulation.default_years if run_years is None else run_years) * 12)
         staging = prepare_run(folder, fmt, min(max(months, 0), 2400))
         started = time.perf_counter()
-        model = simulate(spec, seed, years)
+        with np.errstate(all="ignore"):  # a NaN or infinity is reported by check_finite below
+            model, extra = run_models(spec, base_spec, run_seed, run_years)
         wall = time.perf_counter() - started
-        extra = {}
-        if base_spec is not None:
-            base = FleetModel(base_spec, rng=seed, sample_fraction=model.sample_fraction)
-            check_comparable(model, base)
-            simulate(base_spec, seed, years, base)
-            extra["comparison"] = comparison(model, base)
+        check_finite(model.results(), "the scenario's values and --set overrides")
         paths = write_run(model, folder, fmt, wall, extra, staging=staging)
     except ScenarioError as err:
         fail(err.problems)
-    except ModelRangeError as err:
+    except (ModelRangeError, NonFiniteResult) as err:
         fail([str(err)])
     except OSError as err:
         fail([str(err) if isinstance(err, OutError) else
@@ -98,6 +145,18 @@ def run(
     if extra:
         print_comparison(spec.name, extra["comparison"])
     typer.echo(f"Wrote {', '.join(str(p) for p in paths)} in {time.perf_counter() - started:.1f} s")
+
+
+def run_models(spec, base_spec, seed: int, years: float | None) -> tuple[FleetModel, dict]:
+    """The scenario's run and, with a baseline, the baseline's and their comparison."""
+    model = simulate(spec, seed, years)
+    if base_spec is None:
+        return model, {}
+    base = FleetModel(base_spec, rng=seed, sample_fraction=model.sample_fraction)
+    check_comparable(model, base)
+    simulate(base_spec, seed, years, base)
+    check_finite(base.results(), f"the baseline {base_spec.name!r}")
+    return model, {"comparison": comparison(model, base)}
 
 
 def simulate(spec, seed: int, years: float | None, model: FleetModel | None = None) -> FleetModel:
@@ -292,8 +351,78 @@ def serve_app(
     os.execv(sys.executable, args)
 
 
-def main() -> None:
-    app(prog_name="fleetsim")
+def main(argv: list[str] | None = None) -> int:
+    """The `fleetsim` executable (returns its exit status). A user mistake, even one click
+    catches (an unknown option, a missing argument), is one line and status 2; any other
+    exception is a bug: one line and status 1, its traceback written to a log file."""
+    command = typer.main.get_command(app)
+    try:
+        status = command.main(args=argv, prog_name="fleetsim", standalone_mode=False)
+    except UsageError as err:
+        if type(err).__name__ == "NoArgsIsHelpError":  # `fleetsim` alone: the help
+            err.show()
+        else:
+            typer.echo(usage_line(err, command, argv), err=True)
+        return 2
+    except typer.Abort:
+        typer.echo("fleetsim: stopped", err=True)
+        return 130
+    except Exception as err:  # everything else is a bug, reported in one line
+        return report_bug(err, argv)
+    return status if isinstance(status, int) else 0
+
+
+def usage_line(err: Exception, command, argv: list[str] | None) -> str:
+    """click's complaint about the command line in the "path: got, expected" form."""
+    kind, param = type(err).__name__, getattr(err, "param", None)
+    if kind == "NoSuchOption":
+        close = sorted(err.possibilities)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        return f"{err.option_name}: got an unknown option, expected one listed by --help{hint}"
+    if kind == "BadOptionUsage" and "requires" in err.format_message():
+        return f"{err.option_name}: got nothing, expected a value after it"
+    if kind == "MissingParameter" and param is not None:
+        name = param.opts[0] if param.param_type_name == "option" else param.name.upper()
+        return f"{name}: got nothing, expected a value"
+    if param is not None:
+        return f"{param.opts[0]}: got a bad value, expected {err.format_message()}"
+    words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
+    names = sorted(getattr(command, "commands", {}))
+    if words and words[0] not in names:
+        return f"command: got {words[0]!r}, expected one of: {', '.join(names)}"
+    where = err.ctx.command_path if getattr(err, "ctx", None) else "fleetsim"
+    return f"{where}: got {err.format_message()!r}, expected what `{where} --help` shows"
+
+
+def error_log_dir() -> Path:
+    """Where tracebacks of bugs go: $FLEETSIM_ERROR_DIR, else ~/.cache/fleetsim/errors."""
+    if os.environ.get("FLEETSIM_ERROR_DIR"):
+        return Path(os.environ["FLEETSIM_ERROR_DIR"])
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "fleetsim" / "errors"
+
+
+def report_bug(err: BaseException, argv: list[str] | None) -> int:
+    """One line on stderr naming the bug, where it happened and the log holding its traceback."""
+    frame = traceback.extract_tb(err.__traceback__)[-1] if err.__traceback__ else None
+    where = f"{Path(frame.filename).name}:{frame.lineno} ({frame.name})" if frame else "?"
+    text = (f"fleetsim {' '.join(sys.argv[1:] if argv is None else argv)}\n"
+            f"{datetime.now(UTC).isoformat()}\n\n{''.join(traceback.format_exception(err))}")
+    log = None
+    for folder in (error_log_dir(), Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", dir=folder, prefix="fleetsim-error-",
+                                             suffix=".log", delete=False) as fh:
+                fh.write(text)
+            log = fh.name
+            break
+        except OSError:
+            continue
+    details = f"details written to {log}" if log else "the details could not be written"
+    typer.echo(f"fleetsim: internal error (a bug, not your input): {type(err).__name__} at "
+               f"{where}; {details}", err=True)
+    return 1
 
 
 if __name__ == "__main__":

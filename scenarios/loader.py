@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from .errors import ScenarioError
 from .schema import Scenario
+from .yaml_input import MAX_FILE_BYTES, load_yaml, parse_value, parse_yaml, read_text
 
-MAX_FILE_BYTES = 2_000_000
+__all__ = ["MAX_FILE_BYTES", "MAX_EXTENDS", "OVERRIDE_SOURCE", "ScenarioError", "load",
+           "load_raw", "load_text", "parse_assignment", "parse_yaml", "raw_from_text"]
+
 OVERRIDE_SOURCE = "[E] set by the user as an override"
-
-
-class ScenarioError(ValueError):
-    """A scenario that cannot be used; `problems` holds one line per problem."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
+MAX_EXTENDS = 10  # files in one extends chain
 
 
 def builtin_dir() -> Path:
@@ -41,20 +38,28 @@ def describe_builtins() -> dict[str, str]:
 
 
 def resolve(name_or_path: str | Path, relative_to: Path | None = None) -> Path:
-    """A built-in name or a file path -> an existing file, or a ScenarioError."""
+    """A built-in name or a file path -> an existing file, or a ScenarioError. A relative path
+    in an `extends:` is read from the extending file's folder (`relative_to`) only."""
     text = str(name_or_path)
     if text in builtin_names():
         return builtin_dir() / f"{text}.yaml"
     path = Path(text)
     if relative_to is not None and not path.is_absolute():
-        local = relative_to / path
-        path = local if local.exists() else path
-    if not path.exists():
+        path = relative_to / path
+    if not _exists(path):
         raise ScenarioError([
-            f"scenario: got '{text}', expected a built-in name ({', '.join(builtin_names())}) "
+            f"scenario: got {_show(text)}, expected a built-in name ({', '.join(builtin_names())}) "
             "or the path of a YAML file"
         ])
     return path
+
+
+def _exists(path: Path) -> bool:
+    try:
+        os.stat(path)
+    except (OSError, ValueError):  # ValueError: a NUL byte in the path
+        return False
+    return True
 
 
 def load(
@@ -75,17 +80,22 @@ def load(
 
 
 def load_raw(name_or_path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
-    """The merged (not yet validated) mapping of a scenario file and the files it extends."""
+    """The merged (not yet validated) mapping of a scenario file and the files it extends.
+    A file reached through `extends:` must be scenario-shaped, and its text is never shown in
+    an error (it may be any file the user can read)."""
+    if len(_seen) >= MAX_EXTENDS:
+        raise ScenarioError([f"extends: got a chain of more than {MAX_EXTENDS} files, expected "
+                             f"at most {MAX_EXTENDS}"])
     path = resolve(name_or_path, relative_to=_seen[-1].parent if _seen else None).resolve()
     if path in _seen:
         chain = " -> ".join(p.name for p in (*_seen, path))
         raise ScenarioError([f"extends: got a cycle {chain}, expected a chain that ends"])
-    data = _read_yaml(path)
+    data = _read_scenario_file(path, private=bool(_seen) and path.parent != builtin_dir())
     parent = data.get("extends")
     if parent is None:
         return data
-    if not isinstance(parent, str):
-        raise ScenarioError([f"extends: got {parent!r}, expected a scenario name or path"])
+    if not isinstance(parent, str) or not parent.strip():
+        raise ScenarioError([f"extends: got {_brief(parent)}, expected a scenario name or path"])
     try:
         base = load_raw(parent, (*_seen, path))
     except ScenarioError as err:
@@ -94,6 +104,24 @@ def load_raw(name_or_path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
                 from None
         raise
     return merge_parent(base, data, parent)
+
+
+def _read_scenario_file(path: Path, private: bool) -> dict:
+    """A file's mapping; a `private` one (reached through extends) must look like a scenario,
+    so that no other kind of file's keys or values reach an error message."""
+    text = read_text(path, path.name)
+    if not private:
+        return parse_yaml(text, path.name)
+    data = load_yaml(text, path.name, private=True)
+    if not _scenario_shaped(data):
+        raise ScenarioError([f"extends: got {_show(path.name)}, which is not a scenario file, "
+                             "expected a mapping of scenario fields with a name"])
+    return data
+
+
+def _scenario_shaped(data) -> bool:
+    return (isinstance(data, dict) and "name" in data
+            and all(isinstance(k, str) and k in Scenario.model_fields for k in data))
 
 
 def load_text(
@@ -115,6 +143,9 @@ def load_text(
 def raw_from_text(text: str, label: str, uploads: Mapping[str, str],
                   _seen: tuple[str, ...] = ()) -> dict:
     """The merged mapping of uploaded text and what it extends (built-ins or other uploads)."""
+    if len(_seen) >= MAX_EXTENDS:
+        raise ScenarioError([f"extends: got a chain of more than {MAX_EXTENDS} files, expected "
+                             f"at most {MAX_EXTENDS}"])
     data = parse_yaml(text, label)
     parent = data.get("extends")
     if parent is None:
@@ -140,54 +171,7 @@ def merge_parent(base: dict, data: dict, parent: str) -> dict:
 
 
 def _read_yaml(path: Path) -> dict:
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise ScenarioError([
-            f"{path.name}: got {path.stat().st_size} bytes, expected at most {MAX_FILE_BYTES}"
-        ])
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ScenarioError([f"{path.name}: could not read the file ({err})"]) from None
-    return parse_yaml(text, path.name)
-
-
-def parse_yaml(text: str, label: str = "scenario") -> dict:
-    """Safe-load YAML text; a syntax error names its line and column."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
-        raise ScenarioError([f"{label}: malformed YAML at {where}: {err.problem}"]) from None
-    except yaml.YAMLError as err:
-        raise ScenarioError([f"{label}: malformed YAML: {err}"]) from None
-    except ValueError as err:  # e.g. an impossible date such as 2025-13-01
-        raise ScenarioError([f"{label}: {_unreadable_value(text, err)}"]) from None
-    if not isinstance(data, dict):
-        raise ScenarioError([
-            f"{label}: got {type(data).__name__}, expected a mapping of scenario fields"
-        ])
-    return data
-
-
-def _unreadable_value(text: str, err: ValueError) -> str:
-    """Where YAML's parser accepted a value its constructor then rejected (PyYAML gives no
-    position for these): find the scalar that fails and name its line and column."""
-    stack = [yaml.compose(text)]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, yaml.ScalarNode):
-            try:
-                yaml.SafeLoader("").construct_object(node, deep=True)
-            except ValueError:
-                mark = node.start_mark
-                return (f"line {mark.line + 1}, column {mark.column + 1}: got '{node.value}', "
-                        f"expected a valid value ({err})")
-        elif isinstance(node, yaml.MappingNode):
-            stack.extend(v for pair in node.value for v in pair)
-        elif node is not None:
-            stack.extend(node.value)
-    return f"got a value YAML cannot read ({err}), expected a valid number, date or text"
+    return parse_yaml(read_text(path, path.name), path.name)
 
 
 def deep_merge(base: dict, top: dict) -> dict:
@@ -218,16 +202,10 @@ def _drop_nulls(value):
 
 def parse_assignment(text: str) -> tuple[str, Any]:
     """'a.b=0.5' from the command line -> ('a.b', 0.5); the value is read as YAML."""
-    if "=" not in text:
+    key, _, value = text.partition("=")
+    if "=" not in text or not key.strip():
         raise ScenarioError([f"--set: got '{text}', expected dotted.path=value"])
-    key, value = text.split("=", 1)
-    try:
-        return key.strip(), yaml.safe_load(value)
-    except yaml.YAMLError:
-        return key.strip(), value
-    except ValueError as err:  # e.g. an impossible date
-        raise ScenarioError([f"{key.strip()}: got '{value}', expected a valid value ({err})"]) \
-            from None
+    return key.strip(), parse_value(value, key.strip())
 
 
 def apply_override(raw: dict, dotted: str, value: Any) -> None:
@@ -373,6 +351,11 @@ def _is_union_tag(part) -> bool:
     text = str(part)
     return "[" in text or text in {"float", "int", "str", "bool", "dict", "list", "none",
                                    "constrained-float", "constrained-int"}
+
+
+def _brief(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _show(value) -> str:

@@ -30,6 +30,7 @@ from .schema_base import (
     Positive,
     Row,
     Share,
+    Sigma,
     Source,
     SourcedCount,
     SourcedNumber,
@@ -39,6 +40,7 @@ from .schema_base import (
     Year,
     check_shares,
 )
+from .schema_limits import MAX_HORIZON_YEARS, size_problems
 
 __all__ = ["SIZE_BANDS", "Scenario"]
 
@@ -46,7 +48,7 @@ __all__ = ["SIZE_BANDS", "Scenario"]
 class Simulation(Strict):
     start_year: Year
     max_end_year: Year
-    default_years: Annotated[int, Field(ge=1, le=200)]
+    default_years: Annotated[int, Field(ge=1, le=MAX_HORIZON_YEARS)]
     sample_fraction: Annotated[float, Field(gt=0, le=1)]
 
     @model_validator(mode="after")
@@ -56,6 +58,10 @@ class Simulation(Strict):
                 f"got max_end_year {self.max_end_year}, expected a year after start_year "
                 f"{self.start_year}"
             )
+        if self.max_end_year - self.start_year > MAX_HORIZON_YEARS:
+            raise ValueError(
+                f"max_end_year: got {self.max_end_year}, expected at most start_year + "
+                f"{MAX_HORIZON_YEARS} ({self.start_year + MAX_HORIZON_YEARS})")
         if self.start_year + self.default_years > self.max_end_year:
             raise ValueError(
                 f"got start_year + default_years = {self.start_year + self.default_years}, "
@@ -162,7 +168,7 @@ class Band(Row):
     min_units: Annotated[int, Field(ge=1)]
     max_units: Annotated[int, Field(ge=1)] | None = None
     power_unit_share: Share
-    fleet_size_sigma: NonNegative
+    fleet_size_sigma: Sigma
 
     @model_validator(mode="after")
     def _range(self):
@@ -197,15 +203,15 @@ class Usage(Row):
     km_decline_per_year_of_age: Share
     maintenance_growth_per_year_of_age: NonNegative  # maintenance cost rises as trucks age
     km_min_share_of_new: Share
-    km_spread_sigma: NonNegative
+    km_spread_sigma: Sigma
 
 
 class Emissions(Row):
     pm_deterioration_per_year_of_age: NonNegative
     nox_deterioration_per_year_of_age: NonNegative
     deterioration_cap_multiplier: Annotated[float, Field(ge=1)]
-    pm_high_emitter_sigma: NonNegative
-    nox_high_emitter_sigma: NonNegative
+    pm_high_emitter_sigma: Sigma
+    nox_high_emitter_sigma: Sigma
 
 
 class UsedImports(Strict):
@@ -417,6 +423,8 @@ def _cross_reference_problems(s: Scenario) -> list[str]:
         need(rule.allowed_technologies or [], techs,
              f"regulation.used_import_rules.{i}.allowed_technologies", "technology")
     problems.extend(policy_problems(s))
+    if not problems:  # sizes are only meaningful for an otherwise consistent scenario
+        problems.extend(size_problems(s, s.simulation.sample_fraction))
     return problems
 
 

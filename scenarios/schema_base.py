@@ -12,10 +12,11 @@ import re
 from typing import Annotated
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SIZE_BANDS = ("micro", "small", "medium", "large")
 SHARE_TOLERANCE = 1e-6
+MAX_WHOLE_NUMBER = 1_000_000_000  # any count, age or term: larger overflows the model's arrays
 
 
 def _check_source(text: str) -> str:
@@ -28,6 +29,7 @@ Source = Annotated[str, AfterValidator(_check_source)]
 Share = Annotated[float, Field(ge=0, le=1)]
 NonNegative = Annotated[float, Field(ge=0)]
 Positive = Annotated[float, Field(gt=0)]
+Sigma = Annotated[float, Field(ge=0, le=5)]  # a lognormal's spread: exp(5 sigma) is finite
 Year = Annotated[int, Field(ge=1900, le=2200)]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 ClassName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
@@ -41,7 +43,22 @@ def check_shares(shares: dict, what: str) -> None:
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # no NaN or infinity anywhere: "1e400" in a file reads as infinity
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _whole_numbers_bounded(cls, value):
+        """Whole numbers (alone, or in a list or a mapping's values) of at most 1e9 in size."""
+        values = (value.values() if isinstance(value, dict)
+                  else value if isinstance(value, list) else [value])
+        for v in values:
+            if isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_WHOLE_NUMBER:
+                digits = str(abs(v))  # at most 4,300 digits: YAML refuses longer
+                shown = v if len(digits) <= 20 else f"a number of {len(digits)} digits"
+                raise ValueError(f"got {shown}, expected a whole number of at most "
+                                 f"{MAX_WHOLE_NUMBER:,} in size")
+        return value
 
 
 class Row(Strict):

@@ -33,6 +33,7 @@ from fleetsim.agents import (
 from fleetsim.agents.decisions import Context, Market, Reviews
 from fleetsim.agents.regulator import ActiveVehicles, World
 from fleetsim.scenarios import SIZE_BANDS, Scenario, ScenarioError, load
+from fleetsim.scenarios.schema_limits import size_problems
 
 from . import cashflow, market, metrics
 from .carry_out import carry_out
@@ -77,6 +78,8 @@ class FleetModel(mesa.Model):
         f = spec.simulation.sample_fraction if sample_fraction is None else sample_fraction
         if not 0 < f <= 1:
             raise ScenarioError([f"sample_fraction: got {f}, expected a number in (0, 1]"])
+        if f != spec.simulation.sample_fraction and size_problems(spec, f):  # before allocating
+            raise ScenarioError(size_problems(spec, f))
         self.sample_fraction = float(f)
         self.tables = t = TechTables(spec)
         self.class_names = t.class_names
