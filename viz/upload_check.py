@@ -33,7 +33,7 @@ CONCURRENT = 2  # checks at once for the whole server; more uploads wait (QUEUE_
 QUEUE_WAIT_S = 20.0
 MAX_RESULT_BYTES = 8_000_000  # the validated scenario as JSON (built-ins are ~30 kB)
 MAX_LINES = 20
-MAX_LINE_CHARS = 300
+MAX_LINE_CHARS = 500  # a line naming every built-in scenario is ~330
 TRIAL_SAMPLE = 0.2  # the page's largest fleet sample (panels.SAMPLES)
 
 _SLOTS = threading.BoundedSemaphore(CONCURRENT)
@@ -53,7 +53,8 @@ def check(text: str, label: str, uploads: dict[str, str] | None = None) -> Check
     if not _SLOTS.acquire(timeout=QUEUE_WAIT_S):
         return Checked(key="check_busy")
     try:
-        return _run_child(json.dumps({"text": text, "label": label, "uploads": uploads or {}}))
+        return _run_child(json.dumps({"text": text, "label": label, "uploads": uploads or {},
+                                      "memory": MEMORY_BYTES, "cpu": CPU_S}))
     finally:
         _SLOTS.release()
 
@@ -115,11 +116,13 @@ def clean_lines(lines) -> list[str]:
 
 
 # ---- the child --------------------------------------------------------------------------------
-def _limit_child() -> None:
+def _limit_child(request: dict) -> None:
+    """Limits set once the request is read (its size is the parent's to bound)."""
     import resource
 
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
-    resource.setrlimit(resource.RLIMIT_CPU, (CPU_S, CPU_S))
+    memory, cpu = int(request.get("memory", MEMORY_BYTES)), int(request.get("cpu", CPU_S))
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # the check writes no file
 
 
@@ -149,9 +152,10 @@ def child_answer(request: dict) -> dict:
 
 
 def main() -> None:
-    _limit_child()
+    request = json.loads(sys.stdin.buffer.read())
+    _limit_child(request)
     try:
-        answer = child_answer(json.loads(sys.stdin.buffer.read()))
+        answer = child_answer(request)
     except MemoryError:
         answer = {"key": "check_memory"}
     except RecursionError:
