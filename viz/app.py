@@ -171,19 +171,7 @@ def Page():
                       dependencies=[playing.value, run, speed.value], intrusive_cancel=False)
 
     L = lang.value
-    solara.Title(t(L, "title"))
-    solara.AppBarTitle(t(L, "title"))
-    with solara.AppBar():
-        views = ["live", "compare", "projector"]
-        names = [t(L, f"view_{v}") for v in views]
-        solara.ToggleButtonsSingle(value=names[views.index(view.value)], values=names,
-                                   on_value=guarded(partial(choose_from, view, names,
-                                                            values=views), report),
-                                   classes=["fs-views"])
-        solara.ToggleButtonsSingle(value=lang.value, values=list(i18n.LANGS),
-                                   on_value=guarded(partial(choose_from, lang,
-                                                            list(i18n.LANGS)), report),
-                                   classes=["fs-lang"])
+    TopBar(lang, view, report)
     Notice(L, notice.value if built else ("run_unbuilt", {}))
     if view.value == "compare":
         CompareView(L, seed.value, sample.value, report)
@@ -198,24 +186,48 @@ def Page():
         return
     with solara.Columns([1, 3], style={"padding": "4px"}):
         with solara.Column(classes=["fs-side"], style={"max-width": "430px"}):
-            options = builtin_names() + ([UPLOADED + uploaded.value.name]
-                                         if uploaded.value is not None else [])
-            solara.Select(t(L, "scenario"), values=options, value=choice.value,
-                          on_value=guarded(partial(choose_from, choice, options), report))
-            solara.Text(run.spec.description, style={"font-size": "0.8rem", "color": "#546e7a"})
-            shares = [i18n.percent(L, f, 0) for f in panels.SAMPLES]
-            with solara.Row():
-                solara.InputInt(t(L, "seed"), value=seed.value, classes=["fs-seed"],
-                                on_value=guarded(partial(choose_seed, seed), report))
-                solara.Select(t(L, "sample"), values=shares,
-                              value=shares[panels.SAMPLES.index(sample.value)],
-                              on_value=guarded(partial(choose_sample, sample, shares), report))
+            RunChoice(L, run, choice, uploaded.value, seed, sample, report)
             # the controls are most of the page's widgets: they redraw when settings change,
             # not every month (redrawing them each frame costs a room dearly)
             panels.RunButtons(**buttons)
             panels.PolicyControls(run, L, bump, bump_settings, settings, report)
             panels.Files(run, L, on_upload, uploads, report)
         LiveArea(run, L, tick)
+
+
+@solara.component
+def TopBar(lang: solara.Reactive[str], view: solara.Reactive[str], report):
+    L = lang.value
+    solara.Title(t(L, "title"))
+    solara.AppBarTitle(t(L, "title"))
+    with solara.AppBar():
+        views = ["live", "compare", "projector"]
+        names = [t(L, f"view_{v}") for v in views]
+        solara.ToggleButtonsSingle(value=names[views.index(view.value)], values=names,
+                                   on_value=guarded(partial(choose_from, view, names,
+                                                            values=views), report),
+                                   classes=["fs-views"])
+        solara.ToggleButtonsSingle(value=L, values=list(i18n.LANGS),
+                                   on_value=guarded(partial(choose_from, lang,
+                                                            list(i18n.LANGS)), report),
+                                   classes=["fs-lang"])
+
+
+@solara.component
+def RunChoice(L: str, run: LiveRun, choice: solara.Reactive[str], uploaded: Scenario | None,
+              seed: solara.Reactive[int], sample: solara.Reactive[float], report):
+    """Which scenario, seed and fleet sample the session runs."""
+    options = builtin_names() + ([UPLOADED + uploaded.name] if uploaded is not None else [])
+    solara.Select(t(L, "scenario"), values=options, value=choice.value,
+                  on_value=guarded(partial(choose_from, choice, options), report))
+    solara.Text(run.spec.description, style={"font-size": "0.8rem", "color": "#546e7a"})
+    shares = [i18n.percent(L, f, 0) for f in panels.SAMPLES]
+    with solara.Row():
+        solara.InputInt(t(L, "seed"), value=seed.value, classes=["fs-seed"],
+                        on_value=guarded(partial(choose_seed, seed), report))
+        solara.Select(t(L, "sample"), values=shares,
+                      value=shares[panels.SAMPLES.index(sample.value)],
+                      on_value=guarded(partial(choose_sample, sample, shares), report))
 
 
 def make_bump(reactive: solara.Reactive[int]):

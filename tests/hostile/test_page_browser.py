@@ -99,3 +99,26 @@ def test_the_page_works_through_its_join_link_and_not_without(browser, gated_url
         assert stranger.new_page().goto(base).status == 403
     finally:
         stranger.close()
+
+
+def test_a_bad_seed_typed_in_the_page_shows_a_message_not_a_traceback(offline_page):  # noqa: F811
+    page = offline_page
+    box = page.locator(".fs-seed input")
+    for typed in ("-1", str(2**64)):
+        box.fill(typed)
+        box.press("Enter")
+        expect(page.locator(".fs-notice")).to_contain_text(
+            f"La semilla debe ser un número entero de 0 a {2**63 - 1}")
+        assert "Traceback" not in page.locator("body").inner_text()
+    assert months_move(page, 5) < 5  # the run goes on with its last good seed
+    expect(page.locator(".fs-notice")).to_have_count(0)  # an accepted action clears it
+
+
+@pytest.mark.slow
+def test_an_upload_over_the_websocket_limit_gets_a_message_not_a_silent_drop(offline_page):  # noqa: F811, E501
+    page = offline_page
+    size = 20 * 1024 * 1024  # above uvicorn's 16 MiB websocket message limit
+    upload(page, "huge.yaml", b"#" * size)
+    expect(page.locator(".fs-import-error")).to_contain_text(
+        f"El archivo tiene {size} bytes; el límite es 2000000 bytes.", timeout=20_000)
+    assert months_move(page, 5) < 5  # the session was not cut off
