@@ -20,6 +20,7 @@ from . import upload_check
 from .runner import LiveRun
 
 MAX_KEPT_UPLOADS = 8  # a visitor's earlier uploads that a new one may extend
+MAX_KEPT_BYTES = 8_000_000  # ...and their text in all (each check sends them to its child)
 MAX_LABEL_CHARS = 80
 
 
@@ -105,5 +106,6 @@ def remember(uploads: OrderedDict[str, str], label: str, text: str) -> None:
     for key in {label, stem}:
         uploads.pop(key, None)
         uploads[key] = text
-    while len(uploads) > 2 * MAX_KEPT_UPLOADS:
+    while len(uploads) > 2 * MAX_KEPT_UPLOADS or (
+            sum(map(len, uploads.values())) > MAX_KEPT_BYTES and len(uploads) > 2):
         uploads.popitem(last=False)

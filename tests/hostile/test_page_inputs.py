@@ -415,3 +415,55 @@ def test_an_unexpected_failure_is_a_message_not_a_traceback(capsys):
 
 def test_every_message_the_page_adds_has_both_languages():
     assert [k for k, v in i18n.MESSAGES.items() if set(v) != set(i18n.LANGS)] == []
+
+
+class BrokenRun:
+    """A run whose next month fails (e.g. a model error in an odd uploaded scenario)."""
+    finished = False
+
+    def step(self, months):
+        raise ArithmeticError("month failed")
+
+
+def test_a_failing_month_while_playing_stops_the_run_with_a_message():
+    playing, report = solara.reactive(True), Reports()
+    guard.call_guarded(app.play_or_stop, report, BrokenRun(), playing, 0, lambda: None,
+                       threading.Event())
+    assert playing.value is False
+    assert report.texts() == ["La corrida no pudo continuar; pulse Reiniciar.",
+                              "The run could not go on; press Reset."]
+
+
+def test_a_step_click_that_fails_is_a_message():
+    report = Reports()
+    guard.call_guarded(panels.step_once, report, BrokenRun(), lambda: None)
+    assert [k for k, _ in report.got] == ["unexpected"]
+
+
+def test_a_run_that_cannot_be_built_falls_back_to_the_default():
+    run, built = app.build_run("no_such_scenario", 1, 0.01)
+    assert not built and run.spec.name == app.DEFAULT_SCENARIO
+
+
+def test_an_export_that_fails_downloads_a_line_saying_so(small_run, monkeypatch):
+    report = Reports()
+
+    def broken(run):
+        raise ValueError(f"{sys.prefix} cannot")
+
+    monkeypatch.setattr(panels.scenario_io, "export_yaml", broken)
+    data = panels.export_bytes(small_run, "yaml", "es", report)
+    assert data == b"# No se pudo exportar.\n" and sys.prefix.encode() not in data
+    assert [k for k, _ in report.got] == ["unexpected"]
+    assert panels.export_bytes(small_run, "csv", "es", report).startswith(b"run,year,month")
+
+
+def test_a_visitors_kept_uploads_are_bounded():
+    from fleetsim.viz import scenario_io
+
+    kept = OrderedDict()
+    for i in range(30):
+        scenario_io.remember(kept, f"part{i}.yaml", "#" * 1_500_000)
+    assert len(kept) <= 2 * scenario_io.MAX_KEPT_UPLOADS
+    assert sum(map(len, kept.values())) <= scenario_io.MAX_KEPT_BYTES
+    assert "part29" in kept and "part29.yaml" in kept and "part0" not in kept
