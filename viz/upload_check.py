@@ -82,6 +82,8 @@ def _read_answer(out: bytes, returncode: int) -> Checked:
         answer = json.loads(out)
     except ValueError:  # killed by the memory limit mid-way, or crashed
         return Checked(key="check_memory" if returncode else "check_failed")
+    if not isinstance(answer, dict):
+        return Checked(key="check_failed")
     if "key" in answer:
         return Checked(key=str(answer["key"]))
     if "problems" in answer:
