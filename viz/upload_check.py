@@ -36,7 +36,7 @@ MAX_LINES = 20
 MAX_LINE_CHARS = 500  # a line naming every built-in scenario is ~330
 TRIAL_SAMPLE = 0.2  # the page's largest fleet sample (panels.SAMPLES)
 
-_SLOTS = threading.BoundedSemaphore(CONCURRENT)
+SLOTS = threading.BoundedSemaphore(CONCURRENT)
 
 
 @dataclass
@@ -50,13 +50,13 @@ class Checked:
 
 def check(text: str, label: str, uploads: dict[str, str] | None = None) -> Checked:
     """Validate an uploaded scenario's text in a limited child process."""
-    if not _SLOTS.acquire(timeout=QUEUE_WAIT_S):
+    if not SLOTS.acquire(timeout=QUEUE_WAIT_S):
         return Checked(key="check_busy")
     try:
         return _run_child(json.dumps({"text": text, "label": label, "uploads": uploads or {},
                                       "memory": MEMORY_BYTES, "cpu": CPU_S}))
     finally:
-        _SLOTS.release()
+        SLOTS.release()
 
 
 def _run_child(request: str) -> Checked:

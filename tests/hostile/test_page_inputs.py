@@ -284,12 +284,12 @@ def test_a_check_over_the_memory_limit_is_killed_with_a_message(folder, monkeypa
 
 def test_checks_beyond_the_concurrency_limit_wait_then_give_up(folder, monkeypatch):
     monkeypatch.setattr(upload_check, "QUEUE_WAIT_S", 0.2)
-    taken = [upload_check._SLOTS.acquire() for _ in range(upload_check.CONCURRENT)]
+    taken = [upload_check.SLOTS.acquire() for _ in range(upload_check.CONCURRENT)]
     try:
         status = upload(Case("q", "q.yaml", extends("mexico_city")), folder)[0]
     finally:
         for _ in taken:
-            upload_check._SLOTS.release()
+            upload_check.SLOTS.release()
     assert status == {"kind": "refused", "key": "check_busy", "kw": {}}
 
 
