@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import urllib.request
 import pytest
 import websockets
 from typer.testing import CliRunner
+from websockets.sync.client import connect
 
 from fleetsim.experiments.cli import app
 from fleetsim.viz import compare, runner, serve
@@ -125,10 +125,12 @@ def status(url: str, cookie: str | None = None) -> tuple[int, str]:
         return err.code, ""
 
 
-async def websocket_status(url: str, cookie: str | None) -> int | str:
+def websocket_status(url: str, cookie: str | None) -> int | str:
+    """The websocket's answer ("open" or the HTTP status); a sync client, as playwright's
+    sync API may hold an event loop in this thread."""
     try:
-        async with websockets.connect(url, additional_headers={"Cookie": cookie} if cookie
-                                      else {}, open_timeout=30):
+        with connect(url, additional_headers={"Cookie": cookie} if cookie else {},
+                     open_timeout=30):
             return "open"
     except websockets.InvalidStatus as err:
         return err.response.status_code
@@ -163,9 +165,9 @@ def test_without_the_token_http_gets_403_and_with_it_200(gated):
 def test_without_the_token_the_websocket_is_refused(gated):
     base, token, port = gated
     ws = base.replace("http", "ws") + "jupyter/api/kernels/k1/channels?session_id=s1"
-    assert asyncio.run(websocket_status(ws, None)) == 403
-    assert asyncio.run(websocket_status(ws, f"fleetsim_token_{port}=nope")) == 403
-    assert asyncio.run(websocket_status(ws, f"fleetsim_token_{port}={token}")) == "open"
+    assert (websocket_status(ws, None)) == 403
+    assert (websocket_status(ws, f"fleetsim_token_{port}=nope")) == 403
+    assert (websocket_status(ws, f"fleetsim_token_{port}={token}")) == "open"
 
 
 def non_loopback_address() -> str | None:

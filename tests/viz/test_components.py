@@ -95,4 +95,4 @@ def test_a_good_upload_becomes_the_pages_scenario():
     wait_for(lambda: rc.find(v.Select, v_model=app.UPLOADED + "my_city"))
     assert rc.find(v.Select, v_model=app.UPLOADED + "my_city").widget.items[-1] == \
         app.UPLOADED + "my_city"
-    assert any("uploaded" in h for h in texts(rc))  # its description is shown
+    wait_for(lambda: any("uploaded" in h for h in texts(rc)))  # its description is shown
