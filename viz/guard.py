@@ -79,8 +79,8 @@ def parse_number(value: Any, low: float, high: float) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):
-        raise Refused("value_range", low=low, high=high) from None
+        raise Refused("value_range", low=f"{low:g}", high=f"{high:g}") from None
     slack = (high - low) * 1e-9
     if not math.isfinite(number) or not low - slack <= number <= high + slack:
-        raise Refused("value_range", low=low, high=high)
+        raise Refused("value_range", low=f"{low:g}", high=f"{high:g}")
     return number

@@ -169,7 +169,10 @@ def t(lang: str, key: str, **kw) -> str:
     if entry is None:
         return key
     text = entry.get(lang) or entry["en"]
-    return text.format(**kw) if kw else text
+    try:
+        return text.format(**kw) if kw else text
+    except (KeyError, IndexError, ValueError):  # a field missing: the words still show
+        return text
 
 
 def options(lang: str, key: str) -> list[str]:

@@ -467,3 +467,9 @@ def test_a_visitors_kept_uploads_are_bounded():
     assert len(kept) <= 2 * scenario_io.MAX_KEPT_UPLOADS
     assert sum(map(len, kept.values())) <= scenario_io.MAX_KEPT_BYTES
     assert "part29" in kept and "part29.yaml" in kept and "part0" not in kept
+
+
+def test_a_message_missing_a_field_still_shows_its_words():
+    assert i18n.t("en", "seed_range").startswith("The seed must be a whole number")
+    assert i18n.t("es", "value_range", low="15", high="45").startswith(
+        "Valor fuera del rango del control (15 a 45)")
