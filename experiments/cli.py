@@ -325,30 +325,45 @@ def scenarios() -> None:
 
 @app.command("app")
 def serve_app(
-    host: Annotated[str, typer.Option(help="Address to serve on (0.0.0.0: the whole room).")]
+    host: Annotated[str, typer.Option(help="Address to serve on (0.0.0.0: the whole room; "
+                                      "then the join link carries an access token).")]
     = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8765,
     open_browser: Annotated[bool, typer.Option("--open/--no-open",
                                                help="Open the page in a browser.")] = True,
+    token: Annotated[str | None, typer.Option(
+        help="Access token of the join link (default: a random one when --host is not "
+             "loopback; given here, it is required on loopback too).")] = None,
+    no_token: Annotated[bool, typer.Option(
+        "--no-token", help="Serve beyond this machine without a token: anyone who can "
+                           "reach the address can use the page.")] = False,
 ) -> None:
     """Serve the workshop page (Solara): every front-end file is served locally."""
-    import os
     import socket
+
+    from fleetsim.viz import serve
 
     if not 0 < port < 65536:
         fail([f"--port: got {port}, expected a port number from 1 to 65535"])
+    if token is not None and (no_token or not serve.valid_token(token)):
+        fail([f"--token: got '{token}', expected 8 to 200 letters, digits or -_.~ "
+              "(and not with --no-token)"])
+    bind = serve.bind_host(host)
     try:
-        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-            probe.bind((host, port))
+        with socket.socket(socket.AF_INET6 if ":" in bind else socket.AF_INET) as probe:
+            probe.bind((bind, port))
     except OSError as err:
         fail([f"--host/--port: could not listen on {host}:{port} ({err.strerror or err})"])
-    args = [sys.executable, "-m", "solara", "run", "fleetsim.viz.app", "--host", host,
-            "--port", str(port), "--production", "--no-check-version",
-            *([] if open_browser else ["--no-open"])]
-    # a workshop room may have no internet: no version check, no usage telemetry
-    os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
-    typer.echo(f"fleetsim page on http://{host}:{port}/  (Ctrl+C to stop)")
-    os.execv(sys.executable, args)
+    local = serve.is_loopback(bind)
+    if token is None and not local and not no_token:
+        token = serve.new_token()
+    if not local:
+        typer.echo(f"warning: serving on {bind or host} ('{host}'): the page is reachable by "
+                   "other machines on the network; "
+                   + ("ONLY the join link's token lets them in." if token else
+                      "--no-token: ANYONE who can reach this address can use it."), err=True)
+    typer.echo(f"fleetsim page on {serve.join_url(bind, port, token)}  (Ctrl+C to stop)")
+    serve.serve(bind, port, token, open_browser)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,16 +9,20 @@ layout, and switches language; SolaraViz's single-model grid and fixed controls 
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
+from collections import OrderedDict
+from functools import partial
 
 import solara
 
 from fleetsim.scenarios import Scenario, builtin_names
 from fleetsim.sim import warm
 
-from . import charts, i18n, panels
+from . import charts, guard, i18n, panels
 from .compare import CompareView
+from .guard import call_guarded, guarded
 from .i18n import t
 from .network import NetworkSample
 from .runner import LiveRun
@@ -48,6 +52,51 @@ def play_loop(run: LiveRun, playing: solara.Reactive[bool], speed: int, bump,
             cancel.wait(pause)
     if run.finished:
         playing.set(False)
+
+
+def play_or_stop(run: LiveRun, playing: solara.Reactive[bool], speed: int, bump,
+                 cancel: threading.Event) -> None:
+    """play_loop; should a month fail, the run stops and the page says so."""
+    try:
+        play_loop(run, playing, speed, bump, cancel)
+    except Exception:
+        logging.getLogger("fleetsim.viz").warning("play loop stopped", exc_info=True)
+        playing.set(False)
+        raise guard.Refused("run_stopped") from None
+
+
+def build_run(source: str | Scenario, seed: int, sample: float) -> tuple[LiveRun, bool]:
+    """The session's run, or (should it fail to build) the default one and False."""
+    try:
+        return LiveRun(source, seed=seed, sample_fraction=sample), True
+    except Exception:  # noqa: BLE001  (shown as a message; the log keeps the traceback)
+        logging.getLogger("fleetsim.viz").warning("could not build a run", exc_info=True)
+        return LiveRun(DEFAULT_SCENARIO, seed=42, sample_fraction=DEFAULT_SAMPLE), False
+
+
+def show_notice(notice: solara.Reactive, key: str | None, kw: dict) -> None:
+    """The page's `report`: the message to show (key and fields), or None to clear it."""
+    notice.set((key, kw) if key else None)
+
+
+def take_upload(playing, uploaded, choice, spec: Scenario) -> None:
+    playing.set(False)
+    uploaded.set(spec)
+    choice.set(UPLOADED + spec.name)
+
+
+def choose_seed(seed: solara.Reactive[int], value) -> None:
+    seed.set(guard.parse_seed(value))
+
+
+def choose_sample(sample: solara.Reactive[float], shares: list[str], shown) -> None:
+    sample.set(panels.SAMPLES[shares.index(guard.parse_choice(shown, shares))])
+
+
+def choose_from(reactive: solara.Reactive, allowed: list, shown, values: list | None = None):
+    """Set `reactive` to the option picked (or its counterpart in `values`)."""
+    index = allowed.index(guard.parse_choice(shown, allowed))
+    reactive.set(values[index] if values is not None else allowed[index])
 
 
 def change_marks(run: LiveRun) -> list[dict]:
@@ -99,62 +148,39 @@ def Page():
     view = solara.use_reactive("live")
     choice = solara.use_reactive(DEFAULT_SCENARIO)
     uploaded = solara.use_reactive(None)  # a Scenario read from an uploaded file
+    uploads = solara.use_memo(OrderedDict, [])  # this visitor's uploads: name -> text
     seed = solara.use_reactive(42)
     sample = solara.use_reactive(DEFAULT_SAMPLE)
     playing = solara.use_reactive(False)
     speed = solara.use_reactive(3)
+    notice = solara.use_reactive(None)  # (message key, fields) of the last refusal
     # read only by the panels that show them, so that a month redraws those panels alone
     tick = solara.use_reactive(0)
     settings = solara.use_reactive(0)
 
-    def build():
-        source = uploaded.value if choice.value.startswith(UPLOADED) else choice.value
-        return LiveRun(source, seed=seed.value, sample_fraction=sample.value)
-
-    run = solara.use_memo(build, [choice.value, uploaded.value, seed.value, sample.value])
-
-    def make_bump(reactive):
-        counter = itertools.count(1)  # the reactive starts at 0
-
-        def bump():
-            # a fresh number every time: `value + 1` read by two threads at once (a click and
-            # the play loop, or two quick clicks) could set one value twice, skipping a redraw
-            reactive.set(next(counter))
-        return bump
-
-    def make_take_upload():
-        def take_upload(spec: Scenario):
-            playing.set(False)
-            uploaded.set(spec)
-            choice.set(UPLOADED + spec.name)
-        return take_upload
+    source = uploaded.value if choice.value.startswith(UPLOADED) else choice.value
+    run, built = solara.use_memo(lambda: build_run(source, seed.value, sample.value),
+                                 [choice.value, uploaded.value, seed.value, sample.value])
 
     # callbacks made once per session: a new function each render would count as a changed
     # prop and redraw every panel that takes it
     bump = solara.use_memo(lambda: make_bump(tick), [])  # a month or more has run
     bump_settings = solara.use_memo(lambda: make_bump(settings), [])  # controls changed
-    take_upload = solara.use_memo(make_take_upload, [])
+    report = solara.use_memo(lambda: partial(show_notice, notice), [])
+    on_upload = solara.use_memo(lambda: partial(take_upload, playing, uploaded, choice), [])
 
-    solara.use_thread(lambda cancel: play_loop(run, playing, speed.value, bump, cancel),
+    solara.use_thread(partial(call_guarded, play_or_stop, report, run, playing, speed.value,
+                              bump),
                       dependencies=[playing.value, run, speed.value], intrusive_cancel=False)
 
     L = lang.value
-    solara.Title(t(L, "title"))
-    solara.AppBarTitle(t(L, "title"))
-    with solara.AppBar():
-        views = ["live", "compare", "projector"]
-        names = [t(L, f"view_{v}") for v in views]
-        solara.ToggleButtonsSingle(value=names[views.index(view.value)], values=names,
-                                   on_value=lambda v: view.set(views[names.index(v)]),
-                                   classes=["fs-views"])
-        solara.ToggleButtonsSingle(value=lang.value, values=list(i18n.LANGS),
-                                   on_value=lang.set, classes=["fs-lang"])
-
+    TopBar(lang, view, report)
+    Notice(L, notice.value if built else ("run_unbuilt", {}))
     if view.value == "compare":
-        CompareView(L, seed.value, sample.value)
+        CompareView(L, seed.value, sample.value, report)
         return
     buttons = {"run": run, "lang": L, "playing": playing, "speed": speed, "bump": bump,
-               "finished": run.finished, "reset_done": bump_settings}
+               "finished": run.finished, "reset_done": bump_settings, "report": report}
     if view.value == "projector":
         with solara.Column(style={"padding": "8px"}):
             with solara.Row(style={"align-items": "center", "gap": "24px"}):
@@ -163,23 +189,63 @@ def Page():
         return
     with solara.Columns([1, 3], style={"padding": "4px"}):
         with solara.Column(classes=["fs-side"], style={"max-width": "430px"}):
-            options = builtin_names() + ([UPLOADED + uploaded.value.name]
-                                         if uploaded.value is not None else [])
-            solara.Select(t(L, "scenario"), values=options, value=choice.value,
-                          on_value=choice.set)
-            solara.Text(run.spec.description, style={"font-size": "0.8rem", "color": "#546e7a"})
-            shares = [i18n.percent(L, f, 0) for f in panels.SAMPLES]
-            with solara.Row():
-                solara.InputInt(t(L, "seed"), value=seed.value, on_value=seed.set)
-                solara.Select(t(L, "sample"), values=shares,
-                              value=shares[panels.SAMPLES.index(sample.value)],
-                              on_value=lambda v: sample.set(panels.SAMPLES[shares.index(v)]))
+            RunChoice(L, run, choice, uploaded.value, seed, sample, report)
             # the controls are most of the page's widgets: they redraw when settings change,
             # not every month (redrawing them each frame costs a room dearly)
             panels.RunButtons(**buttons)
-            panels.PolicyControls(run, L, bump, bump_settings, settings)
-            panels.Files(run, L, take_upload)
+            panels.PolicyControls(run, L, bump, bump_settings, settings, report)
+            panels.Files(run, L, on_upload, uploads, report)
         LiveArea(run, L, tick)
+
+
+@solara.component
+def TopBar(lang: solara.Reactive[str], view: solara.Reactive[str], report):
+    L = lang.value
+    solara.Title(t(L, "title"))
+    solara.AppBarTitle(t(L, "title"))
+    with solara.AppBar():
+        views = ["live", "compare", "projector"]
+        names = [t(L, f"view_{v}") for v in views]
+        solara.ToggleButtonsSingle(value=names[views.index(view.value)], values=names,
+                                   on_value=guarded(partial(choose_from, view, names,
+                                                            values=views), report),
+                                   classes=["fs-views"])
+        solara.ToggleButtonsSingle(value=L, values=list(i18n.LANGS),
+                                   on_value=guarded(partial(choose_from, lang,
+                                                            list(i18n.LANGS)), report),
+                                   classes=["fs-lang"])
+
+
+@solara.component
+def RunChoice(L: str, run: LiveRun, choice: solara.Reactive[str], uploaded: Scenario | None,
+              seed: solara.Reactive[int], sample: solara.Reactive[float], report):
+    """Which scenario, seed and fleet sample the session runs."""
+    options = builtin_names() + ([UPLOADED + uploaded.name] if uploaded is not None else [])
+    solara.Select(t(L, "scenario"), values=options, value=choice.value,
+                  on_value=guarded(partial(choose_from, choice, options), report))
+    solara.Text(run.spec.description, style={"font-size": "0.8rem", "color": "#546e7a"})
+    shares = [i18n.percent(L, f, 0) for f in panels.SAMPLES]
+    with solara.Row():
+        solara.InputInt(t(L, "seed"), value=seed.value, classes=["fs-seed"],
+                        on_value=guarded(partial(choose_seed, seed), report))
+        solara.Select(t(L, "sample"), values=shares,
+                      value=shares[panels.SAMPLES.index(sample.value)],
+                      on_value=guarded(partial(choose_sample, sample, shares), report))
+
+
+def make_bump(reactive: solara.Reactive[int]):
+    counter = itertools.count(1)  # the reactive starts at 0
+    # a fresh number every time: `value + 1` read by two threads at once (a click and the
+    # play loop, or two quick clicks) could set one value twice, skipping a redraw
+    return lambda: reactive.set(next(counter))
+
+
+@solara.component
+def Notice(lang: str, notice):
+    """The last refusal, in the page's language (cleared by the next accepted action)."""
+    if notice:
+        key, kw = notice
+        solara.Error(t(lang, key, **kw), classes=["fs-notice"], dense=True)
 
 
 @solara.component

@@ -4,6 +4,7 @@ the same charts, with their totals side by side, for policy designers."""
 from __future__ import annotations
 
 import threading
+from functools import partial
 
 import pandas as pd
 import solara
@@ -12,27 +13,33 @@ from fleetsim.scenarios import builtin_names
 from fleetsim.sim.comparison import avoided_and_cost
 
 from . import charts, i18n
+from .guard import Refused, call_guarded, guarded
 from .i18n import t
-from .runner import LiveRun
+from .runner import BoundedCache, LiveRun
 from .widgets import LiveFigure
 
+RESULTS_KEPT = 8  # finished runs kept (yearly tables, a few kB each; the bound is for seeds)
+
 # finished runs by (scenario, seed, sample): results only, shared between sessions
-_DONE: dict[tuple, pd.DataFrame] = {}
-_LOCK = threading.Lock()
+DONE = BoundedCache(RESULTS_KEPT)
 
 
 def run_to_end(name: str, seed: int, sample: float) -> pd.DataFrame:
     key = (name, seed, sample)
-    with _LOCK:
-        if key in _DONE:
-            return _DONE[key]
+    found = DONE.get(key)
+    if found is not None:
+        return found
     # the comparison draws the scenarios themselves, not their baselines
     run = LiveRun(name, seed=seed, sample_fraction=sample, with_baseline=False)
     run.step(run.horizon)
     pol, _ = run.yearly()
-    with _LOCK:
-        _DONE[key] = pol
+    DONE.put(key, pol)
     return pol
+
+
+def nothing_to_run() -> None:
+    """The comparison thread before the first click: nothing to run."""
+    return None
 
 
 def totals(lang: str, runs: list[tuple[str, pd.DataFrame]]) -> list[dict]:
@@ -59,34 +66,52 @@ def totals(lang: str, runs: list[tuple[str, pd.DataFrame]]) -> list[dict]:
     return rows
 
 
+def pick_scenarios(picked: solara.Reactive[list], chosen) -> None:
+    """Up to three of the built-in scenarios (a crafted message may send anything)."""
+    names = builtin_names()
+    if not isinstance(chosen, list | tuple) or not all(
+            isinstance(c, str) and c in names for c in chosen):
+        raise Refused("choice_refused")
+    picked.set(list(chosen)[:3])
+
+
+def run_picked(names: list[str], seed: int, sample: float, progress: solara.Reactive[int],
+               cancel: threading.Event) -> list[tuple[str, pd.DataFrame]] | None:
+    """The comparison thread: each scenario run to the end (or taken from DONE)."""
+    out = []
+    for i, name in enumerate(names[:3]):
+        if cancel.is_set():
+            return None
+        progress.set(i)
+        out.append((name, run_to_end(name, seed, sample)))
+    return out
+
+
+def start(started: solara.Reactive[int]) -> None:
+    started.set(started.value + 1)
+
+
 @solara.component
-def CompareView(lang: str, seed: int, sample: float):
+def CompareView(lang: str, seed: int, sample: float, report):
     picked = solara.use_reactive(["baseline", "clean_fleets_mix"])
     started = solara.use_reactive(0)
     progress = solara.use_reactive(0)
-
-    def work(cancel: threading.Event):
-        if not started.value:
-            return None
-        out = []
-        for i, name in enumerate(picked.value[:3]):
-            if cancel.is_set():
-                return None
-            progress.set(i)
-            out.append((name, run_to_end(name, seed, sample)))
-        return out
-
-    result = solara.use_thread(work, dependencies=[started.value, seed, sample],
+    work = partial(call_guarded, run_picked, report, picked.value, seed, sample, progress)
+    result = solara.use_thread(work if started.value else nothing_to_run,
+                               dependencies=[started.value, seed, sample],
                                intrusive_cancel=False)
     solara.SelectMultiple(t(lang, "compare_pick"), values=picked.value,
-                          all_values=builtin_names(), on_value=lambda v: picked.set(v[:3]))
+                          all_values=builtin_names(),
+                          on_value=guarded(partial(pick_scenarios, picked), report))
     solara.Button(t(lang, "compare_run"), color="primary", classes=["fs-compare-run"],
-                  disabled=len(picked.value) < 2,
-                  on_click=lambda: started.set(started.value + 1))
+                  disabled=len(picked.value) < 2, on_click=guarded(partial(start, started),
+                                                                   report))
     if not started.value:
         solara.Info(t(lang, "compare_hint"))
         return
-    if result.state != solara.ResultState.FINISHED or not result.value:
+    if result.state == solara.ResultState.FINISHED and not result.value:
+        return  # failed (the page shows why) or cancelled
+    if result.state != solara.ResultState.FINISHED:
         solara.Text(t(lang, "compare_running", done=progress.value + 1,
                       total=len(picked.value[:3])))
         solara.ProgressLinear(True)

@@ -93,12 +93,52 @@ MESSAGES: dict[str, dict[str, str]] = {
     "files": {"es": "Archivos", "en": "Files"},
     "export_yaml": {"es": "Exportar escenario (YAML)", "en": "Export scenario (YAML)"},
     "export_csv": {"es": "Exportar resultados (CSV)", "en": "Export results (CSV)"},
-    "import_yaml": {"es": "Suelte aquí un archivo de escenario (.yaml)",
-                    "en": "Drop a scenario file (.yaml) here"},
+    "import_yaml": {"es": "Importar un archivo de escenario:",
+                    "en": "Import a scenario file:"},
     "import_error": {"es": "El archivo no es un escenario válido; la corrida sigue igual:",
                      "en": "The file is not a valid scenario; the run is unchanged:"},
     "import_ok": {"es": "Escenario cargado: {name}", "en": "Scenario loaded: {name}"},
     "change_error": {"es": "Valor rechazado:", "en": "Value rejected:"},
+    "import_limit": {"es": "Archivos .yaml de hasta 2 MB.", "en": ".yaml files up to 2 MB."},
+    "import_checking": {"es": "Revisando el archivo…", "en": "Checking the file…"},
+    "upload_too_big": {"es": "El archivo tiene {size} bytes; el límite es {limit} bytes.",
+                       "en": "The file has {size} bytes; the limit is {limit} bytes."},
+    "upload_not_text": {"es": "El archivo no es texto UTF-8 (¿es un archivo binario?).",
+                        "en": "The file is not UTF-8 text (is it a binary file?)."},
+    "upload_unreadable": {"es": "No se pudo leer el archivo enviado.",
+                          "en": "The file sent could not be read."},
+    "check_slow": {"es": "El archivo tardó demasiado en revisarse; la corrida sigue igual.",
+                   "en": "The file took too long to check; the run is unchanged."},
+    "check_memory": {"es": "El archivo requiere demasiada memoria para revisarse; la corrida "
+                           "sigue igual.",
+                     "en": "The file needs too much memory to check; the run is unchanged."},
+    "check_busy": {"es": "El servidor está revisando otros archivos; intente de nuevo en un "
+                         "momento.",
+                   "en": "The server is checking other files; try again in a moment."},
+    "check_failed": {"es": "No se pudo revisar el archivo; la corrida sigue igual.",
+                     "en": "The file could not be checked; the run is unchanged."},
+    "check_deep": {"es": "El archivo está anidado demasiado profundamente.",
+                   "en": "The file is nested too deeply."},
+    "check_large": {"es": "El escenario es demasiado grande una vez expandido.",
+                    "en": "The scenario is too large once expanded."},
+    "check_model": {"es": "El escenario es válido pero el modelo no se puede construir con él.",
+                    "en": "The scenario is valid but the model cannot be built from it."},
+    "seed_range": {"es": "La semilla debe ser un número entero de 0 a {max}.",
+                   "en": "The seed must be a whole number from 0 to {max}."},
+    "choice_refused": {"es": "Opción no válida; no se cambió nada.",
+                       "en": "Not a valid option; nothing was changed."},
+    "value_range": {"es": "Valor fuera del rango del control ({low} a {high}); no se cambió "
+                          "nada.",
+                    "en": "Value outside the control's range ({low} to {high}); nothing was "
+                          "changed."},
+    "value_refused": {"es": "Valor rechazado: {detail}", "en": "Value rejected: {detail}"},
+    "unexpected": {"es": "Algo falló; la corrida sigue igual.",
+                   "en": "Something went wrong; the run is unchanged."},
+    "run_stopped": {"es": "La corrida no pudo continuar; pulse Reiniciar.",
+                    "en": "The run could not go on; press Reset."},
+    "run_unbuilt": {"es": "Ese escenario no se pudo construir; se muestra el de omisión.",
+                    "en": "That scenario could not be built; the default one is shown."},
+    "export_failed": {"es": "No se pudo exportar.", "en": "Could not export."},
     # comparison
     "compare_pick": {"es": "Escenarios a comparar (2 o 3)",
                      "en": "Scenarios to compare (2 or 3)"},
@@ -129,7 +169,10 @@ def t(lang: str, key: str, **kw) -> str:
     if entry is None:
         return key
     text = entry.get(lang) or entry["en"]
-    return text.format(**kw) if kw else text
+    try:
+        return text.format(**kw) if kw else text
+    except (KeyError, IndexError, ValueError):  # a field missing: the words still show
+        return text
 
 
 def options(lang: str, key: str) -> list[str]:

@@ -4,12 +4,14 @@ Each takes the session's LiveRun and the language; none holds simulation logic."
 from __future__ import annotations
 
 import html
+from functools import partial
 
-import ipywidgets
 import solara
+from ipyvuetify.extra import FileInput
 
-from . import controls, i18n, scenario_io
+from . import controls, guard, i18n, scenario_io
 from .controls import Control
+from .guard import call_guarded, guarded
 from .i18n import t
 from .runner import LiveRun
 
@@ -17,6 +19,7 @@ SPEEDS = [(1, 0.35), (3, 0.1), (12, 0.0), (0, 0.0)]  # (months per frame, pause 
 FULL_SPEED_FRAME_S = 0.5  # at full speed, step this long between chart refreshes (2 a second)
 SAMPLES = [0.01, 0.02, 0.05, 0.1, 0.2]
 MARKET_PATHS = ("fuels.", "credit.")  # controls shown folded, under "market and credit"
+UPLOAD_READ_S = 15  # the browser has this long to send a chosen file's bytes
 
 
 def big_text(text: str, size: str, classes: str = "", weight: int = 600,
@@ -27,43 +30,52 @@ def big_text(text: str, size: str, classes: str = "", weight: int = 600,
                               "line-height": "1.15"})
 
 
+def step_once(run: LiveRun, bump) -> None:
+    run.step(1)
+    bump()
+
+
+def reset_run(run: LiveRun, playing: solara.Reactive[bool], bump, reset_done) -> None:
+    playing.set(False)
+    run.reset()
+    bump()
+    reset_done()  # pending changes are now applied: the controls redraw
+
+
+def choose_speed(speed: solara.Reactive[int], levels: list[str], shown) -> None:
+    speed.set(levels.index(guard.parse_choice(shown, levels)))
+
+
 @solara.component
 def RunButtons(run: LiveRun, lang: str, playing: solara.Reactive[bool],
-               speed: solara.Reactive[int], bump, finished: bool, reset_done,
+               speed: solara.Reactive[int], bump, finished: bool, reset_done, report,
                big: bool = False):
-
-    def step():
-        run.step(1)
-        bump()
-
-    def reset():
-        playing.set(False)
-        run.reset()
-        bump()
-        reset_done()  # pending changes are now applied: the controls redraw
-
     size = "x-large" if big else None
     with solara.Row(style={"flex-wrap": "wrap", "gap": "6px"}):
         if playing.value:
             solara.Button(t(lang, "pause"), icon_name="mdi-pause", color="warning",
-                          on_click=lambda: playing.set(False), classes=["fs-pause"],
-                          style={"font-size": size} if big else None)
+                          on_click=guarded(partial(playing.set, False), report),
+                          classes=["fs-pause"], style={"font-size": size} if big else None)
         else:
             solara.Button(t(lang, "play"), icon_name="mdi-play", color="primary",
-                          on_click=lambda: playing.set(True), disabled=finished,
-                          classes=["fs-play"], style={"font-size": size} if big else None)
-        solara.Button(t(lang, "step"), icon_name="mdi-step-forward", on_click=step,
+                          on_click=guarded(partial(playing.set, True), report),
+                          disabled=finished, classes=["fs-play"],
+                          style={"font-size": size} if big else None)
+        solara.Button(t(lang, "step"), icon_name="mdi-step-forward",
+                      on_click=guarded(partial(step_once, run, bump), report),
                       disabled=playing.value or finished, classes=["fs-step"])
-        solara.Button(t(lang, "reset"), icon_name="mdi-restore", on_click=reset,
+        solara.Button(t(lang, "reset"), icon_name="mdi-restore",
+                      on_click=guarded(partial(reset_run, run, playing, bump, reset_done),
+                                       report),
                       classes=["fs-reset"])
     levels = i18n.options(lang, "speed_levels")
     solara.ToggleButtonsSingle(value=levels[speed.value], values=levels,
-                               on_value=lambda v: speed.set(levels.index(v)))
+                               on_value=guarded(partial(choose_speed, speed, levels), report))
 
 
 @solara.component
 def PolicyControls(run: LiveRun, lang: str, bump, bump_settings,
-                   settings: solara.Reactive[int]):
+                   settings: solara.Reactive[int], report):
     settings.value  # noqa: B018  (read: redraw when a control or a reset changed settings)
     problems, set_problems = solara.use_state([])
 
@@ -78,28 +90,37 @@ def PolicyControls(run: LiveRun, lang: str, bump, bump_settings,
         solara.Text(t(lang, "no_controls"))
     for control in policy:
         # the value is passed so that the control redraws when it changes (props compare)
-        ControlWidget(run, control, lang, changed, set_problems, run.value(control.path))
+        ControlWidget(run, control, lang, changed, set_problems, run.value(control.path),
+                      report)
     if market:  # prices and credit: context more than policy, folded away
         with solara.Details(t(lang, "market_credit"), expand=False):
             for control in market:
                 ControlWidget(run, control, lang, changed, set_problems,
-                              run.value(control.path))
+                              run.value(control.path), report)
     if run.pending:
         solara.Info(t(lang, "pending_reset"), dense=True)
     if problems:
         solara.Error(t(lang, "change_error") + " " + "; ".join(problems), classes=["fs-error"])
 
 
-@solara.component
-def ControlWidget(run: LiveRun, c: Control, lang: str, bump, set_problems, value):
-
-    def change(shown):
-        if c.kind != "toggle" and abs(float(shown) - float(value) * c.scale) < c.step * c.scale / 2:
+def change_control(run: LiveRun, c: Control, value, bump, set_problems, shown) -> None:
+    """A control moved: check the value against the control, then apply it to the run."""
+    if c.kind == "toggle":
+        if not isinstance(shown, bool):
+            raise guard.Refused("choice_refused")
+        stored = shown
+    else:
+        number = guard.parse_number(shown, c.min * c.scale, c.max * c.scale)
+        if abs(number - float(value) * c.scale) < c.step * c.scale / 2:
             return  # the slider snapping the scenario's value to its grid, not a choice
-        stored = bool(shown) if c.kind == "toggle" else round(float(shown) / c.scale, 9)
-        set_problems(run.set_control(c.path, stored))
-        bump()
+        stored = round(number / c.scale, 9)
+    set_problems(run.set_control(c.path, stored))
+    bump()
 
+
+@solara.component
+def ControlWidget(run: LiveRun, c: Control, lang: str, bump, set_problems, value, report):
+    change = guarded(partial(change_control, run, c, value, bump, set_problems), report)
     unit = t(lang, c.unit) if c.unit else ""
     with solara.Column(classes=[f"fs-control-{c.key}"], gap="0px"):
         if c.kind == "toggle":
@@ -150,47 +171,107 @@ def _per_t(lang: str, value) -> str:
     return f"{i18n.compact(lang, value)} {t(lang, 'unit_mxn_per_t')}"
 
 
-@solara.component
-def Files(run: LiveRun, lang: str, on_scenario):
-    """Export the settings and results; import a scenario file (checked before use)."""
-    problems, set_problems = solara.use_state([])
-    loaded, set_loaded = solara.use_state("")
+def export_bytes(run: LiveRun, kind: str, lang: str, report) -> bytes:
+    """The file a download button sends; if it cannot be made, a line saying so."""
+    make = scenario_io.export_yaml if kind == "yaml" else scenario_io.export_csv
+    text = call_guarded(make, report, run)
+    return (text if text is not None else f"# {t(lang, 'export_failed')}\n").encode()
 
-    def on_upload(change):
-        files = change["new"]
-        if not files:
-            return
-        f = files[0]
-        change["owner"].value = ()  # so that the same file can be sent again
-        try:
-            spec = scenario_io.read_upload(f["name"], bytes(f["content"]))
-        except scenario_io.ScenarioError as err:
-            set_problems(err.problems)
-            set_loaded("")
-            return
-        set_problems([])
-        set_loaded(spec.name)
-        on_scenario(spec)
+
+def read_chosen(f: dict) -> bytes:
+    """The bytes of a chosen file, asked from the browser only after its size was checked."""
+    scenario_io.check_size(f.get("size"))
+    try:
+        data = f["file_obj"].read(f["size"])
+    except Exception:  # noqa: BLE001  (the browser went away, or sent something else)
+        raise scenario_io.UploadRefused("upload_unreadable") from None
+    if not isinstance(data, bytes | bytearray | memoryview) or len(data) != f["size"]:
+        raise scenario_io.UploadRefused("upload_unreadable")
+    return bytes(data)
+
+
+def take_files(files, uploads, on_scenario, set_status) -> None:
+    """Check the first file a visitor chose and show what came of it; a valid scenario
+    becomes the page's (on_scenario)."""
+    if not files:
+        return
+    f = files[0]
+    set_status({"kind": "checking"})
+    try:
+        if not isinstance(f, dict):
+            raise scenario_io.UploadRefused("upload_unreadable")
+        spec = scenario_io.read_upload(f.get("name"), read_chosen(f), uploads)
+    except scenario_io.UploadRefused as err:
+        set_status({"kind": "refused", "key": err.key, "kw": err.kw})
+        return
+    except scenario_io.ScenarioError as err:
+        set_status({"kind": "problems", "lines": err.problems})
+        return
+    set_status({"kind": "ok", "name": spec.name})
+    on_scenario(spec)
+
+
+def take_widget_files(widget, uploads, on_scenario, set_status) -> None:
+    if not isinstance(widget.file_info, list) or not all(
+            isinstance(f, dict) for f in widget.file_info):
+        raise scenario_io.UploadRefused("upload_unreadable")
+    take_files(widget.get_files(timeout=UPLOAD_READ_S), uploads, on_scenario, set_status)
+
+
+def keep_widget(holder, element) -> None:
+    """(An effect) the widget of `element`, for a thread that has no render context."""
+    holder.current = solara.get_widget(element)
+
+
+def check_chosen(holder, uploads, on_scenario, set_status, report, cancel) -> None:
+    """The upload thread: the files the widget holds, checked, then the widget cleared (so
+    that the same file can be sent again)."""
+    widget = holder.current
+    if widget is None or not widget.file_info:
+        return
+    try:
+        call_guarded(take_widget_files, report, widget, uploads, on_scenario, set_status)
+    finally:
+        widget.clear()
+
+
+@solara.component
+def Files(run: LiveRun, lang: str, on_scenario, uploads, report):
+    """Export the settings and results; import a scenario file (checked before use)."""
+    status, set_status = solara.use_state({})
+    chosen, set_chosen = solara.use_state([])
 
     solara.Markdown(f"**{t(lang, 'files')}**")
-    solara.FileDownload(lambda: scenario_io.export_yaml(run).encode(),
+    solara.FileDownload(partial(export_bytes, run, "yaml", lang, report),
                         filename=f"{run.spec.name}_workshop.yaml", label=t(lang, "export_yaml"))
-    solara.FileDownload(lambda: scenario_io.export_csv(run).encode(),
+    solara.FileDownload(partial(export_bytes, run, "csv", lang, report),
                         filename=f"{run.spec.name}_results.csv", label=t(lang, "export_csv"))
-    upload = ipywidgets.FileUpload.element(accept=".yaml,.yml", multiple=False,
-                                           description=t(lang, "import_yaml"),
-                                           layout=ipywidgets.Layout(width="100%"))
+    with solara.Column(classes=["fs-upload"], gap="0px"):
+        solara.Text(f"{t(lang, 'import_yaml')} {t(lang, 'import_limit')}",
+                    style={"font-size": "0.85rem"})
+        # ipyvuetify's FileInput sends name and size first and the bytes only when asked (in
+        # chunks): an oversize file is refused unread, and no upload meets the websocket's
+        # message limit (ipywidgets' FileUpload sends the whole file as one message)
+        upload = FileInput.element(accept=".yaml,.yml", multiple=False, show_progress=False,
+                                   on_file_info=set_chosen)
+    holder = solara.use_ref(None)
+    solara.use_effect(partial(keep_widget, holder, upload), [])
+    solara.use_thread(partial(check_chosen, holder, uploads, on_scenario, set_status, report),
+                      dependencies=[repr(chosen)], intrusive_cancel=False)
+    UploadStatus(lang, status)
 
-    def watch():
-        widget = solara.get_widget(upload)
-        widget.observe(on_upload, "value")
-        return lambda: widget.unobserve(on_upload, "value")
 
-    solara.use_effect(watch, [run])
-    if problems:
+@solara.component
+def UploadStatus(lang: str, status: dict):
+    kind = status.get("kind")
+    if kind == "checking":
+        solara.Info(t(lang, "import_checking"), dense=True, classes=["fs-import-checking"])
+    elif kind in ("refused", "problems"):
         with solara.Column(classes=["fs-import-error"]):
             solara.Error(t(lang, "import_error"))
-            for line in problems:
+            lines = (status["lines"] if kind == "problems"
+                     else [t(lang, status["key"], **status["kw"])])
+            for line in lines:
                 solara.Text(line, style={"color": "#b71c1c", "font-family": "monospace"})
-    elif loaded:
-        solara.Success(t(lang, "import_ok", name=loaded), dense=True)
+    elif kind == "ok":
+        solara.Success(t(lang, "import_ok", name=status["name"]), dense=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,10 +30,49 @@ STOCK = re.compile(r"^(vehicles|share_soot_free|share_zev|loans_active|loan_bala
                    r"|.*budget.*)$")
 MID_RUN_PATHS = ("policy.", "regulation.")  # what FleetModel.update_policy may change
 
+BASELINES_KEPT = 8  # shared baselines kept for sessions to come (each up to ~50 MB)
+
+
+class BoundedCache:
+    """A thread-safe mapping that keeps the `size` entries used most recently (LRU). Whoever
+    got an entry holds its own reference: eviction only stops new sessions from sharing it."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.entries: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get_or_add(self, key, make):
+        """The entry for `key`, made by `make()` (under the lock: keep it cheap) if absent."""
+        with self.lock:
+            if key in self.entries:
+                self.entries.move_to_end(key)
+                return self.entries[key]
+            value = self.entries[key] = make()
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+            return value
+
+    def get(self, key, default=None):
+        with self.lock:
+            if key not in self.entries:
+                return default
+            self.entries.move_to_end(key)
+            return self.entries[key]
+
+    def put(self, key, value) -> None:
+        self.get_or_add(key, lambda: value)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __contains__(self, key) -> bool:
+        return key in self.entries
+
+
 # baseline months by (scenario, baseline overrides, seed, sample): sessions that ask for the
 # same baseline share it instead of each stepping an identical model (same seed, same numbers)
-_BASELINES: dict[tuple, SharedBaseline] = {}
-_BASELINES_LOCK = threading.Lock()
+BASELINES = BoundedCache(BASELINES_KEPT)
 
 
 @dataclass
@@ -76,8 +116,7 @@ class LiveRun:
             self.rows: list[list[float]] = []
             key = (self.spec.model_dump_json(), repr(sorted(self.off.items())), self.seed,
                    self.sample_fraction)
-            with _BASELINES_LOCK:
-                self.shared = _BASELINES.setdefault(key, SharedBaseline())
+            self.shared = BASELINES.get_or_add(key, SharedBaseline)
             self._baseline_to(0)  # built now, while the page opens, not at the first step
             self._cache: tuple = ((), None)
 
@@ -143,8 +182,7 @@ class LiveRun:
             n = self.months_done
             pol = pd.DataFrame(np.array(self.rows, float).reshape(n, len(self.columns)),
                                columns=self.columns)
-            with _BASELINES_LOCK:
-                rows = self.shared.rows[:n]
+            rows = self.shared.rows[:n]  # a slice of a list only appended to: no lock needed
             if len(rows) < n:  # no baseline (the comparison view runs without one)
                 return pol, pd.DataFrame(columns=self.columns, dtype=float)
             base = pd.DataFrame(np.array(rows, float).reshape(n, len(self.shared.columns)),

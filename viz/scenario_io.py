@@ -1,11 +1,14 @@
 """Files in and out of the page: the current settings as a scenario YAML that `fleetsim run`
-accepts, the results as CSV, and an uploaded scenario checked exactly as `fleetsim validate`
-checks a file (same size limit, same messages)."""
+accepts, the results as CSV, and an uploaded scenario checked as `fleetsim validate` checks a
+file (same size limit, same messages), except that its `extends:` may name only a built-in
+scenario or another file the same visitor uploaded, and that the check runs in a limited child
+process (upload_check)."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
+import re
+from collections import OrderedDict
+from pathlib import PurePosixPath, PureWindowsPath
 
 import pandas as pd
 import yaml
@@ -13,7 +16,20 @@ import yaml
 from fleetsim.scenarios import Scenario, ScenarioError, load
 from fleetsim.scenarios.loader import MAX_FILE_BYTES
 
+from . import upload_check
 from .runner import LiveRun
+
+MAX_KEPT_UPLOADS = 8  # a visitor's earlier uploads that a new one may extend
+MAX_KEPT_BYTES = 8_000_000  # ...and their text in all (each check sends them to its child)
+MAX_LABEL_CHARS = 80
+
+
+class UploadRefused(ScenarioError):
+    """An upload refused for a reason the page words in its own language (`key`, `kw`)."""
+
+    def __init__(self, key: str, **kw):
+        self.key, self.kw = key, kw
+        super().__init__([])
 
 
 def export_yaml(run: LiveRun) -> str:
@@ -44,14 +60,52 @@ def export_csv(run: LiveRun) -> str:
     return frame[["run", *pol.columns]].to_csv(index=False)
 
 
-def read_upload(name: str, data: bytes) -> Scenario:
+def upload_label(name) -> str:
+    """The file name a visitor's browser sent, as a short label: base name only, printable."""
+    text = str(name or "")
+    base = PureWindowsPath(PurePosixPath(text).name).name
+    base = re.sub(r"[^\w.\- ]", "_", base)[:MAX_LABEL_CHARS].strip(" .")
+    return base or "scenario.yaml"
+
+
+def check_size(size) -> None:
+    """Refuse an upload by the size its browser announced, before any byte is read."""
+    if not isinstance(size, int) or size < 0:
+        raise UploadRefused("upload_unreadable")
+    if size > MAX_FILE_BYTES:
+        raise UploadRefused("upload_too_big", size=size, limit=MAX_FILE_BYTES)
+
+
+def read_upload(name: str, data: bytes, uploads: OrderedDict[str, str] | None = None
+                ) -> Scenario:
     """A validated Scenario from an uploaded file, or ScenarioError with the lines
-    `fleetsim validate` prints for the same file."""
-    label = Path(name or "scenario.yaml").name
-    if len(data) > MAX_FILE_BYTES:
-        raise ScenarioError([f"{label}: got {len(data)} bytes, expected at most "
-                             f"{MAX_FILE_BYTES}"])
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / label
-        path.write_bytes(data)
-        return load(path)
+    `fleetsim validate` prints for the same file (UploadRefused: a reason the page words).
+    `uploads` (name -> text) holds the visitor's earlier uploads, which this one may extend;
+    every upload checked to the end joins it, under its file name and its stem."""
+    label = upload_label(name)
+    check_size(len(data))
+    try:
+        text = bytes(data).decode("utf-8")
+    except UnicodeDecodeError:
+        raise UploadRefused("upload_not_text") from None
+    if "\x00" in text:
+        raise UploadRefused("upload_not_text")
+    found = upload_check.check(text, label, dict(uploads or {}))
+    if found.key:
+        raise UploadRefused(found.key)
+    if uploads is not None:  # even if invalid alone: a part meant to be extended
+        remember(uploads, label, text)
+    if found.scenario is None:
+        raise ScenarioError(found.problems or [f"{label}: not a valid scenario"])
+    return found.scenario
+
+
+def remember(uploads: OrderedDict[str, str], label: str, text: str) -> None:
+    """Keep a valid upload for later ones to extend; the oldest go beyond MAX_KEPT_UPLOADS."""
+    stem = label.rsplit(".", 1)[0] if label.endswith((".yaml", ".yml")) else label
+    for key in {label, stem}:
+        uploads.pop(key, None)
+        uploads[key] = text
+    while len(uploads) > 2 * MAX_KEPT_UPLOADS or (
+            sum(map(len, uploads.values())) > MAX_KEPT_BYTES and len(uploads) > 2):
+        uploads.popitem(last=False)

@@ -18,6 +18,12 @@ EMISSION_TRACES = """() => Array.from(
     .map(p => p.data.map(t => Array.from(t.y || [])))"""
 
 
+def upload(page, name: str, data: bytes) -> None:
+    """Choose a file in the page's upload field, as a visitor does with the file dialog."""
+    page.locator(".fs-upload input[type=file]").set_input_files(
+        files=[{"name": name, "mimeType": "text/yaml", "buffer": data}])
+
+
 def step(page, months: int) -> None:
     for _ in range(months):
         page.locator(".fs-step").click()
@@ -79,10 +85,7 @@ def test_a_bad_upload_shows_its_error_and_keeps_the_run(offline_page, tmp_path):
     text = b"name: Bad Name\ndescription: x\nextends: mexico_city\nmarket:\n  growth: 3\n"
     (tmp_path / "bad.yaml").write_bytes(text)
     expected = CliRunner().invoke(app, ["validate", str(tmp_path / "bad.yaml")])
-    with page.expect_file_chooser() as chooser:
-        page.get_by_text("Suelte aquí un archivo").click()
-    chooser.value.set_files(files=[{"name": "bad.yaml", "mimeType": "text/yaml",
-                                    "buffer": text}])
+    upload(page, "bad.yaml", text)
     errors = page.locator(".fs-import-error")
     for line in expected.output.strip().splitlines():
         expect(errors).to_contain_text(line)

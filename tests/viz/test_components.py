@@ -1,11 +1,33 @@
 """The page's components rendered without a browser (solara.render)."""
 
+import io
+import time
+
 import ipyvuetify as v
-import ipywidgets
 import solara
+from ipyvuetify.extra import FileInput
 
 from fleetsim.viz import app, panels
 from fleetsim.viz.runner import LiveRun
+
+
+def choose_file(rc, name: str, data: bytes) -> None:
+    """What the browser does when a visitor picks a file: name and size first, the bytes
+    when asked (here from memory)."""
+    widget = rc.find(FileInput).widget
+    widget.get_files = lambda timeout=30: [{"name": name, "size": len(data),
+                                             "file_obj": io.BytesIO(data)}]
+    widget.file_info = [{"name": name, "size": len(data)}]
+
+
+def wait_for(found, seconds: float = 30.0) -> None:
+    """Wait for the upload thread (a child process checks the file)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if found():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out")
 
 
 def texts(rc) -> list[str]:
@@ -20,7 +42,8 @@ def test_control_labels_and_numbers_follow_the_language():
 
     @solara.component
     def Holder():
-        panels.PolicyControls(run, lang.value, lambda: None, lambda: None, solara.reactive(0))
+        panels.PolicyControls(run, lang.value, lambda: None, lambda: None, solara.reactive(0),
+                              lambda key, kw: None)
 
     _, rc = solara.render(Holder(), handle_error=False)
     shown = " ".join(str(w.widget.children) for w in rc.find(v.Html))
@@ -34,7 +57,7 @@ def test_step_button_advances_one_month():
     run = LiveRun("mexico_city", seed=1, sample_fraction=0.01)
     playing, speed, bumped = solara.reactive(False), solara.reactive(0), []
     _, rc = solara.render(panels.RunButtons(run, "en", playing, speed, lambda: bumped.append(1),
-                                            False, lambda: None),
+                                            False, lambda: None, lambda key, kw: None),
                           handle_error=False)
     rc.find(v.Btn, class_="fs-step").widget.click()
     assert run.months_done == 1 and bumped == [1]
@@ -46,12 +69,10 @@ def test_a_bad_upload_shows_its_problems_and_keeps_the_run():
     run = LiveRun("mexico_city", seed=1, sample_fraction=0.01)
     run.step(2)
     taken = []
-    _, rc = solara.render(panels.Files(run, "en", taken.append), handle_error=False)
-    upload = rc.find(ipywidgets.FileUpload).widget
-    upload.value = ({"name": "bad.yaml", "type": "text/yaml", "size": 30,
-                     "content": memoryview(b"name: ok\ndescription: x\nwhat: 1\n"),
-                     "last_modified": 0},)
-    rc.find(v.Alert).assert_not_empty()
+    _, rc = solara.render(panels.Files(run, "en", taken.append, {}, lambda key, kw: None),
+                          handle_error=False)
+    choose_file(rc, "bad.yaml", b"name: ok\ndescription: x\nwhat: 1\n")
+    wait_for(lambda: rc.find(v.Alert, type="error"))
     lines = [w.widget.children[0] for w in rc.find(v.Html) if w.widget.children]
     assert any(line.startswith("what: got an unknown key") for line in lines)
     assert taken == [] and run.months_done == 2
@@ -70,9 +91,8 @@ def test_the_page_renders_in_spanish_with_its_own_run():
 def test_a_good_upload_becomes_the_pages_scenario():
     _, rc = solara.render(app.Page(), handle_error=False)
     text = b"name: my_city\ndescription: uploaded\nextends: mexico_city\n"
-    rc.find(ipywidgets.FileUpload).widget.value = (
-        {"name": "my_city.yaml", "type": "text/yaml", "size": len(text),
-         "content": memoryview(text), "last_modified": 0},)
+    choose_file(rc, "my_city.yaml", text)
+    wait_for(lambda: rc.find(v.Select, v_model=app.UPLOADED + "my_city"))
     assert rc.find(v.Select, v_model=app.UPLOADED + "my_city").widget.items[-1] == \
         app.UPLOADED + "my_city"
-    assert any("uploaded" in h for h in texts(rc))  # its description is shown
+    wait_for(lambda: any("uploaded" in h for h in texts(rc)))  # its description is shown

@@ -131,8 +131,10 @@ def test_an_upload_is_checked_like_fleetsim_validate(tmp_path):
 
 def test_an_upload_over_the_size_limit_is_refused_unread():
     big = b"#" * (scenario_io.MAX_FILE_BYTES + 1)
-    with pytest.raises(scenario_io.ScenarioError, match="expected at most"):
+    with pytest.raises(scenario_io.UploadRefused) as err:
         scenario_io.read_upload("big.yaml", big)
+    assert err.value.key == "upload_too_big"
+    assert i18n.t("en", err.value.key, **err.value.kw).endswith("the limit is 2000000 bytes.")
 
 
 def test_sessions_share_one_baseline_model():
