@@ -155,6 +155,8 @@ def child_answer(request: dict) -> dict:
 
 def main() -> None:
     request = json.loads(sys.stdin.buffer.read())
+    # imported before the limits: a shared library that cannot be mapped is not the upload's fault
+    import fleetsim.sim  # noqa: F401
     _limit_child(request)
     try:
         answer = child_answer(request)
