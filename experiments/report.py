@@ -16,7 +16,7 @@ from fleetsim.sim.output import (
     check_out_folder,
     publish_folder,
     recover_run,
-    staging_folder,
+    writable_staging,
 )
 
 from .runner import is_stock
@@ -238,11 +238,7 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> list[Path
     tables = {"summary": summary_table(data), "outcomes": outcomes(data)}
     tables["cost_effectiveness"] = cost_effectiveness(tables["outcomes"], meta["baseline"])
     tables["sensitivity"] = sensitivity(tables["outcomes"], sd)
-    try:
-        staging = staging_folder(target)
-    except OSError as err:
-        raise OutError(f"--out: got {target}, expected a writable folder "
-                       f"({err.strerror or err})") from None
+    staging = writable_staging(target)
     try:
         names = write_report(staging, data, tables, meta, manifest, state)
         publish_folder(staging, target)

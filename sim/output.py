@@ -220,6 +220,15 @@ def staging_folder(out: Path, kind: str = "new") -> Path:
     return tmp
 
 
+def writable_staging(out: Path) -> Path:
+    """staging_folder for a user's --out: a folder that cannot be made is the user's to fix."""
+    try:
+        return staging_folder(out)
+    except OSError as err:
+        raise OutError(f"--out: got {out}, expected a writable folder "
+                       f"({err.strerror or err})") from None
+
+
 def probe(folder: Path, need: int, option: str = "--out") -> None:
     """Write a probe file and check the free space before any work: a full or read-only disk
     is reported at once, not after hours of simulation."""
@@ -241,11 +250,7 @@ def prepare_run(out_dir: str | Path, fmt: str = "parquet", months: int = 360) ->
     check_out_folder(out)
     recover_run(out)
     check_run_folder(out)
-    try:
-        tmp = staging_folder(out)
-    except OSError as err:
-        raise OutError(f"--out: got {out}, expected a writable folder "
-                       f"({err.strerror or err})") from None
+    tmp = writable_staging(out)
     try:
         probe(tmp, estimate_bytes(fmt, months))
     except OutError:
