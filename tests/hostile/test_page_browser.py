@@ -1,6 +1,6 @@
 """Hostile uploads in a real browser (Debian's chromium, the page served by `fleetsim app`):
 nothing of a server file reaches the page, and a second session keeps answering (its Step
-button moves its month) while the first one's upload is being checked."""
+button moves its month) while the first one uploads hostile files."""
 
 from __future__ import annotations
 
@@ -49,17 +49,13 @@ def test_hostile_uploads_show_nothing_of_the_server_and_the_room_keeps_working(
     errors = page.locator(".fs-import-error")
     for name, data in files:
         upload(page, name, data)
-        if name == "bomb.yaml":  # checked until its child is killed at 10 s: meanwhile...
-            expect(page.locator(".fs-import-checking")).to_be_visible(timeout=5_000)
-        assert months_move(second, 5) < 5  # ...the other session answers
-        if name == "bomb.yaml":
-            expect(page.locator(".fs-import-checking")).to_be_visible()  # still checking
+        assert months_move(second, 5) < 5  # the other session answers
         expect(errors).to_be_visible(timeout=20_000)
         text = page.locator("body").inner_text()
         assert SECRET not in text and "Traceback" not in text
         assert "/work/" not in text and "site-packages" not in text
-        if name == "bomb.yaml":
-            expect(errors).to_contain_text("tardó demasiado en revisarse")
+        if name == "bomb.yaml":  # the bounded loader refuses it before it grows (in the child)
+            expect(errors).to_contain_text("values (aliases expanded)")
         else:
             expect(errors).to_contain_text("or a file you uploaded")  # the loader's line
     assert months_move(page, 5) < 5  # the uploading session itself still runs
