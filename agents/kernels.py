@@ -54,6 +54,56 @@ def best_loan_kernel(price, zev, band, cofin, funds, guarantee, history, collate
     return best_rate, best_lender, best_down
 
 
+@njit(cache=True)
+def pay_kernel(price, zev, band, cofin, funds, guarantee, history, collateral, skip,
+               lender_index, serves_band, serves_rep, rep, rate, min_score, down_share,
+               max_principal, collateral_weight, guarantee_weight, per_mxn):
+    """agents.finance.Finance.pay row by row: (principal, rate, lender, ok, financing) of the
+    cheapest way to pay, cash or the best loan; per_mxn[lender, zev, band] is the financing
+    cost per MXN borrowed (its last row, for lender -1, is zero)."""
+    best_rate, best_lender, best_down = best_loan_kernel(
+        price, zev, band, cofin, funds, guarantee, history, collateral, skip, lender_index,
+        serves_band, serves_rep, rep, rate, min_score, down_share, max_principal,
+        collateral_weight, guarantee_weight)
+    m = len(price)
+    principal = np.zeros(m)
+    loan_rate = np.zeros(m)
+    lender = np.full(m, -1, np.int64)
+    ok = np.zeros(m, np.bool_)
+    financing = np.zeros(m)
+    for r in range(m):
+        loan_ok = best_lender[r] >= 0
+        cash_ok = funds[r] >= price[r]
+        ok[r] = loan_ok or cash_ok
+        if not loan_ok:
+            continue
+        owed = price[r] - best_down[r]
+        cost = owed * per_mxn[best_lender[r], zev[r], band[r]]
+        # a loan is used when short of cash or when cheaper than the firm's own discounting
+        if not cash_ok or cost < 0:
+            principal[r] = owed
+            loan_rate[r] = best_rate[r]
+            lender[r] = best_lender[r]
+            financing[r] = cost
+    return principal, loan_rate, lender, ok, financing
+
+
+@njit(cache=True)
+def offer_util_kernel(fixed, per_km, rev, subsidy, km_new, lost, uplift, financing, sale,
+                      cofin, beta, const):
+    """agents.pricing.book_offer's utility row by row: the total cost from the grid's lines
+    and the row's own (subsidy, access loss, contract uplift, financing, old vehicle's sale,
+    co-finance), then -beta x total (million MXN) + the technology's constant."""
+    m = len(fixed)
+    util = np.empty(m)
+    for r in range(m):
+        lo = lost[r]
+        total = (fixed[r] - subsidy[r] + km_new[r] * (per_km[r] + rev[r] * (
+            lo - uplift[r] * (1.0 - lo))) + financing[r] - sale[r] - cofin[r])
+        util[r] = -beta[r] * total / 1e6 + const[r]
+    return util
+
+
 def warm() -> float:
     """Compile or load every kernel; returns the seconds it took."""
     started = time.perf_counter()
@@ -62,4 +112,8 @@ def warm() -> float:
     best_loan_kernel(one, zero_i, zero_i, one, one, one, one, one, np.zeros(1, np.bool_),
                      zero_i, np.ones((1, 1), np.bool_), np.ones((1, 1), np.bool_), zero_i,
                      np.ones((1, 1, 1)), one, one, np.full(1, np.inf), 1.0, 1.0)
+    pay_kernel(one, zero_i, zero_i, one, one, one, one, one, np.zeros(1, np.bool_), zero_i,
+               np.ones((1, 1), np.bool_), np.ones((1, 1), np.bool_), zero_i, np.ones((1, 1, 1)),
+               one, one, np.full(1, np.inf), 1.0, 1.0, np.zeros((2, 2, 1)))
+    offer_util_kernel(*([one] * 12))
     return time.perf_counter() - started

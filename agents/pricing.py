@@ -19,6 +19,7 @@ from fleetsim.scenarios import SIZE_BANDS
 
 from .finance import Finance
 from .instruments import best_offer
+from .kernels import offer_util_kernel
 from .options import IMPORT, KEEP, LEAVE, NEW, RETROFIT, USED, band_tastes
 from .partnerships import partnership_covers, partnership_for, partnership_term
 from .rationing import BONUS, SUBSIDY, Claims
@@ -375,12 +376,14 @@ def book_offer(j: int, kind: int, o: Offer, rv, ctx, sit: Situation, fin: Financ
     # off the price and a partner contract's extra margin
     lost = access_loss(sit, ctx, rv, i, rep, o.age_after)
     fixed, per_km, rev = o.grid
-    total = (fixed[o.at] - o.subsidy + rv.km_new[i] * (per_km[o.at] + rev[o.at] * (
-        lost - uplift * (1.0 - lost))) + loan.financing - o.sale - cofin)
+    m = len(i)
+    table.util[j, i] = offer_util_kernel(
+        fixed[o.at], per_km[o.at], rev[o.at], rows_of(o.subsidy, m), rows_of(rv.km_new[i], m),
+        rows_of(lost, m), rows_of(uplift, m), loan.financing, rows_of(o.sale, m),
+        rows_of(cofin, m), sit.beta[i], sit.consts[rep])
     table.feasible[j, i] = True
     table.family[j, i] = tables.family_reported[rep]
     table.familiar[j, i] = sit.owned[i, table.family[j, i]]
-    table.util[j, i] = -sit.beta[i] * total / 1e6 + sit.consts[rep]
     table.fin_line[j, i] = loan.financing
     table.price[j, i], table.subsidy[j, i], table.cofin[j, i] = price, o.subsidy, cofin
     table.scrap_old[j, i] = d_i | rv.eol[i] | (o.b_mxn > 0)
@@ -393,6 +396,11 @@ def book_offer(j: int, kind: int, o: Offer, rv, ctx, sit: Situation, fin: Financ
         table.claims.set_fallback(j, i, o.fallback[1], o.fallback[0])
     table.partnership[j, i] = np.where(d_i, p, 0)
     table.rep_tech[j, i] = o.t_after
+
+
+def rows_of(x, m: int) -> np.ndarray:
+    """x (a number or an array) as m contiguous float64 values, as the compiled loops take."""
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(x, np.float64), (m,)))
 
 
 # option kind -> the function that prices its column
