@@ -104,6 +104,49 @@ def offer_util_kernel(fixed, per_km, rev, subsidy, km_new, lost, uplift, financi
     return util
 
 
+@njit(cache=True)
+def book_offer_kernel(i, util, loan, money, claim_which, in_partnership, eol, scrap_value,
+                      partnership, t_after, family_rep, owned, has_fallback, f_rows, b_rows,
+                      i8_rows, i32_rows):
+    """agents.pricing.book_offer's writes into option j's row of every table, row by row.
+
+    loan: (principal, rate, lender, ok, financing); money: (price, subsidy, cofin, bonus,
+    sale_before, fallback MXN); claim_which: (subsidy's, bonus's, fallback's instrument).
+    Table rows at j: f_rows (util, fin_line, price, subsidy, cofin, principal, rate,
+    bonus_gain, subsidy claim, bonus claim, fallback MXN), b_rows (feasible, fin_ok, familiar,
+    scrap_old, scrap_base), i8_rows (lender, partnership, rep_tech, family), i32_rows
+    (subsidy claim's, bonus claim's and fallback's instrument).
+    """
+    principal, rate, lender, ok, financing = loan
+    price, subsidy, cofin, bonus, sale_before, alt = money
+    s_which, b_which, alt_which = claim_which
+    (u_j, fin_j, price_j, subsidy_j, cofin_j, principal_j, rate_j, gain_j, s_mxn_j, b_mxn_j,
+     alt_mxn_j) = f_rows
+    feasible_j, fin_ok_j, familiar_j, scrap_old_j, scrap_base_j = b_rows
+    lender_j, partnership_j, rep_tech_j, family_j = i8_rows
+    s_which_j, b_which_j, alt_which_j = i32_rows
+    for r in range(len(i)):
+        x = i[r]
+        principal_j[x], rate_j[x], lender_j[x] = principal[r], rate[r], lender[r]
+        fin_ok_j[x] = ok[r]
+        u_j[x], fin_j[x], feasible_j[x] = util[r], financing[r], True
+        family_j[x] = family_rep[r]
+        familiar_j[x] = owned[x, family_j[x]]
+        price_j[x], subsidy_j[x], cofin_j[x] = price[r], subsidy[r], cofin[r]
+        scrap_base_j[x] = in_partnership[r] or eol[r]
+        scrap_old_j[x] = scrap_base_j[x] or bonus[r] > 0
+        s_which_j[x] = s_which[r] if subsidy[r] > 0 else -1
+        s_mxn_j[x] = subsidy[r] if subsidy[r] > 0 else 0.0
+        b_which_j[x] = b_which[r] if bonus[r] > 0 else -1
+        b_mxn_j[x] = bonus[r] if bonus[r] > 0 else 0.0
+        gain_j[x] = scrap_value[r] + bonus[r] - sale_before[r] if bonus[r] > 0 else 0.0
+        if has_fallback:
+            alt_which_j[x] = alt_which[r] if alt[r] > 0 else -1
+            alt_mxn_j[x] = alt[r] if alt[r] > 0 else 0.0
+        partnership_j[x] = partnership[r] if in_partnership[r] else 0
+        rep_tech_j[x] = t_after[r]
+
+
 def warm() -> float:
     """Compile or load every kernel; returns the seconds it took."""
     started = time.perf_counter()
@@ -116,4 +159,9 @@ def warm() -> float:
                np.ones((1, 1), np.bool_), np.ones((1, 1), np.bool_), zero_i, np.ones((1, 1, 1)),
                one, one, np.full(1, np.inf), 1.0, 1.0, np.zeros((2, 2, 1)))
     offer_util_kernel(*([one] * 12))
+    f8, b1 = np.zeros(1), np.zeros(1, np.bool_)
+    i8, i32 = np.zeros(1, np.int8), np.zeros(1, np.int32)
+    book_offer_kernel(zero_i, one, (one, one, zero_i, b1, one), (one,) * 6, (zero_i,) * 3, b1, b1,
+                      one, zero_i, zero_i, zero_i, np.ones((1, 1), np.bool_), True, (f8,) * 11,
+                      (b1,) * 5, (i8,) * 4, (i32,) * 3)
     return time.perf_counter() - started

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fleetsim.agents.kernels import best_loan_kernel, offer_util_kernel, pay_kernel, warm
+from fleetsim.agents.kernels import (
+    best_loan_kernel,
+    book_offer_kernel,
+    offer_util_kernel,
+    pay_kernel,
+    warm,
+)
 
 
 def best_loan_numpy(price, zev, band, cofin, funds, guarantee, history, collateral, skip,
@@ -118,3 +124,74 @@ def test_offer_util_kernel_equals_numpy(seed):
 
 def test_warm_loads_every_kernel():
     assert warm() >= 0.0
+
+
+def book_offer_numpy(j, i, util, loan, money, claim_which, d_i, eol, scrap_value, p, t_after,
+                     family, owned, has_fallback, t):
+    """agents.pricing.book_offer's numpy writes (before issue 11's speed step) into tables t."""
+    principal, rate, lender, ok, financing = loan
+    price, subsidy, cofin, b_mxn, sale_before, alt = money
+    s_which, b_which, alt_which = claim_which
+    t["principal"][j, i], t["rate"][j, i], t["lender"][j, i] = principal, rate, lender
+    t["fin_ok"][j, i] = ok
+    t["util"][j, i] = util
+    t["feasible"][j, i] = True
+    t["family"][j, i] = family
+    t["familiar"][j, i] = owned[i, t["family"][j, i]]
+    t["fin_line"][j, i] = financing
+    t["price"][j, i], t["subsidy"][j, i], t["cofin"][j, i] = price, subsidy, cofin
+    t["scrap_old"][j, i] = d_i | eol | (b_mxn > 0)
+    t["scrap_base"][j, i] = d_i | eol
+    t["which"][0, j, i] = np.where(subsidy > 0, s_which, -1)
+    t["mxn"][0, j, i] = np.where(subsidy > 0, subsidy, 0.0)
+    t["which"][1, j, i] = np.where(b_mxn > 0, b_which, -1)
+    t["mxn"][1, j, i] = np.where(b_mxn > 0, b_mxn, 0.0)
+    t["bonus_gain"][j, i] = np.where(b_mxn > 0, scrap_value + b_mxn - sale_before, 0.0)
+    if has_fallback:
+        t["alt_which"][j, i] = np.where(alt > 0, alt_which, -1)
+        t["alt_mxn"][j, i] = np.where(alt > 0, alt, 0.0)
+    t["partnership"][j, i] = np.where(d_i, p, 0)
+    t["rep_tech"][j, i] = t_after
+
+
+def empty_tables(k: int, n: int) -> dict:
+    f = {x: np.full((k, n), -7.5) for x in ("util", "fin_line", "price", "subsidy", "cofin",
+                                            "principal", "rate", "bonus_gain", "alt_mxn")}
+    b = {x: np.zeros((k, n), bool) for x in ("feasible", "fin_ok", "familiar", "scrap_old",
+                                             "scrap_base")}
+    i8 = {x: np.full((k, n), 3, np.int8) for x in ("lender", "partnership", "rep_tech",
+                                                   "family")}
+    return {**f, **b, **i8, "alt_which": np.full((k, n), 5, np.int32),
+            "which": np.full((2, k, n), 5, np.int32), "mxn": np.full((2, k, n), -7.5)}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_book_offer_kernel_equals_numpy(seed):
+    rng = np.random.default_rng(300 + seed)
+    k, n, m, j = 4, 800, 500, 2
+    i = np.sort(rng.choice(n, m, replace=False)).astype(np.intp)
+
+    def some(x):
+        return x * (rng.random(m) < 0.5)
+
+    loan = (rng.uniform(0, 1e6, m), rng.uniform(0, 0.2, m), rng.integers(-1, 3, m),
+            rng.random(m) < 0.8, rng.uniform(-1e5, 1e5, m))
+    money = (rng.uniform(0, 3e6, m), some(rng.uniform(0, 5e5, m)), some(rng.uniform(0, 5e5, m)),
+             some(rng.uniform(0, 2e5, m)), rng.uniform(0, 1e6, m), some(rng.uniform(0, 3e5, m)))
+    which = tuple(rng.integers(-1, 4, m) for _ in range(3))
+    rest = (rng.random(m) < 0.3, rng.random(m) < 0.3, rng.uniform(0, 1e5, m),
+            rng.integers(0, 3, m), rng.integers(0, 9, m), rng.integers(0, 4, m),
+            rng.random((n, 4)) < 0.5, bool(seed % 2))
+    util = rng.normal(0, 3, m)
+    got, want = empty_tables(k, n), empty_tables(k, n)
+    book_offer_kernel(
+        i, util, loan, money, which, *rest,
+        tuple(got[x][j] for x in ("util", "fin_line", "price", "subsidy", "cofin", "principal",
+                                   "rate", "bonus_gain")) + (got["mxn"][0, j], got["mxn"][1, j],
+                                                             got["alt_mxn"][j]),
+        tuple(got[x][j] for x in ("feasible", "fin_ok", "familiar", "scrap_old", "scrap_base")),
+        tuple(got[x][j] for x in ("lender", "partnership", "rep_tech", "family")),
+        (got["which"][0, j], got["which"][1, j], got["alt_which"][j]))
+    book_offer_numpy(j, i, util, loan, money, which, *rest, want)
+    for name in want:
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
