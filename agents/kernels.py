@@ -147,6 +147,33 @@ def book_offer_kernel(i, util, loan, money, claim_which, in_partnership, eol, sc
         rep_tech_j[x] = t_after[r]
 
 
+@njit(cache=True)
+def logit_choice_kernel(util, feasible, gumbel):
+    """agents.choice.logit_choice row by row: the first index of the largest utility + Gumbel
+    draw among feasible options (numpy's argmax: a NaN wins at once), -1 where none is
+    feasible. util and feasible are [option, row], gumbel [row, option]."""
+    k, n = util.shape
+    choice = np.full(n, -1, np.int64)
+    for r in range(n):
+        any_ok = False
+        for j in range(k):
+            any_ok = any_ok or feasible[j, r]
+        if not any_ok:
+            continue
+        best = util[0, r] + gumbel[r, 0] if feasible[0, r] else -np.inf
+        idx = 0
+        if not np.isnan(best):
+            for j in range(1, k):
+                v = util[j, r] + gumbel[r, j] if feasible[j, r] else -np.inf
+                if np.isnan(v):
+                    idx = j
+                    break
+                if v > best:
+                    best, idx = v, j
+        choice[r] = idx
+    return choice
+
+
 def warm() -> float:
     """Compile or load every kernel; returns the seconds it took."""
     started = time.perf_counter()
@@ -164,4 +191,5 @@ def warm() -> float:
     book_offer_kernel(zero_i, one, (one, one, zero_i, b1, one), (one,) * 6, (zero_i,) * 3, b1, b1,
                       one, zero_i, zero_i, zero_i, np.ones((1, 1), np.bool_), True, (f8,) * 11,
                       (b1,) * 5, (i8,) * 4, (i32,) * 3)
+    logit_choice_kernel(np.ones((1, 1)), np.ones((1, 1), np.bool_), np.ones((1, 1), np.float32))
     return time.perf_counter() - started

@@ -8,6 +8,7 @@ import pytest
 from fleetsim.agents.kernels import (
     best_loan_kernel,
     book_offer_kernel,
+    logit_choice_kernel,
     offer_util_kernel,
     pay_kernel,
     warm,
@@ -195,3 +196,26 @@ def test_book_offer_kernel_equals_numpy(seed):
     book_offer_numpy(j, i, util, loan, money, which, *rest, want)
     for name in want:
         np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+
+
+def logit_choice_numpy(utility, feasible, gumbel):
+    """agents.choice.logit_choice's numpy code (before issue 11's speed step), [row, option]."""
+    u = np.where(feasible, utility + gumbel, -np.inf)
+    return np.where(feasible.any(axis=1), np.argmax(u, axis=1), -1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_logit_choice_kernel_equals_numpy(seed, dtype):
+    rng = np.random.default_rng(400 + seed)
+    n, k = 2000, 11
+    utility = rng.normal(0, 2, (n, k)).round(1)  # ties, so the first of equals must win
+    utility[rng.random((n, k)) < 0.05] = -np.inf
+    utility[rng.random((n, k)) < 0.002] = np.nan
+    feasible = rng.random((n, k)) < 0.6
+    feasible[rng.random(n) < 0.1] = False
+    gumbel = np.where(rng.random((n, k)) < 0.3, 0.0, rng.gumbel(size=(n, k))).astype(dtype)
+    got = logit_choice_kernel(np.ascontiguousarray(utility.T), np.ascontiguousarray(feasible.T),
+                              gumbel)
+    np.testing.assert_array_equal(got, logit_choice_numpy(utility, feasible, gumbel))
+    assert (got == -1).any() and (got >= 0).any()
