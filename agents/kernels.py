@@ -174,6 +174,29 @@ def logit_choice_kernel(util, feasible, gumbel):
     return choice
 
 
+@njit(cache=True)
+def offer_terms_kernel(gross, subsidy, in_partnership, partnership, terms, own_uplift,
+                       keeps_contract):
+    """agents.pricing.book_offer's partnership terms row by row: (co-finance, price paid by the
+    operator, guarantee share, contract uplift share); terms[term, partnership] as
+    agents.partnerships.partnership_terms; a vehicle that stays (keeps_contract) keeps the
+    larger of the offer's uplift and its own contract's (NaN wins, as np.maximum)."""
+    m = len(gross)
+    cofin, price, guarantee, uplift = np.empty(m), np.empty(m), np.empty(m), np.empty(m)
+    for r in range(m):
+        d, p = in_partnership[r], partnership[r]
+        net = gross[r] - subsidy[r]
+        cofin[r] = net * terms[0, p] if d else 0.0
+        price[r] = net - cofin[r]
+        guarantee[r] = (terms[1, p] if d else 0.0) + 0.0
+        u = terms[2, p] if d else 0.0
+        if keeps_contract:
+            own = own_uplift[r]
+            u = u if np.isnan(u) else (own if np.isnan(own) or own > u else u)
+        uplift[r] = u
+    return cofin, price, guarantee, uplift
+
+
 def warm() -> float:
     """Compile or load every kernel; returns the seconds it took."""
     started = time.perf_counter()
@@ -192,4 +215,5 @@ def warm() -> float:
                       one, zero_i, zero_i, zero_i, np.ones((1, 1), np.bool_), True, (f8,) * 11,
                       (b1,) * 5, (i8,) * 4, (i32,) * 3)
     logit_choice_kernel(np.ones((1, 1)), np.ones((1, 1), np.bool_), np.ones((1, 1), np.float32))
+    offer_terms_kernel(one, one, b1, zero_i, np.zeros((3, 1)), one, True)
     return time.perf_counter() - started

@@ -19,9 +19,14 @@ from fleetsim.scenarios import SIZE_BANDS
 
 from .finance import Finance
 from .instruments import best_offer
-from .kernels import book_offer_kernel, offer_util_kernel
+from .kernels import book_offer_kernel, offer_terms_kernel, offer_util_kernel
 from .options import IMPORT, KEEP, LEAVE, NEW, RETROFIT, USED, band_tastes
-from .partnerships import partnership_covers, partnership_for, partnership_term
+from .partnerships import (
+    partnership_covers,
+    partnership_for,
+    partnership_term,
+    partnership_terms,
+)
 from .rationing import BONUS, SUBSIDY, Claims
 from .tco import annuity_factor, discount, tco
 
@@ -90,6 +95,7 @@ class Situation:
     disc_b: np.ndarray
     margin_c: np.ndarray  # [class] margin per km
     charger: np.ndarray  # [class]
+    terms: np.ndarray  # [term, partnership + 1] (agents.partnerships.partnership_terms)
     axes: tuple = field(default=())  # open grids: engine, retrofit, class, band, age
     keep_grid: tuple = field(default=())
 
@@ -129,7 +135,8 @@ def situation(rv: Any, ctx: Any) -> Situation:
         taste=taste, annuity_b=annuity_factor(taste["r"], taste["h"]),
         disc_b=discount(taste["r"], taste["h"]),
         margin_c=np.array([e.contribution_mxn_per_km for e in econ]),
-        charger=np.array([e.charger_mxn_per_vehicle for e in econ]))
+        charger=np.array([e.charger_mxn_per_vehicle for e in econ]),
+        terms=partnership_terms(spec))
     n_t, n_r = len(tables.tech_names), len(tables.retrofit_names) + 1
     sit.axes = np.ix_(np.arange(n_t), np.arange(n_r), np.arange(len(econ)),
                       np.arange(len(SIZE_BANDS)), np.arange(MAX_GRID_AGE + 1, dtype=float))
@@ -354,22 +361,20 @@ def book_offer(j: int, kind: int, o: Offer, rv, ctx, sit: Situation, fin: Financ
                table: OptionTable) -> None:
     """Price an offer on its rows, with its finance, partnership terms and public money, and
     write its column of the table."""
-    spec, tables, i = ctx.spec, ctx.tables, o.i
+    tables, i = ctx.tables, o.i
     d_i = o.in_partnership[i]
     p = sit.partnership[i]
-    cofin = np.where(d_i, (o.gross - o.subsidy) * partnership_term(spec, p, "cofinance"), 0.0)
-    price = o.gross - o.subsidy - cofin
+    m = len(i)
+    # a refitted vehicle stays, with any contract it has
+    cofin, price, guarantee, uplift = offer_terms_kernel(
+        rows_of(o.gross, m), rows_of(o.subsidy, m), np.ascontiguousarray(d_i),
+        rows_of(p, m, np.int64), sit.terms, sit.own_uplift[i], kind == RETROFIT)
     rep = tables.reported(o.t_after, o.retro)
-    guarantee = np.where(d_i, partnership_term(spec, p, "guarantee"), 0.0) + np.zeros(len(i))
-    uplift = np.where(d_i, partnership_term(spec, p, "uplift"), 0.0)
-    if kind == RETROFIT:  # the vehicle stays, with any contract it has
-        uplift = np.maximum(uplift, sit.own_uplift[i])
     loan = fin.pay(i, price, rep, o.used, guarantee, cofin, o.sale if kind != RETROFIT else 0.0)
     # the row's own lines: its financing, what its old vehicle fetches, the co-finance taken
     # off the price and a partner contract's extra margin
     lost = access_loss(sit, ctx, rv, i, rep, o.age_after)
     fixed, per_km, rev = o.grid
-    m = len(i)
     util = offer_util_kernel(
         fixed[o.at], per_km[o.at], rev[o.at], rows_of(o.subsidy, m), rows_of(rv.km_new[i], m),
         rows_of(lost, m), rows_of(uplift, m), loan.financing, rows_of(o.sale, m),

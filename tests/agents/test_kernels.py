@@ -9,6 +9,7 @@ from fleetsim.agents.kernels import (
     best_loan_kernel,
     book_offer_kernel,
     logit_choice_kernel,
+    offer_terms_kernel,
     offer_util_kernel,
     pay_kernel,
     warm,
@@ -219,3 +220,28 @@ def test_logit_choice_kernel_equals_numpy(seed, dtype):
                               gumbel)
     np.testing.assert_array_equal(got, logit_choice_numpy(utility, feasible, gumbel))
     assert (got == -1).any() and (got >= 0).any()
+
+
+def offer_terms_numpy(gross, subsidy, d_i, p, terms, own_uplift, keeps_contract):
+    """agents.pricing.book_offer's partnership terms in numpy (before issue 11's speed step)."""
+    cofin = np.where(d_i, (gross - subsidy) * terms[0][p], 0.0)
+    price = gross - subsidy - cofin
+    guarantee = np.where(d_i, terms[1][p], 0.0) + np.zeros(len(gross))
+    uplift = np.where(d_i, terms[2][p], 0.0)
+    if keeps_contract:
+        uplift = np.maximum(uplift, own_uplift)
+    return cofin, price, guarantee, uplift
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_offer_terms_kernel_equals_numpy(seed):
+    rng = np.random.default_rng(500 + seed)
+    m, n_p = 1000, 3
+    terms = np.concatenate([np.zeros((3, 1)), rng.uniform(0, 0.5, (3, n_p))], axis=1)
+    terms[2, 1] = 0.1  # ties with the vehicle's own uplift
+    own = rng.choice([0.0, 0.1, 0.3], m)
+    own[rng.random(m) < 0.01] = np.nan
+    args = (rng.uniform(1e5, 4e6, m), rng.uniform(0, 5e5, m) * (rng.random(m) < 0.5),
+            rng.random(m) < 0.5, rng.integers(0, n_p + 1, m), terms, own, bool(seed % 2))
+    for g, w in zip(offer_terms_kernel(*args), offer_terms_numpy(*args), strict=True):
+        np.testing.assert_array_equal(g, w)
