@@ -412,6 +412,9 @@ def write_offer(j: int, o: Offer, util, loan, price, cofin, p, family, rv, sit: 
 def rows_of(x, m: int, dtype=np.float64) -> np.ndarray:
     """x (a number or m values) as m contiguous, writable values of dtype: one array type per
     argument, so the compiled loops are compiled once (in warm())."""
+    if (isinstance(x, np.ndarray) and x.dtype == dtype and x.flags.c_contiguous
+            and x.flags.writeable):
+        return x  # the common case, checked directly: np.require costs microseconds a call
     x = np.asarray(x, dtype)
     return np.full(m, x) if x.ndim == 0 else np.require(x, dtype, ["C", "W"])
 
