@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .kernels import logit_choice_kernel
+
 PI_MIN, PI_MAX = 1e-6, 1 - 1e-6
 
 
@@ -39,9 +41,10 @@ def logit_choice(utility: np.ndarray, feasible: np.ndarray,
     `gumbel` draws to compare two choice sets with the same tastes."""
     if gumbel is None:
         gumbel = rng.gumbel(size=utility.shape)
-    u = np.where(feasible, utility + gumbel, -np.inf)
-    choice = np.argmax(u, axis=1)
-    return np.where(feasible.any(axis=1), choice, -1)
+    # the kernel takes [option, row]: callers hold option-major tables and pass them transposed
+    return logit_choice_kernel(np.ascontiguousarray(utility.T, np.float64),
+                               np.ascontiguousarray(feasible.T, np.bool_),
+                               np.ascontiguousarray(gumbel))
 
 
 def choice_probabilities(utility: np.ndarray, feasible: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 
 from fleetsim.scenarios import SIZE_BANDS, Scenario
 
-from .kernels import best_loan_kernel
+from .kernels import pay_kernel
 from .lenders import Lender, credit_score
 from .tco import financing_cost
 
@@ -80,37 +80,21 @@ class Finance:
             guarantee: np.ndarray, cofin: np.ndarray, trade_in) -> Loan:
         """Cheapest way for rows i to pay `price` for a vehicle of reported technology `rep`:
         cash (with what the old vehicle fetches), or a loan; a loan is used when short of cash
-        or when it is cheaper than the firm's own discounting."""
+        or when it is cheaper than the firm's own discounting (agents.kernels.pay_kernel: the
+        cheapest loan each row is approved for, lenders in order, then cash or loan)."""
         funds = self.cash[i] + trade_in  # what the old vehicle fetches pays towards the new one
-        best_rate, best_lender, best_down = self.best_loan(i, price, rep, used, guarantee,
-                                                           cofin, funds)
-        loan_ok = best_lender >= 0
-        cash_ok = funds >= price
-        principal = np.where(loan_ok, price - best_down, 0.0)
-        rate = np.where(loan_ok, best_rate, 0.0)
-        financing = principal * self.per_mxn[best_lender,
-                                             self.zev_reported[rep].astype(np.intp),
-                                             self.band[i]]
-        use_loan = loan_ok & (~cash_ok | (financing < 0))
-        return Loan(principal=np.where(use_loan, principal, 0.0),
-                    rate=np.where(use_loan, rate, 0.0),
-                    lender=np.where(use_loan, best_lender, -1), ok=loan_ok | cash_ok,
-                    financing=np.where(use_loan, financing, 0.0))
-
-    def best_loan(self, i, price, rep, used, guarantee, cofin, funds):
-        """(rate, lender, down payment) of the cheapest loan each row is approved for; lender
-        -1 where none approves (agents.kernels.best_loan_kernel, lenders in order)."""
         skip = np.array([(used and not lt.spec.serves_used) or lt.lender.quota_left() < 1
                          for lt in self.lenders], np.bool_)
         t = self.terms
-        return best_loan_kernel(
+        principal, rate, lender, ok, financing = pay_kernel(
             np.ascontiguousarray(price, np.float64), self.zev_reported[rep].astype(np.int64),
             self.band[i].astype(np.int64), np.ascontiguousarray(cofin, np.float64),
             np.ascontiguousarray(funds, np.float64), np.ascontiguousarray(guarantee, np.float64),
             self.history[i], self.collateral[i], skip, t["index"], t["serves_band"],
             t["serves_rep"], rep.astype(np.int64), t["rate"], t["min_score"],
             t["used_down"] if used else t["down"], t["max_principal"],
-            float(self.collateral_weight), float(self.guarantee_weight))
+            float(self.collateral_weight), float(self.guarantee_weight), self.per_mxn)
+        return Loan(principal=principal, rate=rate, lender=lender, ok=ok, financing=financing)
 
 
 def lender_tables(lenders: list[LenderTerms]) -> dict[str, np.ndarray]:

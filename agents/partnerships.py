@@ -24,13 +24,19 @@ def partnership_for(ops: OperatorSet, owner: np.ndarray, running: np.ndarray) ->
     return out
 
 
+TERMS = ("cofinance", "guarantee", "uplift")
+
+
+def partnership_terms(spec: Scenario) -> np.ndarray:
+    """[term (TERMS), partnership + 1] every partnership's shares; column 0 (none) is zero."""
+    return np.array([[0.0, *(p.cofinance_share for p in spec.partnerships)],
+                     [0.0, *(p.guarantee_share for p in spec.partnerships)],
+                     [0.0, *(p.contract_uplift_share for p in spec.partnerships)]])
+
+
 def partnership_term(spec: Scenario, partnership: np.ndarray, what: str) -> np.ndarray:
     """A partnership's term (cofinance, guarantee or uplift share) for each row."""
-    values = {"cofinance": [p.cofinance_share for p in spec.partnerships],
-              "guarantee": [p.guarantee_share for p in spec.partnerships],
-              "uplift": [p.contract_uplift_share for p in spec.partnerships]}[what]
-    table = np.array([0.0, *values])
-    return table[partnership]
+    return partnership_terms(spec)[TERMS.index(what)][partnership]
 
 
 def partnership_covers(spec: Scenario, partnership: np.ndarray, age: np.ndarray, *,

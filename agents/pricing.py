@@ -19,8 +19,14 @@ from fleetsim.scenarios import SIZE_BANDS
 
 from .finance import Finance
 from .instruments import best_offer
+from .kernels import book_offer_kernel, offer_terms_kernel, offer_util_kernel
 from .options import IMPORT, KEEP, LEAVE, NEW, RETROFIT, USED, band_tastes
-from .partnerships import partnership_covers, partnership_for, partnership_term
+from .partnerships import (
+    partnership_covers,
+    partnership_for,
+    partnership_term,
+    partnership_terms,
+)
 from .rationing import BONUS, SUBSIDY, Claims
 from .tco import annuity_factor, discount, tco
 
@@ -61,12 +67,6 @@ class OptionTable:
                    partnership=np.zeros((k, n), np.int8), rep_tech=np.zeros((k, n), np.int8),
                    claims=Claims.empty(k, n), **zeros)
 
-    def book_loan(self, j: int, i: np.ndarray, loan) -> None:
-        self.principal[j, i] = loan.principal
-        self.rate[j, i] = loan.rate
-        self.lender[j, i] = loan.lender
-        self.fin_ok[j, i] = loan.ok
-
 
 @dataclass
 class Situation:
@@ -95,6 +95,7 @@ class Situation:
     disc_b: np.ndarray
     margin_c: np.ndarray  # [class] margin per km
     charger: np.ndarray  # [class]
+    terms: np.ndarray  # [term, partnership + 1] (agents.partnerships.partnership_terms)
     axes: tuple = field(default=())  # open grids: engine, retrofit, class, band, age
     keep_grid: tuple = field(default=())
 
@@ -134,7 +135,8 @@ def situation(rv: Any, ctx: Any) -> Situation:
         taste=taste, annuity_b=annuity_factor(taste["r"], taste["h"]),
         disc_b=discount(taste["r"], taste["h"]),
         margin_c=np.array([e.contribution_mxn_per_km for e in econ]),
-        charger=np.array([e.charger_mxn_per_vehicle for e in econ]))
+        charger=np.array([e.charger_mxn_per_vehicle for e in econ]),
+        terms=partnership_terms(spec))
     n_t, n_r = len(tables.tech_names), len(tables.retrofit_names) + 1
     sit.axes = np.ix_(np.arange(n_t), np.arange(n_r), np.arange(len(econ)),
                       np.arange(len(SIZE_BANDS)), np.arange(MAX_GRID_AGE + 1, dtype=float))
@@ -359,40 +361,62 @@ def book_offer(j: int, kind: int, o: Offer, rv, ctx, sit: Situation, fin: Financ
                table: OptionTable) -> None:
     """Price an offer on its rows, with its finance, partnership terms and public money, and
     write its column of the table."""
-    spec, tables, i = ctx.spec, ctx.tables, o.i
+    tables, i = ctx.tables, o.i
     d_i = o.in_partnership[i]
     p = sit.partnership[i]
-    cofin = np.where(d_i, (o.gross - o.subsidy) * partnership_term(spec, p, "cofinance"), 0.0)
-    price = o.gross - o.subsidy - cofin
+    m = len(i)
+    # a refitted vehicle stays, with any contract it has
+    cofin, price, guarantee, uplift = offer_terms_kernel(
+        rows_of(o.gross, m), rows_of(o.subsidy, m), np.ascontiguousarray(d_i),
+        rows_of(p, m, np.int64), sit.terms, sit.own_uplift[i], kind == RETROFIT)
     rep = tables.reported(o.t_after, o.retro)
-    guarantee = np.where(d_i, partnership_term(spec, p, "guarantee"), 0.0) + np.zeros(len(i))
-    uplift = np.where(d_i, partnership_term(spec, p, "uplift"), 0.0)
-    if kind == RETROFIT:  # the vehicle stays, with any contract it has
-        uplift = np.maximum(uplift, sit.own_uplift[i])
     loan = fin.pay(i, price, rep, o.used, guarantee, cofin, o.sale if kind != RETROFIT else 0.0)
-    table.book_loan(j, i, loan)
     # the row's own lines: its financing, what its old vehicle fetches, the co-finance taken
     # off the price and a partner contract's extra margin
     lost = access_loss(sit, ctx, rv, i, rep, o.age_after)
     fixed, per_km, rev = o.grid
-    total = (fixed[o.at] - o.subsidy + rv.km_new[i] * (per_km[o.at] + rev[o.at] * (
-        lost - uplift * (1.0 - lost))) + loan.financing - o.sale - cofin)
-    table.feasible[j, i] = True
-    table.family[j, i] = tables.family_reported[rep]
-    table.familiar[j, i] = sit.owned[i, table.family[j, i]]
-    table.util[j, i] = -sit.beta[i] * total / 1e6 + sit.consts[rep]
-    table.fin_line[j, i] = loan.financing
-    table.price[j, i], table.subsidy[j, i], table.cofin[j, i] = price, o.subsidy, cofin
-    table.scrap_old[j, i] = d_i | rv.eol[i] | (o.b_mxn > 0)
-    table.scrap_base[j, i] = d_i | rv.eol[i]
-    table.claims.set(SUBSIDY, j, i, o.s_which, o.subsidy)
-    table.claims.set(BONUS, j, i, o.b_which, o.b_mxn)
-    table.bonus_gain[j, i] = np.where(o.b_mxn > 0, sit.scrap_value[i] + o.b_mxn - o.sale_before,
-                                      0.0)
-    if o.fallback is not None:
-        table.claims.set_fallback(j, i, o.fallback[1], o.fallback[0])
-    table.partnership[j, i] = np.where(d_i, p, 0)
-    table.rep_tech[j, i] = o.t_after
+    util = offer_util_kernel(
+        fixed[o.at], per_km[o.at], rev[o.at], rows_of(o.subsidy, m), rows_of(rv.km_new[i], m),
+        rows_of(lost, m), rows_of(uplift, m), loan.financing, rows_of(o.sale, m),
+        rows_of(cofin, m), sit.beta[i], sit.consts[rep])
+    write_offer(j, o, util, loan, price, cofin, p, tables.family_reported[rep], rv, sit, table)
+
+
+def write_offer(j: int, o: Offer, util, loan, price, cofin, p, family, rv, sit: Situation,
+                table: OptionTable) -> None:
+    """Option j's column on the offer's rows: utility, loan, money, claims on public money,
+    what happens to the old vehicle, partnership and the vehicle after
+    (agents.kernels.book_offer_kernel)."""
+    i, m, c = o.i, len(o.i), table.claims
+    alt, alt_which = o.fallback if o.fallback is not None else (np.zeros(m), np.full(m, -1))
+    book_offer_kernel(
+        np.ascontiguousarray(i, np.intp), util,
+        (loan.principal, loan.rate, loan.lender, loan.ok, loan.financing),
+        (rows_of(price, m), rows_of(o.subsidy, m), rows_of(cofin, m), rows_of(o.b_mxn, m),
+         rows_of(o.sale_before, m), rows_of(alt, m)),
+        (rows_of(o.s_which, m, np.int64), rows_of(o.b_which, m, np.int64),
+         rows_of(alt_which, m, np.int64)),
+        np.ascontiguousarray(o.in_partnership[i]), np.ascontiguousarray(rv.eol[i]),
+        sit.scrap_value[i], rows_of(p, m, np.int64), rows_of(o.t_after, m, np.int64),
+        rows_of(family, m, np.int64),
+        np.ascontiguousarray(sit.owned), o.fallback is not None,
+        (table.util[j], table.fin_line[j], table.price[j], table.subsidy[j], table.cofin[j],
+         table.principal[j], table.rate[j], table.bonus_gain[j], c.mxn[SUBSIDY, j],
+         c.mxn[BONUS, j], c.alt_mxn[j]),
+        (table.feasible[j], table.fin_ok[j], table.familiar[j], table.scrap_old[j],
+         table.scrap_base[j]),
+        (table.lender[j], table.partnership[j], table.rep_tech[j], table.family[j]),
+        (c.which[SUBSIDY, j], c.which[BONUS, j], c.alt_which[j]))
+
+
+def rows_of(x, m: int, dtype=np.float64) -> np.ndarray:
+    """x (a number or m values) as m contiguous, writable values of dtype: one array type per
+    argument, so the compiled loops are compiled once (in warm())."""
+    if (isinstance(x, np.ndarray) and x.dtype == dtype and x.flags.c_contiguous
+            and x.flags.writeable):
+        return x  # the common case, checked directly: np.require costs microseconds a call
+    x = np.asarray(x, dtype)
+    return np.full(m, x) if x.ndim == 0 else np.require(x, dtype, ["C", "W"])
 
 
 # option kind -> the function that prices its column

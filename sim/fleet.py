@@ -15,6 +15,7 @@ import numpy as np
 
 from fleetsim.scenarios import SIZE_BANDS
 
+from .kernels import count_kernel, tally_kernel
 from .registry import ACTIVE, GONE, LISTED, VehicleRegistry
 from .technology import TechTables
 
@@ -40,6 +41,8 @@ class Fleet:
         self.registry = VehicleRegistry(n_rates, capacity)
         self.tables = tables
         self.owner_band = owner_band
+        self._band_i = owner_band.astype(np.intp)  # the compiled tallies take intp indices
+        self._family_i = tables.family_reported.astype(np.intp)
         self.rates_of = rates
         n_cls, n_rep = len(tables.class_names), len(tables.reported_names)
         self.counts = np.zeros((n_cls, n_rep), np.int64)  # active vehicles: class, technology
@@ -140,20 +143,19 @@ class Fleet:
         self.totals += reg.rates[:, rows].sum(axis=1)
         self._count(rows, +1)
         if count:
-            np.add.at(self.entered, reg.cols["vclass"][rows], 1)
+            tally_kernel(self.entered, reg.cols["vclass"][rows].astype(np.intp))
 
     def _deactivate(self, rows: np.ndarray, state: int, month: int) -> None:
         reg = self.registry
         self.totals -= reg.rates[:, rows].sum(axis=1)
         self._count(rows, -1)
-        np.add.at(self.left, reg.cols["vclass"][rows], 1)
+        tally_kernel(self.left, reg.cols["vclass"][rows].astype(np.intp))
         reg.set_state(rows, state, month)
 
     def _count(self, rows: np.ndarray, sign: int) -> None:
         reg, t = self.registry, self.tables
         rep = t.reported(reg.cols["tech"][rows], reg.cols["retrofit"][rows])
-        np.add.at(self.counts, (reg.cols["vclass"][rows], rep), sign)
-        owner = reg.cols["owner"][rows]
-        np.add.at(self.band_counts, (self.owner_band[owner], rep), sign)
-        np.add.at(self.family_counts, (owner, t.family_reported[rep]), sign)
+        count_kernel(reg.cols["vclass"][rows].astype(np.intp), rep.astype(np.intp),
+                     reg.cols["owner"][rows].astype(np.intp), self._band_i, self._family_i,
+                     sign, self.counts, self.band_counts, self.family_counts)
         self.birth_sum += sign * int(reg.cols["birth_month"][rows].astype(np.int64).sum())
