@@ -26,7 +26,7 @@ from .instruments import PolicyEffects
 from .lenders import Lender
 from .options import RETROFIT, OptionLayout
 from .peers import PeerNetwork
-from .pricing import PRICE, OptionTable, Situation, situation
+from .pricing import PRICE, OptionTable, Situation, TcoGrids, situation
 from .rationing import BONUS, SUBSIDY, over_quota, ration
 
 if TYPE_CHECKING:
@@ -95,6 +95,7 @@ class Context:
     km_share: Callable[[np.ndarray], np.ndarray]  # share of new-vehicle km driven at an age
     # (instrument, MXN claims, bands) -> which claims fit what is left of its budget
     budget_fits: Callable[[int, np.ndarray, np.ndarray], np.ndarray] = _every_claim_fits
+    tco_grids: TcoGrids | None = None  # the model's TCO grids kept across months (agents.pricing)
 
 
 @dataclass

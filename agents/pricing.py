@@ -31,6 +31,7 @@ from .rationing import BONUS, SUBSIDY, Claims
 from .tco import annuity_factor, discount, tco
 
 MAX_GRID_AGE = 80  # years; older vehicles are priced as this old
+GRIDS_KEPT = 64  # TCO grids a model keeps; the used market's typical vehicle changes most months
 
 
 @dataclass
@@ -98,6 +99,43 @@ class Situation:
     terms: np.ndarray  # [term, partnership + 1] (agents.partnerships.partnership_terms)
     axes: tuple = field(default=())  # open grids: engine, retrofit, class, band, age
     keep_grid: tuple = field(default=())
+    grid_key: tuple = field(default=())  # the month's inputs common to every TCO grid
+
+
+def array_key(x) -> tuple:
+    """An exact key of a number or array: its dtype, shape and bytes."""
+    a = np.asarray(x)
+    return a.dtype.str, a.shape, a.tobytes()
+
+
+class TcoGrids:
+    """The TCO grids a model has priced, by the exact bytes of their inputs: a grid is rebuilt
+    only when the year's prices, a fuel surcharge or the option's own inputs change. Tastes,
+    classes, usage and the valuer are fixed for a run (update_policy changes policy and
+    regulation only), so one store serves one model; the oldest grid goes first."""
+
+    def __init__(self, size: int = GRIDS_KEPT):
+        self.size = size
+        self.grids: dict[tuple, tuple] = {}
+
+    def get(self, key: tuple) -> tuple | None:
+        return self.grids.get(key)
+
+    def put(self, key: tuple, grid: tuple) -> None:
+        if len(self.grids) >= self.size:
+            self.grids.pop(next(iter(self.grids)))
+        for a in grid:
+            a.flags.writeable = False  # shared across months: a write would change later months
+        self.grids[key] = grid
+
+
+def month_grid_key(sit: Situation, ctx: Any) -> tuple:
+    """What every TCO grid of the month reads beyond its own arguments (see tco_grid)."""
+    year, tables = ctx.year, ctx.tables
+    return tuple(array_key(a) for a in (
+        year.energy_per_km, year.fuel_price_mxn, year.maintenance_mxn_per_km, year.price_mxn,
+        tables.fuel_penalty, tables.retrofit_extra_maint, sit.taste["r"], sit.taste["h"],
+        sit.annuity_b, sit.disc_b, sit.margin_c))
 
 
 def situation(rv: Any, ctx: Any) -> Situation:
@@ -140,12 +178,27 @@ def situation(rv: Any, ctx: Any) -> Situation:
     n_t, n_r = len(tables.tech_names), len(tables.retrofit_names) + 1
     sit.axes = np.ix_(np.arange(n_t), np.arange(n_r), np.arange(len(econ)),
                       np.arange(len(SIZE_BANDS)), np.arange(MAX_GRID_AGE + 1, dtype=float))
+    sit.grid_key = month_grid_key(sit, ctx)
     # keeping (and retrofitting) depends on the vehicle: the grid spans every axis
     sit.keep_grid = tco_grid(sit, ctx, *sit.axes, 0.0, 0.0)
     return sit
 
 
-def tco_grid(sit: Situation, ctx: Any, t, retro, cc, bb, age0, price, charger_mxn):
+def tco_grid(sit: Situation, ctx: Any, *inputs) -> tuple:
+    """build_tco_grid's grids, from the model's store (Context.tco_grids) when the same inputs
+    were priced before."""
+    store = ctx.tco_grids
+    if store is None:
+        return build_tco_grid(sit, ctx, *inputs)
+    key = (sit.grid_key, *map(array_key, inputs))
+    grid = store.get(key)
+    if grid is None:
+        grid = build_tco_grid(sit, ctx, *inputs)
+        store.put(key, grid)
+    return grid
+
+
+def build_tco_grid(sit: Situation, ctx: Any, t, retro, cc, bb, age0, price, charger_mxn):
     """TCO of a vehicle of engine t (+ retrofit) aged age0 on purchase, for class cc and band
     bb (arrays broadcast to a small grid): the part that does not depend on the row, the part
     per km of the row's own intensity (km_new), and the margin per km (for access limits and

@@ -31,6 +31,7 @@ from fleetsim.agents import (
     build_operators,
 )
 from fleetsim.agents.decisions import Context, Market, Reviews
+from fleetsim.agents.pricing import TcoGrids
 from fleetsim.agents.regulator import ActiveVehicles, World
 from fleetsim.scenarios import SIZE_BANDS, Scenario, ScenarioError, load
 from fleetsim.scenarios.schema_limits import size_problems
@@ -101,6 +102,7 @@ class FleetModel(mesa.Model):
         self._name_fleets()
         self._join_partnerships()
         self.valuer = market.Valuer(spec, t)
+        self.tco_grids = TcoGrids()
         self.imports = market.ImportSupply(spec, t)
         self.used_market = UsedMarket(spec, len(t.class_names), len(t.tech_names))
         self.earnings = Earnings(spec, self.regulator.effects.access)
@@ -396,6 +398,7 @@ class FleetModel(mesa.Model):
             km_share=partial(km_factor, spec=spec),
             ulsd=np.array([r.ulsd_available_from <= self.date for r in spec.regions.values()]),
             budget_fits=self.regulator.budget_fits,
+            tco_grids=self.tco_grids,
         )
 
     # ---- policy mid-run -------------------------------------------------------------------------
