@@ -185,16 +185,20 @@ def lose_lender(table: OptionTable, u, both, afford, sit: Situation, choice, ove
     both[jj, rr] &= afford(jj, rr)
 
 
+def chosen_cells(a: np.ndarray, empty=0, *, cell: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """The chosen cells of an [option, row] table (flat indices `cell`), `empty` where no
+    option was chosen: a[pick, rows] as one flat take, which numpy does faster."""
+    return np.where(chosen, np.take(a, cell), empty)
+
+
 def decision_of(choice, declined, layout: OptionLayout, table: OptionTable, u,
                 both) -> Decision:
     """The chosen option's row of every table."""
     pick = np.maximum(choice, 0)
     chosen = choice >= 0
-    rows = np.arange(len(choice))
-
-    def take(a, empty=0):
-        return np.where(chosen, a[pick, rows], empty)
-
+    # [option, row] cell of each row's choice in a flattened table: one 1-D gather per table
+    cell = pick * len(choice) + np.arange(len(choice))
+    take = partial(chosen_cells, cell=cell, chosen=chosen)
     claims = table.claims
     return Decision(
         option=choice, kind=np.where(chosen, layout.kind[pick], -1),
