@@ -99,7 +99,7 @@ def let_go(model: FleetModel, rv: Reviews, d, m: int, band: np.ndarray) -> None:
     fl.scrapped += int(to_scrap.sum())
     fl.listed += int(to_list.sum())
     fl.exits += int((has & ((d.kind == LEAVE) | (d.kind == -1))).sum())
-    fl.early_replacements += int((has & ~rv.eol & np.isin(d.kind, [NEW, USED, IMPORT]))
+    fl.early_replacements += int((has & ~rv.eol & buys(d.kind))
                                  .sum())
     _pay_public(model, d.bonus_claim, d.scrap_bonus, to_scrap, band, "scrap_bonus_mxn")
     fl.growth_unmet += int((rv.growth & (d.kind != NEW) & (d.kind != USED)
@@ -129,7 +129,7 @@ def buy(model: FleetModel, rv: Reviews, d, used_buyers, matched, imports):
                                           origin=2, km_new=rv.km_new[imp])
         fl.entered_import += len(imp)
         fl.purchase_import_mxn += float(d.price[imp].sum())
-    buyers = np.flatnonzero(np.isin(d.kind, [NEW, USED, IMPORT]))
+    buyers = np.flatnonzero(buys(d.kind))
     new = buyers[d.kind[buyers] == NEW]
     if len(new):
         got_row[new] = model.add_vehicles(rv.owner[new].astype(np.int32),
@@ -159,3 +159,9 @@ def _too_old(model: FleetModel, d, rows: np.ndarray, age_years: np.ndarray) -> n
                       for _, x in model.regulator.instruments] + [np.inf])
     claim = d.bonus_claim[rows]
     return (claim >= 0) & (age_years > limit[claim])
+
+
+def buys(kind: np.ndarray) -> np.ndarray:
+    """Rows whose option brings a vehicle (new, used, import): three comparisons cost less than
+    np.isin's set-up, twice a month."""
+    return (kind == NEW) | (kind == USED) | (kind == IMPORT)
