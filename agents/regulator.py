@@ -184,7 +184,7 @@ class Regulator(mesa.Agent):
         for c, cname in enumerate(self.class_names):
             std = self.standard_for(cname)
             if std is not None:
-                eff.new_allowed[:, c] = np.isin(self.tech_names, std.allowed_technologies)
+                eff.new_allowed[:, c] = names_in(self.tech_names, std.allowed_technologies)
         programmes = [x for _, x in self.instruments if isinstance(x, GreenFreight)]
         self.active_names = {x.name for _, x in self.instruments if active(x)}
         for i, (_, x) in enumerate(self.instruments):
@@ -196,7 +196,7 @@ class Regulator(mesa.Agent):
             elif isinstance(x, FuelTax):
                 fuels = x.fuels or self.fuel_of
                 price = at_year(x.mxn_per_tonne_co2, today.year + (today.month - 1) / 12)
-                eff.fuel_surcharge_mxn += np.where(np.isin(self.fuel_of, fuels),
+                eff.fuel_surcharge_mxn += np.where(names_in(self.fuel_of, fuels),
                                                    price * self.ttw_co2 / 1000.0, 0.0)
             elif isinstance(x, ZevSalesRequirement):
                 self._feebate(eff, i, x, today)
@@ -220,21 +220,19 @@ class Regulator(mesa.Agent):
     # ---- spending ---------------------------------------------------------------------------
     def _masks(self, x: ClassScope):
         """Eligible classes, bands and regions (a field the instrument lacks means all)."""
-        def mask(names, chosen):
-            return np.isin(names, chosen) if chosen else np.ones(len(names), bool)
-        return (mask(self.class_names, x.classes),
-                mask(list(SIZE_BANDS), getattr(x, "bands", [])),
-                mask(self.region_names, getattr(x, "regions", [])))
+        return (scope_mask(self.class_names, x.classes),
+                scope_mask(list(SIZE_BANDS), getattr(x, "bands", [])),
+                scope_mask(self.region_names, getattr(x, "regions", [])))
 
     def _offer(self, eff: PolicyEffects, i: int, x) -> None:
         classes, bands, regions = self._masks(x)
         budget = self.budgets[i]
         if isinstance(x, PurchaseSubsidy):
-            eff.purchase.append(Offer(i, np.isin(self.tech_names, x.technologies), classes,
+            eff.purchase.append(Offer(i, names_in(self.tech_names, x.technologies), classes,
                                       bands, regions, x.amount_mxn, x.max_share_of_price,
                                       budget=budget))
         elif isinstance(x, RetrofitSubsidy):
-            items = np.isin(["", *self.retrofit_names], x.retrofits)
+            items = names_in(["", *self.retrofit_names], x.retrofits)
             eff.retrofit.append(Offer(i, items, classes, bands, regions, x.amount_mxn,
                                       x.max_share_of_price,
                                       max_age=x.max_age_years if x.max_age_years is not None
@@ -326,10 +324,10 @@ class Regulator(mesa.Agent):
             if isinstance(x, ContingencyCurfew):
                 loss = min(self.curfew_days[i] * x.hours_per_day / x.operating_hours_per_year,
                            1.0)
-                hit = ~np.isin(self.reported_names, x.exempt_technologies)
+                hit = ~names_in(self.reported_names, x.exempt_technologies)
             else:
                 loss = x.revenue_lost_share
-                hit = ~np.isin(self.reported_names, x.allowed_technologies)
+                hit = ~names_in(self.reported_names, x.allowed_technologies)
             where = hit[:, None, None] & classes[None, :, None] & regions[None, None, :]
             # not covered, or covered by a programme this limit does not exempt: hit
             hit_cover = np.array([True] + [n not in x.exempt_programmes for n in names])
@@ -338,7 +336,7 @@ class Regulator(mesa.Agent):
         cls = np.zeros((len(programmes), nc), bool)
         reg = np.zeros((len(programmes), nr), bool)
         for p, x in enumerate(programmes):
-            cover[p] = np.isin(self.reported_names, x.covered_technologies)
+            cover[p] = names_in(self.reported_names, x.covered_technologies)
             cls[p], _, reg[p] = self._masks(x)
         return Access(1.0 - keep, self.member_of, cover,
                       np.array([p.max_age_years for p in programmes], float), cls, reg)
@@ -403,3 +401,15 @@ class Regulator(mesa.Agent):
                 for name in rule.enable:
                     self.enabled[name] = True
                     self.switched_on.add(name)
+
+
+def names_in(names, chosen) -> np.ndarray:
+    """[name] in `chosen` (None: none), as np.isin gives for names: a set costs a few
+    microseconds where np.isin sorts strings (tens, several times a month)."""
+    chosen = set(chosen or ())
+    return np.array([name in chosen for name in names], bool)
+
+
+def scope_mask(names, chosen) -> np.ndarray:
+    """[name] within an instrument's scope; an empty or missing field means all."""
+    return names_in(names, chosen) if chosen else np.ones(len(names), bool)
