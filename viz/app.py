@@ -35,30 +35,43 @@ UPLOADED = "⬆ "  # marks the uploaded scenario among the built-in ones
 warm()  # compile (or load from numba's cache) the decision kernels once, at server start
 
 
-def play_loop(run: LiveRun, playing: solara.Reactive[bool], speed: int, bump,
+def still_playing(run: LiveRun, playing: solara.Reactive[bool],
+                  cancel: threading.Event) -> bool:
+    return playing.value and not run.finished and not cancel.is_set()
+
+
+def step_frame(run: LiveRun, playing: solara.Reactive[bool], months: int, clock,
+               cancel: threading.Event) -> None:
+    """One frame's months (0: as many as fit in a frame), one at a time: a Pause stops the
+    run at the next month, and the date (`clock`, cheap to redraw) follows every month."""
+    started, done = time.perf_counter(), 0
+    while still_playing(run, playing, cancel):
+        done += run.step(1)
+        clock()
+        if months and done >= months:
+            return
+        if not months and time.perf_counter() - started >= panels.FULL_SPEED_FRAME_S:
+            return
+
+
+def play_loop(run: LiveRun, playing: solara.Reactive[bool], speed: int, bump, clock,
               cancel: threading.Event) -> None:
-    """Step while playing, refreshing the page after each frame's months."""
+    """Step while playing, refreshing the charts after each frame's months."""
     months, pause = panels.SPEEDS[speed]
-    while playing.value and not run.finished and not cancel.is_set():
-        if months:
-            run.step(months)
-        else:  # full speed: as many months as fit in a frame
-            started = time.perf_counter()
-            while (time.perf_counter() - started < panels.FULL_SPEED_FRAME_S
-                   and not run.finished and not cancel.is_set()):
-                run.step(1)
-        bump()
+    while still_playing(run, playing, cancel):
+        step_frame(run, playing, months, clock, cancel)
+        bump()  # also after a Pause mid-frame: the charts show the month the run stopped at
         if pause:
             cancel.wait(pause)
     if run.finished:
         playing.set(False)
 
 
-def play_or_stop(run: LiveRun, playing: solara.Reactive[bool], speed: int, bump,
+def play_or_stop(run: LiveRun, playing: solara.Reactive[bool], speed: int, bump, clock,
                  cancel: threading.Event) -> None:
     """play_loop; should a month fail, the run stops and the page says so."""
     try:
-        play_loop(run, playing, speed, bump, cancel)
+        play_loop(run, playing, speed, bump, clock, cancel)
     except Exception:
         logging.getLogger("fleetsim.viz").warning("play loop stopped", exc_info=True)
         playing.set(False)
@@ -156,6 +169,7 @@ def Page():
     notice = solara.use_reactive(None)  # (message key, fields) of the last refusal
     # read only by the panels that show them, so that a month redraws those panels alone
     tick = solara.use_reactive(0)
+    month = solara.use_reactive(0)  # every month played: only the date redraws
     settings = solara.use_reactive(0)
 
     source = uploaded.value if choice.value.startswith(UPLOADED) else choice.value
@@ -165,12 +179,13 @@ def Page():
     # callbacks made once per session: a new function each render would count as a changed
     # prop and redraw every panel that takes it
     bump = solara.use_memo(lambda: make_bump(tick), [])  # a month or more has run
+    clock = solara.use_memo(lambda: make_bump(month), [])  # one month has run (the date)
     bump_settings = solara.use_memo(lambda: make_bump(settings), [])  # controls changed
     report = solara.use_memo(lambda: partial(show_notice, notice), [])
     on_upload = solara.use_memo(lambda: partial(take_upload, playing, uploaded, choice), [])
 
     solara.use_thread(partial(call_guarded, play_or_stop, report, run, playing, speed.value,
-                              bump),
+                              bump, clock),
                       dependencies=[playing.value, run, speed.value], intrusive_cancel=False)
 
     L = lang.value
@@ -185,7 +200,7 @@ def Page():
         with solara.Column(style={"padding": "8px"}):
             with solara.Row(style={"align-items": "center", "gap": "24px"}):
                 panels.RunButtons(**buttons, big=True)
-            LiveArea(run, L, tick, big=True)
+            LiveArea(run, L, tick, month, big=True)
         return
     with solara.Columns([1, 3], style={"padding": "4px"}):
         with solara.Column(classes=["fs-side"], style={"max-width": "430px"}):
@@ -195,7 +210,7 @@ def Page():
             panels.RunButtons(**buttons)
             panels.PolicyControls(run, L, bump, bump_settings, settings, report)
             panels.Files(run, L, on_upload, uploads, report)
-        LiveArea(run, L, tick)
+        LiveArea(run, L, tick, month)
 
 
 @solara.component
@@ -249,9 +264,11 @@ def Notice(lang: str, notice):
 
 
 @solara.component
-def LiveArea(run: LiveRun, lang: str, tick: solara.Reactive[int], big: bool = False):
+def LiveArea(run: LiveRun, lang: str, tick: solara.Reactive[int],
+             month: solara.Reactive[int], big: bool = False):
     """What moves as the run plays: the date, the headline figures and the charts."""
     n = tick.value
     with solara.Column():
+        panels.RunDate(run, lang, month, n, big=big)
         panels.Headline(run, lang, n, big=big)
         LiveCharts(run, lang, n, big=big)

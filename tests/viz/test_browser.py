@@ -114,3 +114,30 @@ def test_the_comparison_view(offline_page):
     expect(page.locator(".fs-compare-charts .js-plotly-plot").first).to_be_visible(
         timeout=90_000)
     shot(page, "compare_es")
+
+
+def months_of(text: str) -> int:
+    """'mar de 2026' -> months since year 0 (the page's Spanish date)."""
+    name, year = re.fullmatch(r"(\w+) de (\d{4})", text.strip()).groups()
+    names = ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov",
+             "dic"]
+    return int(year) * 12 + names.index(name)
+
+
+def test_pause_at_full_speed_stops_near_the_month_shown(offline_page):
+    page = offline_page
+    page.get_by_role("button", name="máxima").click()
+    page.locator(".fs-play").click()
+    date = page.locator(".fs-date")
+    expect(date).to_have_text(re.compile(r"de 20(2[7-9]|[3-5]\d)"), timeout=60_000)
+    # the date the facilitator sees as the button goes down, read in the browser itself
+    page.evaluate("""() => document.querySelector('.fs-pause').addEventListener(
+        'mousedown', () => { window.shownAtClick =
+            document.querySelector('.fs-date').innerText; }, {capture: true})""")
+    page.locator(".fs-pause").click()
+    expect(page.locator(".fs-play")).to_be_visible()
+    page.wait_for_timeout(1500)
+    shown, stopped = page.evaluate("window.shownAtClick"), date.inner_text()
+    # the run stops at the month after the click reaches the server; a chart update still
+    # in flight can delay the click by a month or two more (measured 0-3 at 1 s frames)
+    assert 0 <= months_of(stopped) - months_of(shown) <= 3, (shown, stopped)

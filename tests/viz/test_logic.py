@@ -1,14 +1,18 @@
 """The page's logic without a browser: number formats, the controls table, the session's run
 (baseline alongside, changes, headline) and the files it reads and writes."""
 
+import threading
+
 import pandas as pd
 import pytest
+import solara
 from typer.testing import CliRunner
 
 from fleetsim.experiments.cli import app
 from fleetsim.scenarios import load_raw
 from fleetsim.sim import FleetModel
-from fleetsim.viz import controls, i18n, scenario_io
+from fleetsim.viz import app as page
+from fleetsim.viz import controls, i18n, panels, scenario_io
 from fleetsim.viz.controls import Control
 from fleetsim.viz.runner import LiveRun, headline
 
@@ -181,3 +185,19 @@ def test_fleetsim_app_user_errors_exit_2_with_one_line():
         busy = CliRunner().invoke(app, ["app", "--port", str(port), "--no-open"])
     assert busy.exit_code == 2 and len(busy.output.strip().splitlines()) == 1
     assert busy.output.startswith(f"--host/--port: could not listen on 127.0.0.1:{port}")
+
+
+def test_pause_at_full_speed_stops_at_the_next_month_and_the_date_follows():
+    run = LiveRun("mexico_city", seed=1, sample_fraction=0.01)
+    playing, dates, frames = solara.reactive(True), [], []
+
+    def clock():  # the date redraws; the facilitator clicks Pause when it reads month 5
+        dates.append(run.months_done)
+        if run.months_done == 5:
+            playing.set(False)
+
+    full = len(panels.SPEEDS) - 1
+    page.play_loop(run, playing, full, lambda: frames.append(run.months_done), clock,
+                  threading.Event())
+    assert run.months_done == 5 and dates == [1, 2, 3, 4, 5]
+    assert frames == [5]  # the charts catch up with the month the run stopped at
