@@ -20,7 +20,7 @@ import solara
 from fleetsim.scenarios import Scenario, builtin_names
 from fleetsim.sim import warm
 
-from . import charts, guard, i18n, panels
+from . import charts, guard, i18n, panels, urlstate
 from .compare import CompareView
 from .guard import call_guarded, guarded
 from .i18n import t
@@ -76,6 +76,13 @@ def play_or_stop(run: LiveRun, playing: solara.Reactive[bool], speed: int, bump,
         logging.getLogger("fleetsim.viz").warning("play loop stopped", exc_info=True)
         playing.set(False)
         raise guard.Refused("run_stopped") from None
+
+
+def start_play(report, run: LiveRun, playing: solara.Reactive[bool], speed: int, bump, clock,
+               cancel: threading.Event) -> None:
+    """The play thread, guarded; not playing, it does nothing (nor clears the message shown)."""
+    if playing.value:
+        call_guarded(play_or_stop, report, run, playing, speed, bump, clock, cancel)
 
 
 def build_run(source: str | Scenario, seed: int, sample: float) -> tuple[LiveRun, bool]:
@@ -157,16 +164,19 @@ def LiveCharts(run: LiveRun, lang: str, tick: int, big: bool = False):
 
 @solara.component
 def Page():
-    lang = solara.use_reactive("es")
-    view = solara.use_reactive("live")
-    choice = solara.use_reactive(DEFAULT_SCENARIO)
+    router = solara.use_router()
+    asked, refused = solara.use_memo(lambda: urlstate.read(router.search), [])
+    lang = solara.use_reactive(asked["lang"])
+    view = solara.use_reactive(asked["view"])
+    choice = solara.use_reactive(asked["scenario"])
     uploaded = solara.use_reactive(None)  # a Scenario read from an uploaded file
     uploads = solara.use_memo(OrderedDict, [])  # this visitor's uploads: name -> text
-    seed = solara.use_reactive(42)
-    sample = solara.use_reactive(DEFAULT_SAMPLE)
+    seed = solara.use_reactive(asked["seed"])
+    sample = solara.use_reactive(asked["sample"])
     playing = solara.use_reactive(False)
     speed = solara.use_reactive(3)
-    notice = solara.use_reactive(None)  # (message key, fields) of the last refusal
+    # (message key, fields) of the last refusal; a refused link value is the first
+    notice = solara.use_reactive(("url_refused", {}) if refused else None)
     # read only by the panels that show them, so that a month redraws those panels alone
     tick = solara.use_reactive(0)
     month = solara.use_reactive(0)  # every month played: only the date redraws
@@ -184,9 +194,12 @@ def Page():
     report = solara.use_memo(lambda: partial(show_notice, notice), [])
     on_upload = solara.use_memo(lambda: partial(take_upload, playing, uploaded, choice), [])
 
-    solara.use_thread(partial(call_guarded, play_or_stop, report, run, playing, speed.value,
-                              bump, clock),
+    solara.use_thread(partial(start_play, report, run, playing, speed.value, bump, clock),
                       dependencies=[playing.value, run, speed.value], intrusive_cancel=False)
+
+    shown = {"lang": lang.value, "view": view.value, "seed": seed.value, "sample": sample.value,
+             "scenario": choice.value if choice.value in builtin_names() else DEFAULT_SCENARIO}
+    solara.use_effect(partial(keep_in_url, router, shown), [repr(shown)])
 
     L = lang.value
     TopBar(lang, view, report)
@@ -246,6 +259,13 @@ def RunChoice(L: str, run: LiveRun, choice: solara.Reactive[str], uploaded: Scen
         solara.Select(t(L, "sample"), values=shares,
                       value=shares[panels.SAMPLES.index(sample.value)],
                       on_value=guarded(partial(choose_sample, sample, shares), report))
+
+
+def keep_in_url(router, shown: dict) -> None:
+    """(An effect) the page's settings into its URL, so that a reload or a link keeps them."""
+    wanted = urlstate.query(shown, router.search)
+    if router.set_path is not None and wanted != (router.search or ""):  # None: no browser
+        router.push(f"{router.path or '/'}?{wanted}")
 
 
 def make_bump(reactive: solara.Reactive[int]):

@@ -141,3 +141,15 @@ def test_pause_at_full_speed_stops_near_the_month_shown(offline_page):
     # the run stops at the month after the click reaches the server; a chart update still
     # in flight can delay the click by a month or two more (measured 0-3 at 1 s frames)
     assert 0 <= months_of(stopped) - months_of(shown) <= 3, (shown, stopped)
+
+
+def test_a_link_opens_its_settings_and_a_reload_keeps_them(offline_page, page_url):
+    page = offline_page
+    page.goto(page_url + "?lang=en&scenario=baseline&seed=7")
+    expect(page.locator(".fs-date")).to_have_text("Not started: press Play", timeout=60_000)
+    expect(page.locator(".fs-seed input")).to_have_value("7")
+    expect(page).to_have_url(re.compile(r"scenario=baseline"))
+    page.reload()
+    expect(page.locator(".fs-date")).to_have_text("Not started: press Play", timeout=60_000)
+    expect(page.locator(".fs-seed input")).to_have_value("7")
+    assert "baseline" in page.locator(".fs-side").inner_text()

@@ -12,7 +12,7 @@ from fleetsim.experiments.cli import app
 from fleetsim.scenarios import load_raw
 from fleetsim.sim import FleetModel
 from fleetsim.viz import app as page
-from fleetsim.viz import controls, i18n, panels, scenario_io
+from fleetsim.viz import controls, i18n, panels, scenario_io, urlstate
 from fleetsim.viz.controls import Control
 from fleetsim.viz.runner import LiveRun, headline
 
@@ -201,3 +201,19 @@ def test_pause_at_full_speed_stops_at_the_next_month_and_the_date_follows():
                   threading.Event())
     assert run.months_done == 5 and dates == [1, 2, 3, 4, 5]
     assert frames == [5]  # the charts catch up with the month the run stopped at
+
+
+@pytest.mark.parametrize("search", ["seed=-3", "seed=1e400", "sample=nan", "sample=0.03",
+                                    "scenario=/etc/passwd", "lang=de", "view=<script>",
+                                    "&".join(f"x{i}=1" for i in range(50))])
+def test_a_hostile_url_gives_the_defaults(search):
+    values, refused = urlstate.read(search)
+    assert refused and values == urlstate.DEFAULTS
+
+
+def test_the_url_keeps_the_token_and_reads_back():
+    values, refused = urlstate.read("token=abcdefgh&lang=en&scenario=baseline&seed=7")
+    assert not refused and (values["lang"], values["scenario"], values["seed"]) == \
+        ("en", "baseline", 7)
+    text = urlstate.query(values, "token=abcdefgh&lang=es")
+    assert text.startswith("token=abcdefgh&") and urlstate.read(text) == (values, False)
