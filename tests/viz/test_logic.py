@@ -1,6 +1,7 @@
 """The page's logic without a browser: number formats, the controls table, the session's run
 (baseline alongside, changes, headline) and the files it reads and writes."""
 
+import io
 import threading
 
 import pandas as pd
@@ -120,6 +121,13 @@ def test_exported_yaml_reproduces_the_page_with_fleetsim_run(tmp_path):
     assert CliRunner().invoke(app, ["validate", str(path)]).exit_code == 0
     csv = scenario_io.export_csv(run)
     assert csv.splitlines()[0].startswith("run,year,month") and len(csv.splitlines()) == 13
+    read = pd.read_csv(io.StringIO(csv))  # as pandas (and Excel) open it, with no options
+    assert read["year"].dtype == "int64" and read["year"].iloc[0] == run.spec.simulation.start_year
+    assert ",2025.0," not in csv
+    assert (read["scenario"].unique().tolist(), read["seed"].unique().tolist()) == \
+        ([run.spec.name], [run.seed])
+    assert read["sample"].iloc[0] == run.sample_fraction
+    assert "fuels.diesel.price_mxn_per_unit=35.0" in read["settings"].iloc[0]
 
 
 def test_an_upload_is_checked_like_fleetsim_validate(tmp_path):
