@@ -169,9 +169,18 @@ def expand(raw: dict, c: Control) -> list[Control]:
         return []
     if not isinstance(items, list):
         return []
-    return [replace(c, path=f"{head}.{i}{tail}",
-                    item=str(x.get("name", i)) if isinstance(x, dict) else str(i))
-            for i, x in enumerate(items)]
+    return [replace(c, path=f"{head}.{i}{tail}", item=shown)
+            for i, shown in enumerate(item_names(items))]
+
+
+def item_names(items: list) -> list[str]:
+    """What a visitor reads for each instrument: its `label:`, with its id only where two
+    labels are the same (ids such as dpf_retrofit_subsidy mean nothing to a room)."""
+    ids = [str(x.get("name", i)) if isinstance(x, dict) else str(i) for i, x in enumerate(items)]
+    labels = [str(x.get("label") or n) if isinstance(x, dict) else n
+              for x, n in zip(items, ids, strict=True)]
+    return [f"{lab} · {n}" if labels.count(lab) > 1 and lab != n else lab
+            for lab, n in zip(labels, ids, strict=True)]
 
 
 def available(raw: dict, table: list[Control] | None = None) -> list[tuple[Control, Any]]:

@@ -225,3 +225,11 @@ def test_the_url_keeps_the_token_and_reads_back():
         ("en", "baseline", 7)
     text = urlstate.query(values, "token=abcdefgh&lang=es")
     assert text.startswith("token=abcdefgh&") and urlstate.read(text) == (values, False)
+
+
+def test_instruments_are_shown_by_label_with_the_id_only_to_tell_two_apart():
+    items = [{"name": "dpf_retrofit_subsidy", "label": "DPF retrofit grant"},
+             {"name": "scrap_a", "label": "Scrappage"}, {"name": "scrap_b", "label": "Scrappage"},
+             {"name": "no_label"}]
+    assert controls.item_names(items) == ["DPF retrofit grant", "Scrappage · scrap_a",
+                                          "Scrappage · scrap_b", "no_label"]
