@@ -20,7 +20,7 @@ import solara
 from fleetsim.scenarios import Scenario, builtin_names
 from fleetsim.sim import warm
 
-from . import charts, guard, i18n, panels, urlstate
+from . import charts, controls, guard, i18n, panels, urlstate
 from .compare import CompareView
 from .guard import call_guarded, guarded
 from .i18n import t
@@ -133,6 +133,7 @@ def LiveCharts(run: LiveRun, lang: str, tick: int, big: bool = False):
     techs = run.model.tables.reported_names
     first = run.spec.simulation.start_year
     last = first + (run.horizon - 1) // 12
+    labels = solara.use_memo(lambda: controls.instrument_labels(run.spec.model_dump()), [run])
 
     def show(fig):
         LiveFigure(charts.with_span(fig, first, last))
@@ -153,8 +154,8 @@ def LiveCharts(run: LiveRun, lang: str, tick: int, big: bool = False):
         show(charts.shares(runs, lang, marks))
         show(charts.fleet_by_band(pol, lang, marks))
     with solara.Columns([1, 1]):
-        show(charts.spending(runs, lang, marks))
-        budget = charts.budgets(pol, lang, marks)
+        show(charts.spending(runs, lang, marks, labels=labels))
+        budget = charts.budgets(pol, lang, marks, labels=labels)
         show(budget if budget is not None else charts.loans(pol, lang, marks))
     with solara.Columns([1, 1]):
         LiveFigure(charts.network(sample, lang))

@@ -222,3 +222,14 @@ def baseline_overrides(raw: dict, table: list[Control] | None = None) -> dict[st
 def label(lang: str, c: Control) -> str:
     text = i18n.t(lang, c.key)
     return f"{text} ({c.item})" if c.item else text
+
+
+def instrument_labels(raw: dict) -> dict[str, str]:
+    """Instrument id -> what a visitor reads (item_names), for chart legends."""
+    out: dict[str, str] = {}
+    for items in (raw.get("policy") or {}).values():
+        if isinstance(items, list):
+            ids = [str(x.get("name", i)) if isinstance(x, dict) else str(i)
+                   for i, x in enumerate(items)]
+            out.update(zip(ids, item_names(items), strict=True))
+    return out

@@ -13,7 +13,7 @@ from fleetsim.experiments.cli import app
 from fleetsim.scenarios import load_raw
 from fleetsim.sim import FleetModel
 from fleetsim.viz import app as page
-from fleetsim.viz import controls, i18n, panels, scenario_io, urlstate
+from fleetsim.viz import charts, controls, i18n, panels, scenario_io, urlstate
 from fleetsim.viz.controls import Control
 from fleetsim.viz.runner import LiveRun, headline
 
@@ -233,3 +233,13 @@ def test_instruments_are_shown_by_label_with_the_id_only_to_tell_two_apart():
              {"name": "no_label"}]
     assert controls.item_names(items) == ["DPF retrofit grant", "Scrappage · scrap_a",
                                           "Scrappage · scrap_b", "no_label"]
+
+
+def test_spending_legends_show_the_instruments_labels():
+    run = LiveRun("clean_fleets_mix", seed=1, sample_fraction=0.01)
+    run.step(1)
+    labels = controls.instrument_labels(run.spec.model_dump())
+    fig = charts.spending([("p", run.yearly()[0])], "en", labels=labels)
+    names = [d.get("name") for d in fig["data"] if d.get("type") == "bar"]
+    assert "Scrappage bonus for hombre-camion" in names
+    assert not any("_" in str(n) for n in names), names
