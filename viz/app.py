@@ -30,6 +30,14 @@ from .widgets import LiveFigure
 
 DEFAULT_SCENARIO = "clean_fleets_mix"  # the preset with every kind of chart
 DEFAULT_SAMPLE = 0.05
+# under 900 px (a phone, a narrow window) every column takes the full width: stacked panels
+NARROW_CSS = """
+@media (max-width: 900px) {
+  .v-application .row > [class*="col"] { flex: 0 0 100% !important; max-width: 100% !important; }
+  .fs-side { max-width: none !important; }
+  .v-toolbar__content { flex-wrap: wrap; height: auto !important; overflow-x: auto; }
+}
+"""
 UPLOADED = "⬆ "  # marks the uploaded scenario among the built-in ones
 
 warm()  # compile (or load from numba's cache) the decision kernels once, at server start
@@ -203,6 +211,7 @@ def Page():
     solara.use_effect(partial(keep_in_url, router, shown), [repr(shown)])
 
     L = lang.value
+    solara.Style(NARROW_CSS)
     TopBar(lang, view, report)
     Notice(L, notice.value if built else ("run_unbuilt", {}))
     if view.value == "compare":

@@ -153,3 +153,18 @@ def test_a_link_opens_its_settings_and_a_reload_keeps_them(offline_page, page_ur
     expect(page.locator(".fs-date")).to_have_text("Not started: press Play", timeout=60_000)
     expect(page.locator(".fs-seed input")).to_have_value("7")
     assert "baseline" in page.locator(".fs-side").inner_text()
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (1400, 900)])
+def test_the_layout_stacks_on_a_phone(offline_page, width, height):
+    page = offline_page
+    page.set_viewport_size({"width": width, "height": height})
+    page.wait_for_timeout(1000)
+    chart = page.locator(".fs-chart-fleet").bounding_box()
+    if width < 900:
+        assert chart["width"] > width * 0.8, chart  # a chart as wide as the phone
+        lang = page.locator(".fs-lang").bounding_box()
+        assert lang["x"] + lang["width"] <= width + 1, lang  # the language switch on screen
+    else:
+        assert chart["width"] < width * 0.5, chart  # side by side
+    shot(page, f"layout_{width}x{height}")
