@@ -20,7 +20,7 @@ import solara
 from fleetsim.scenarios import Scenario, builtin_names
 from fleetsim.sim import warm
 
-from . import charts, guard, i18n, panels
+from . import charts, controls, guard, i18n, panels, urlstate
 from .compare import CompareView
 from .guard import call_guarded, guarded
 from .i18n import t
@@ -30,39 +30,67 @@ from .widgets import LiveFigure
 
 DEFAULT_SCENARIO = "clean_fleets_mix"  # the preset with every kind of chart
 DEFAULT_SAMPLE = 0.05
+# under 900 px (a phone, a narrow window) every column takes the full width: stacked panels
+NARROW_CSS = """
+@media (max-width: 900px) {
+  .v-application .row > [class*="col"] { flex: 0 0 100% !important; max-width: 100% !important; }
+  .fs-side { max-width: none !important; }
+  .v-toolbar__content { flex-wrap: wrap; height: auto !important; overflow-x: auto; }
+}
+"""
 UPLOADED = "⬆ "  # marks the uploaded scenario among the built-in ones
 
 warm()  # compile (or load from numba's cache) the decision kernels once, at server start
 
 
-def play_loop(run: LiveRun, playing: solara.Reactive[bool], speed: int, bump,
+def still_playing(run: LiveRun, playing: solara.Reactive[bool],
+                  cancel: threading.Event) -> bool:
+    return playing.value and not run.finished and not cancel.is_set()
+
+
+def step_frame(run: LiveRun, playing: solara.Reactive[bool], months: int, clock,
+               cancel: threading.Event) -> None:
+    """One frame's months (0: as many as fit in a frame), one at a time: a Pause stops the
+    run at the next month, and the date (`clock`, cheap to redraw) follows every month."""
+    started, done = time.perf_counter(), 0
+    while still_playing(run, playing, cancel):
+        done += run.step(1)
+        clock()
+        if months and done >= months:
+            return
+        if not months and time.perf_counter() - started >= panels.FULL_SPEED_FRAME_S:
+            return
+
+
+def play_loop(run: LiveRun, playing: solara.Reactive[bool], speed: int, bump, clock,
               cancel: threading.Event) -> None:
-    """Step while playing, refreshing the page after each frame's months."""
+    """Step while playing, refreshing the charts after each frame's months."""
     months, pause = panels.SPEEDS[speed]
-    while playing.value and not run.finished and not cancel.is_set():
-        if months:
-            run.step(months)
-        else:  # full speed: as many months as fit in a frame
-            started = time.perf_counter()
-            while (time.perf_counter() - started < panels.FULL_SPEED_FRAME_S
-                   and not run.finished and not cancel.is_set()):
-                run.step(1)
-        bump()
+    while still_playing(run, playing, cancel):
+        step_frame(run, playing, months, clock, cancel)
+        bump()  # also after a Pause mid-frame: the charts show the month the run stopped at
         if pause:
             cancel.wait(pause)
     if run.finished:
         playing.set(False)
 
 
-def play_or_stop(run: LiveRun, playing: solara.Reactive[bool], speed: int, bump,
+def play_or_stop(run: LiveRun, playing: solara.Reactive[bool], speed: int, bump, clock,
                  cancel: threading.Event) -> None:
     """play_loop; should a month fail, the run stops and the page says so."""
     try:
-        play_loop(run, playing, speed, bump, cancel)
+        play_loop(run, playing, speed, bump, clock, cancel)
     except Exception:
         logging.getLogger("fleetsim.viz").warning("play loop stopped", exc_info=True)
         playing.set(False)
         raise guard.Refused("run_stopped") from None
+
+
+def start_play(report, run: LiveRun, playing: solara.Reactive[bool], speed: int, bump, clock,
+               cancel: threading.Event) -> None:
+    """The play thread, guarded; not playing, it does nothing (nor clears the message shown)."""
+    if playing.value:
+        call_guarded(play_or_stop, report, run, playing, speed, bump, clock, cancel)
 
 
 def build_run(source: str | Scenario, seed: int, sample: float) -> tuple[LiveRun, bool]:
@@ -113,6 +141,7 @@ def LiveCharts(run: LiveRun, lang: str, tick: int, big: bool = False):
     techs = run.model.tables.reported_names
     first = run.spec.simulation.start_year
     last = first + (run.horizon - 1) // 12
+    labels = solara.use_memo(lambda: controls.instrument_labels(run.spec.model_dump()), [run])
 
     def show(fig):
         LiveFigure(charts.with_span(fig, first, last))
@@ -133,8 +162,8 @@ def LiveCharts(run: LiveRun, lang: str, tick: int, big: bool = False):
         show(charts.shares(runs, lang, marks))
         show(charts.fleet_by_band(pol, lang, marks))
     with solara.Columns([1, 1]):
-        show(charts.spending(runs, lang, marks))
-        budget = charts.budgets(pol, lang, marks)
+        show(charts.spending(runs, lang, marks, labels=labels))
+        budget = charts.budgets(pol, lang, marks, labels=labels)
         show(budget if budget is not None else charts.loans(pol, lang, marks))
     with solara.Columns([1, 1]):
         LiveFigure(charts.network(sample, lang))
@@ -144,18 +173,22 @@ def LiveCharts(run: LiveRun, lang: str, tick: int, big: bool = False):
 
 @solara.component
 def Page():
-    lang = solara.use_reactive("es")
-    view = solara.use_reactive("live")
-    choice = solara.use_reactive(DEFAULT_SCENARIO)
+    router = solara.use_router()
+    asked, refused = solara.use_memo(lambda: urlstate.read(router.search), [])
+    lang = solara.use_reactive(asked["lang"])
+    view = solara.use_reactive(asked["view"])
+    choice = solara.use_reactive(asked["scenario"])
     uploaded = solara.use_reactive(None)  # a Scenario read from an uploaded file
     uploads = solara.use_memo(OrderedDict, [])  # this visitor's uploads: name -> text
-    seed = solara.use_reactive(42)
-    sample = solara.use_reactive(DEFAULT_SAMPLE)
+    seed = solara.use_reactive(asked["seed"])
+    sample = solara.use_reactive(asked["sample"])
     playing = solara.use_reactive(False)
     speed = solara.use_reactive(3)
-    notice = solara.use_reactive(None)  # (message key, fields) of the last refusal
+    # (message key, fields) of the last refusal; a refused link value is the first
+    notice = solara.use_reactive(("url_refused", {}) if refused else None)
     # read only by the panels that show them, so that a month redraws those panels alone
     tick = solara.use_reactive(0)
+    month = solara.use_reactive(0)  # every month played: only the date redraws
     settings = solara.use_reactive(0)
 
     source = uploaded.value if choice.value.startswith(UPLOADED) else choice.value
@@ -165,15 +198,20 @@ def Page():
     # callbacks made once per session: a new function each render would count as a changed
     # prop and redraw every panel that takes it
     bump = solara.use_memo(lambda: make_bump(tick), [])  # a month or more has run
+    clock = solara.use_memo(lambda: make_bump(month), [])  # one month has run (the date)
     bump_settings = solara.use_memo(lambda: make_bump(settings), [])  # controls changed
     report = solara.use_memo(lambda: partial(show_notice, notice), [])
     on_upload = solara.use_memo(lambda: partial(take_upload, playing, uploaded, choice), [])
 
-    solara.use_thread(partial(call_guarded, play_or_stop, report, run, playing, speed.value,
-                              bump),
+    solara.use_thread(partial(start_play, report, run, playing, speed.value, bump, clock),
                       dependencies=[playing.value, run, speed.value], intrusive_cancel=False)
 
+    shown = {"lang": lang.value, "view": view.value, "seed": seed.value, "sample": sample.value,
+             "scenario": choice.value if choice.value in builtin_names() else DEFAULT_SCENARIO}
+    solara.use_effect(partial(keep_in_url, router, shown), [repr(shown)])
+
     L = lang.value
+    solara.Style(NARROW_CSS)
     TopBar(lang, view, report)
     Notice(L, notice.value if built else ("run_unbuilt", {}))
     if view.value == "compare":
@@ -185,7 +223,7 @@ def Page():
         with solara.Column(style={"padding": "8px"}):
             with solara.Row(style={"align-items": "center", "gap": "24px"}):
                 panels.RunButtons(**buttons, big=True)
-            LiveArea(run, L, tick, big=True)
+            LiveArea(run, L, tick, month, big=True)
         return
     with solara.Columns([1, 3], style={"padding": "4px"}):
         with solara.Column(classes=["fs-side"], style={"max-width": "430px"}):
@@ -195,7 +233,7 @@ def Page():
             panels.RunButtons(**buttons)
             panels.PolicyControls(run, L, bump, bump_settings, settings, report)
             panels.Files(run, L, on_upload, uploads, report)
-        LiveArea(run, L, tick)
+        LiveArea(run, L, tick, month)
 
 
 @solara.component
@@ -233,6 +271,13 @@ def RunChoice(L: str, run: LiveRun, choice: solara.Reactive[str], uploaded: Scen
                       on_value=guarded(partial(choose_sample, sample, shares), report))
 
 
+def keep_in_url(router, shown: dict) -> None:
+    """(An effect) the page's settings into its URL, so that a reload or a link keeps them."""
+    wanted = urlstate.query(shown, router.search)
+    if router.set_path is not None and wanted != (router.search or ""):  # None: no browser
+        router.push(f"{router.path or '/'}?{wanted}")
+
+
 def make_bump(reactive: solara.Reactive[int]):
     counter = itertools.count(1)  # the reactive starts at 0
     # a fresh number every time: `value + 1` read by two threads at once (a click and the
@@ -249,9 +294,11 @@ def Notice(lang: str, notice):
 
 
 @solara.component
-def LiveArea(run: LiveRun, lang: str, tick: solara.Reactive[int], big: bool = False):
+def LiveArea(run: LiveRun, lang: str, tick: solara.Reactive[int],
+             month: solara.Reactive[int], big: bool = False):
     """What moves as the run plays: the date, the headline figures and the charts."""
     n = tick.value
     with solara.Column():
+        panels.RunDate(run, lang, month, n, big=big)
         panels.Headline(run, lang, n, big=big)
         LiveCharts(run, lang, n, big=big)

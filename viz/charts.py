@@ -160,7 +160,8 @@ def shares(runs: list[tuple[str, object]], lang: str, changes=(), big=False) -> 
     return {"data": data + _marker_trace(lang, changes), "layout": lay}
 
 
-def spending(runs: list[tuple[str, object]], lang: str, changes=(), big=False) -> Figure:
+def spending(runs: list[tuple[str, object]], lang: str, changes=(), big=False,
+             labels: dict | None = None) -> Figure:
     """Public spending per year (MXN million): by instrument for one run, totals for several."""
     data = []
     if len(runs) == 1:
@@ -168,7 +169,7 @@ def spending(runs: list[tuple[str, object]], lang: str, changes=(), big=False) -
         parts = [c for c in df.columns if c.startswith("spend_") and c.endswith("_mxn")]
         parts = parts or ["public_spending_mxn"]
         data = [{"type": "bar", "x": list(df["year"]), "y": list(df[c] / 1e6),
-                 "name": _money_label(lang, c)} for c in parts]
+                 "name": _money_label(lang, c, labels)} for c in parts]
     else:
         data = [_line(df["year"], df["public_spending_mxn"] / 1e6, name,
                       line={"color": RUN_COLOURS[k % 3], "width": 3})
@@ -178,12 +179,12 @@ def spending(runs: list[tuple[str, object]], lang: str, changes=(), big=False) -
                               ytitle=t(lang, "mxn_millions"), changes=changes)}
 
 
-def budgets(df, lang: str, changes=(), big=False) -> Figure | None:
+def budgets(df, lang: str, changes=(), big=False, labels: dict | None = None) -> Figure | None:
     """Programme budgets left (MXN million), where the scenario's instruments have budgets."""
     cols = [c for c in df.columns if "budget" in c]
     if not cols:
         return None
-    data = [_line(df["year"], df[c] / 1e6, _money_label(lang, c)) for c in cols]
+    data = [_line(df["year"], df[c] / 1e6, _money_label(lang, c, labels)) for c in cols]
     return {"data": data + _marker_trace(lang, changes),
             "layout": _layout(lang, t(lang, "chart_budget"), big, ytitle=t(lang, "mxn_millions"),
                               changes=changes)}
@@ -217,7 +218,10 @@ def network(sample, lang: str, big=False) -> Figure:
     return {"data": data, "layout": lay}
 
 
-def _money_label(lang: str, col: str) -> str:
-    """spend_<instrument>_mxn and budget_left_<instrument>_mxn are named by the instrument."""
+def _money_label(lang: str, col: str, labels: dict | None = None) -> str:
+    """spend_<instrument>_mxn and budget_left_<instrument>_mxn are named by the instrument's
+    label (controls.instrument_labels) where the scenario gives one."""
     key = col.removesuffix("_mxn").removeprefix("spend_").removeprefix("budget_left_")
+    if labels and key in labels:
+        return labels[key]
     return t(lang, key) if key in i18n.MESSAGES else key.replace("_", " ")

@@ -169,9 +169,18 @@ def expand(raw: dict, c: Control) -> list[Control]:
         return []
     if not isinstance(items, list):
         return []
-    return [replace(c, path=f"{head}.{i}{tail}",
-                    item=str(x.get("name", i)) if isinstance(x, dict) else str(i))
-            for i, x in enumerate(items)]
+    return [replace(c, path=f"{head}.{i}{tail}", item=shown)
+            for i, shown in enumerate(item_names(items))]
+
+
+def item_names(items: list) -> list[str]:
+    """What a visitor reads for each instrument: its `label:`, with its id only where two
+    labels are the same (ids such as dpf_retrofit_subsidy mean nothing to a room)."""
+    ids = [str(x.get("name", i)) if isinstance(x, dict) else str(i) for i, x in enumerate(items)]
+    labels = [str(x.get("label") or n) if isinstance(x, dict) else n
+              for x, n in zip(items, ids, strict=True)]
+    return [f"{lab} · {n}" if labels.count(lab) > 1 and lab != n else lab
+            for lab, n in zip(labels, ids, strict=True)]
 
 
 def available(raw: dict, table: list[Control] | None = None) -> list[tuple[Control, Any]]:
@@ -213,3 +222,14 @@ def baseline_overrides(raw: dict, table: list[Control] | None = None) -> dict[st
 def label(lang: str, c: Control) -> str:
     text = i18n.t(lang, c.key)
     return f"{text} ({c.item})" if c.item else text
+
+
+def instrument_labels(raw: dict) -> dict[str, str]:
+    """Instrument id -> what a visitor reads (item_names), for chart legends."""
+    out: dict[str, str] = {}
+    for items in (raw.get("policy") or {}).values():
+        if isinstance(items, list):
+            ids = [str(x.get("name", i)) if isinstance(x, dict) else str(i)
+                   for i, x in enumerate(items)]
+            out.update(zip(ids, item_names(items), strict=True))
+    return out

@@ -125,6 +125,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                     "en": "The scenario is valid but the model cannot be built from it."},
     "seed_range": {"es": "La semilla debe ser un número entero de 0 a {max}.",
                    "en": "The seed must be a whole number from 0 to {max}."},
+    "url_refused": {"es": "Un valor del enlace no es válido; se usaron los valores por defecto.",
+                    "en": "A value in the link is not valid; the defaults were used."},
     "choice_refused": {"es": "Opción no válida; no se cambió nada.",
                        "en": "Not a valid option; nothing was changed."},
     "value_range": {"es": "Valor fuera del rango del control ({low} a {high}); no se cambió "

@@ -16,7 +16,7 @@ from .i18n import t
 from .runner import LiveRun
 
 SPEEDS = [(1, 0.35), (3, 0.1), (12, 0.0), (0, 0.0)]  # (months per frame, pause s); 0: full
-FULL_SPEED_FRAME_S = 0.5  # at full speed, step this long between chart refreshes (2 a second)
+FULL_SPEED_FRAME_S = 1.0  # full speed: chart refresh interval (each refresh delays a Pause)
 SAMPLES = [0.01, 0.02, 0.05, 0.1, 0.2]
 MARKET_PATHS = ("fuels.", "credit.")  # controls shown folded, under "market and credit"
 UPLOAD_READ_S = 15  # the browser has this long to send a chosen file's bytes
@@ -136,16 +136,24 @@ def ControlWidget(run: LiveRun, c: Control, lang: str, bump, set_problems, value
 
 
 @solara.component
-def Headline(run: LiveRun, lang: str, tick: int = 0, big: bool = False):
-    h = run.headline()
-    year, month = run.date
+def RunDate(run: LiveRun, lang: str, month: solara.Reactive[int], tick: int = 0,
+            big: bool = False):
+    """The month the run has reached; reads `month` itself so that it alone redraws each
+    month played (the charts redraw once a frame)."""
+    month.value  # noqa: B018  (read: redraw after every month)
+    year, month_no = run.date
     if run.months_done == 0:
         status = t(lang, "not_started")
     else:
-        status = i18n.month_label(lang, year, month)
+        status = i18n.month_label(lang, year, month_no)
         if run.finished:
             status += f" · {t(lang, 'finished')}"
     big_text(status, "3.2rem" if big else "1.9rem", "fs-date", colour="#0d47a1")
+
+
+@solara.component
+def Headline(run: LiveRun, lang: str, tick: int = 0, big: bool = False):
+    h = run.headline()
     cards = [
         ("avoided_pm25", f"{i18n.number(lang, h['avoided_pm25'], 1)} {t(lang, 'unit_t')}"),
         ("avoided_co2", f"{i18n.compact(lang, h['avoided_co2'])} {t(lang, 'unit_t')}"),

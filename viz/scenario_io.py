@@ -53,11 +53,23 @@ def export_yaml(run: LiveRun) -> str:
 
 
 def export_csv(run: LiveRun) -> str:
-    """Monthly results of the policy run and its baseline, one row per run and month."""
+    """Monthly results of the policy run and its baseline, one row per run and month, with
+    whole-number years and months, and what made them in the last columns (scenario, seed,
+    sample, settings): columns rather than `#` lines, since Excel shows comment lines as data
+    and pandas needs `comment="#"` to skip them, while repeated columns read cleanly in both."""
     pol, base = run.monthly()
     frame = pd.concat([pol.assign(run="policy"), base.assign(run="baseline")],
                       ignore_index=True)
-    return frame[["run", *pol.columns]].to_csv(index=False)
+    frame = frame[["run", *pol.columns]].astype({"year": int, "month": int})
+    return frame.assign(scenario=run.spec.name, seed=run.seed, sample=run.sample_fraction,
+                        settings=settings_text(run)).to_csv(index=False)
+
+
+def settings_text(run: LiveRun) -> str:
+    """The controls moved from the scenario's values, and the changes made mid-run."""
+    moved = [f"{path}={value}" for path, value in {**run.settings, **run.pending}.items()]
+    moved += [f"month {ch.month}: {ch.path}={ch.value}" for ch in run.changes]
+    return "; ".join(moved) or "scenario as written"
 
 
 def upload_label(name) -> str:

@@ -439,7 +439,7 @@ class BrokenRun:
 def test_a_failing_month_while_playing_stops_the_run_with_a_message():
     playing, report = solara.reactive(True), Reports()
     guard.call_guarded(app.play_or_stop, report, BrokenRun(), playing, 0, lambda: None,
-                       threading.Event())
+                       lambda: None, threading.Event())
     assert playing.value is False
     assert report.texts() == ["La corrida no pudo continuar; pulse Reiniciar.",
                               "The run could not go on; press Reset."]

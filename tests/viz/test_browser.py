@@ -114,3 +114,57 @@ def test_the_comparison_view(offline_page):
     expect(page.locator(".fs-compare-charts .js-plotly-plot").first).to_be_visible(
         timeout=90_000)
     shot(page, "compare_es")
+
+
+def months_of(text: str) -> int:
+    """'mar de 2026' -> months since year 0 (the page's Spanish date)."""
+    name, year = re.fullmatch(r"(\w+) de (\d{4})", text.strip()).groups()
+    names = ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov",
+             "dic"]
+    return int(year) * 12 + names.index(name)
+
+
+def test_pause_at_full_speed_stops_near_the_month_shown(offline_page):
+    page = offline_page
+    page.get_by_role("button", name="máxima").click()
+    page.locator(".fs-play").click()
+    date = page.locator(".fs-date")
+    expect(date).to_have_text(re.compile(r"de 20(2[7-9]|[3-5]\d)"), timeout=60_000)
+    # the date the facilitator sees as the button goes down, read in the browser itself
+    page.evaluate("""() => document.querySelector('.fs-pause').addEventListener(
+        'mousedown', () => { window.shownAtClick =
+            document.querySelector('.fs-date').innerText; }, {capture: true})""")
+    page.locator(".fs-pause").click()
+    expect(page.locator(".fs-play")).to_be_visible()
+    page.wait_for_timeout(1500)
+    shown, stopped = page.evaluate("window.shownAtClick"), date.inner_text()
+    # the run stops at the month after the click reaches the server; a chart update still
+    # in flight can delay the click by a month or two more (measured 0-3 at 1 s frames)
+    assert 0 <= months_of(stopped) - months_of(shown) <= 3, (shown, stopped)
+
+
+def test_a_link_opens_its_settings_and_a_reload_keeps_them(offline_page, page_url):
+    page = offline_page
+    page.goto(page_url + "?lang=en&scenario=baseline&seed=7")
+    expect(page.locator(".fs-date")).to_have_text("Not started: press Play", timeout=60_000)
+    expect(page.locator(".fs-seed input")).to_have_value("7")
+    expect(page).to_have_url(re.compile(r"scenario=baseline"))
+    page.reload()
+    expect(page.locator(".fs-date")).to_have_text("Not started: press Play", timeout=60_000)
+    expect(page.locator(".fs-seed input")).to_have_value("7")
+    assert "baseline" in page.locator(".fs-side").inner_text()
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (1400, 900)])
+def test_the_layout_stacks_on_a_phone(offline_page, width, height):
+    page = offline_page
+    page.set_viewport_size({"width": width, "height": height})
+    page.wait_for_timeout(1000)
+    chart = page.locator(".fs-chart-fleet").bounding_box()
+    if width < 900:
+        assert chart["width"] > width * 0.8, chart  # a chart as wide as the phone
+        lang = page.locator(".fs-lang").bounding_box()
+        assert lang["x"] + lang["width"] <= width + 1, lang  # the language switch on screen
+    else:
+        assert chart["width"] < width * 0.5, chart  # side by side
+    shot(page, f"layout_{width}x{height}")

@@ -96,3 +96,20 @@ def test_a_good_upload_becomes_the_pages_scenario():
     assert rc.find(v.Select, v_model=app.UPLOADED + "my_city").widget.items[-1] == \
         app.UPLOADED + "my_city"
     wait_for(lambda: any("uploaded" in h for h in texts(rc)))  # its description is shown
+
+
+def test_the_url_sets_the_page_and_a_hostile_url_gives_the_defaults():
+    routes = [solara.Route("/")]
+    _, rc = solara.render(solara.RoutingProvider(
+        children=[app.Page()], routes=routes, pathname="/?token=abcdefgh&lang=en&seed=7"),
+        handle_error=False)
+    assert rc.find(v.Btn, class_="fs-play").widget.children[1] == "Play"
+    assert rc.find(v.TextField, class_="fs-seed").widget.v_model == "7"
+    location = rc.find(solara.widgets.Navigator).widget.location  # what the browser's URL shows
+    assert location.startswith("/?token=abcdefgh&lang=en&view=live&")
+    _, rc = solara.render(solara.RoutingProvider(
+        children=[app.Page()], routes=routes, pathname="/?seed=-1&scenario=../../etc&lang=xx"),
+        handle_error=False)
+    assert rc.find(v.Btn, class_="fs-play").widget.children[1] == "Reproducir"
+    notice = rc.find(v.Alert, class_="fs-notice").widget
+    assert "Un valor del enlace no es válido" in str(notice.children)

@@ -1,14 +1,19 @@
 """The page's logic without a browser: number formats, the controls table, the session's run
 (baseline alongside, changes, headline) and the files it reads and writes."""
 
+import io
+import threading
+
 import pandas as pd
 import pytest
+import solara
 from typer.testing import CliRunner
 
 from fleetsim.experiments.cli import app
 from fleetsim.scenarios import load_raw
 from fleetsim.sim import FleetModel
-from fleetsim.viz import controls, i18n, scenario_io
+from fleetsim.viz import app as page
+from fleetsim.viz import charts, controls, i18n, panels, scenario_io, urlstate
 from fleetsim.viz.controls import Control
 from fleetsim.viz.runner import LiveRun, headline
 
@@ -116,6 +121,13 @@ def test_exported_yaml_reproduces_the_page_with_fleetsim_run(tmp_path):
     assert CliRunner().invoke(app, ["validate", str(path)]).exit_code == 0
     csv = scenario_io.export_csv(run)
     assert csv.splitlines()[0].startswith("run,year,month") and len(csv.splitlines()) == 13
+    read = pd.read_csv(io.StringIO(csv))  # as pandas (and Excel) open it, with no options
+    assert read["year"].dtype == "int64" and read["year"].iloc[0] == run.spec.simulation.start_year
+    assert ",2025.0," not in csv
+    assert (read["scenario"].unique().tolist(), read["seed"].unique().tolist()) == \
+        ([run.spec.name], [run.seed])
+    assert read["sample"].iloc[0] == run.sample_fraction
+    assert "fuels.diesel.price_mxn_per_unit=35.0" in read["settings"].iloc[0]
 
 
 def test_an_upload_is_checked_like_fleetsim_validate(tmp_path):
@@ -181,3 +193,53 @@ def test_fleetsim_app_user_errors_exit_2_with_one_line():
         busy = CliRunner().invoke(app, ["app", "--port", str(port), "--no-open"])
     assert busy.exit_code == 2 and len(busy.output.strip().splitlines()) == 1
     assert busy.output.startswith(f"--host/--port: could not listen on 127.0.0.1:{port}")
+
+
+def test_pause_at_full_speed_stops_at_the_next_month_and_the_date_follows():
+    run = LiveRun("mexico_city", seed=1, sample_fraction=0.01)
+    playing, dates, frames = solara.reactive(True), [], []
+
+    def clock():  # the date redraws; the facilitator clicks Pause when it reads month 5
+        dates.append(run.months_done)
+        if run.months_done == 5:
+            playing.set(False)
+
+    full = len(panels.SPEEDS) - 1
+    page.play_loop(run, playing, full, lambda: frames.append(run.months_done), clock,
+                  threading.Event())
+    assert run.months_done == 5 and dates == [1, 2, 3, 4, 5]
+    assert frames == [5]  # the charts catch up with the month the run stopped at
+
+
+@pytest.mark.parametrize("search", ["seed=-3", "seed=1e400", "sample=nan", "sample=0.03",
+                                    "scenario=/etc/passwd", "lang=de", "view=<script>",
+                                    "&".join(f"x{i}=1" for i in range(50))])
+def test_a_hostile_url_gives_the_defaults(search):
+    values, refused = urlstate.read(search)
+    assert refused and values == urlstate.DEFAULTS
+
+
+def test_the_url_keeps_the_token_and_reads_back():
+    values, refused = urlstate.read("token=abcdefgh&lang=en&scenario=baseline&seed=7")
+    assert not refused and (values["lang"], values["scenario"], values["seed"]) == \
+        ("en", "baseline", 7)
+    text = urlstate.query(values, "token=abcdefgh&lang=es")
+    assert text.startswith("token=abcdefgh&") and urlstate.read(text) == (values, False)
+
+
+def test_instruments_are_shown_by_label_with_the_id_only_to_tell_two_apart():
+    items = [{"name": "dpf_retrofit_subsidy", "label": "DPF retrofit grant"},
+             {"name": "scrap_a", "label": "Scrappage"}, {"name": "scrap_b", "label": "Scrappage"},
+             {"name": "no_label"}]
+    assert controls.item_names(items) == ["DPF retrofit grant", "Scrappage · scrap_a",
+                                          "Scrappage · scrap_b", "no_label"]
+
+
+def test_spending_legends_show_the_instruments_labels():
+    run = LiveRun("clean_fleets_mix", seed=1, sample_fraction=0.01)
+    run.step(1)
+    labels = controls.instrument_labels(run.spec.model_dump())
+    fig = charts.spending([("p", run.yearly()[0])], "en", labels=labels)
+    names = [d.get("name") for d in fig["data"] if d.get("type") == "bar"]
+    assert "Scrappage bonus for hombre-camion" in names
+    assert not any("_" in str(n) for n in names), names
