@@ -331,101 +331,135 @@ class Scenario(Strict):
         return [*self.technologies, *self.retrofits]
 
 
-def _cross_reference_problems(s: Scenario) -> list[str]:
-    """Names used in one part of a scenario must be defined in another."""
-    problems = []
-    techs, classes = set(s.technologies), set(s.classes)
+class _Problems:
+    """Problem lines found by the cross-reference checks, with their two usual forms."""
 
-    def need(names, known, where, what):
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def need(self, names, known, where: str, what: str) -> None:
         for name in names:
             if name not in known:
-                problems.append(f"{where}: expected a {what} among {sorted(known)}, got '{name}'")
+                self.lines.append(f"{where}: expected a {what} among {sorted(known)}, "
+                                  f"got '{name}'")
 
-    def missing(names, where, what):
+    def missing(self, names, where: str, what: str) -> None:
         for name in sorted(names):
-            problems.append(f"{where}: expected {what} for class '{name}', got none")
+            self.lines.append(f"{where}: expected {what} for class '{name}', got none")
 
-    _check_shares_safe(problems, {k: r.stock_share for k, r in s.regions.items()}, "regions")
+
+def _cross_reference_problems(s: Scenario) -> list[str]:
+    """Names used in one part of a scenario must be defined in another."""
+    out = _Problems()
+    _check_shares_safe(out.lines, {k: r.stock_share for k, r in s.regions.items()}, "regions")
+    _technology_references(s, out)
+    _initial_stock_references(s, out)
+    _band_sizes(s, out)
+    _market_and_credit_references(s, out)
+    _programme_references(s, out)
+    _regulation_references(s, out)
+    out.lines.extend(policy_problems(s))
+    if not out.lines:  # sizes are only meaningful for an otherwise consistent scenario
+        out.lines.extend(size_problems(s, s.simulation.sample_fraction))
+    return out.lines
+
+
+def _technology_references(s: Scenario, out: _Problems) -> None:
+    techs, classes = set(s.technologies), set(s.classes)
     for t, tech in s.technologies.items():
-        need([tech.fuel], set(s.fuels), f"technologies.{t}.fuel", "fuel")
-        need(tech.by_class, classes, f"technologies.{t}.by_class", "vehicle class")
+        out.need([tech.fuel], set(s.fuels), f"technologies.{t}.fuel", "fuel")
+        out.need(tech.by_class, classes, f"technologies.{t}.by_class", "vehicle class")
     for r, retro in s.retrofits.items():
-        need(retro.applies_to, techs, f"retrofits.{r}.applies_to", "technology")
-        need(retro.by_class, classes, f"retrofits.{r}.by_class", "vehicle class")
+        out.need(retro.applies_to, techs, f"retrofits.{r}.applies_to", "technology")
+        out.need(retro.by_class, classes, f"retrofits.{r}.by_class", "vehicle class")
     for t in s.market.used_imports.technology_by_model_year.values():
-        need([t], techs, "market.used_imports.technology_by_model_year", "technology")
+        out.need([t], techs, "market.used_imports.technology_by_model_year", "technology")
     ref = s.market.used_price_reference_technology
-    need([ref], techs, "market.used_price_reference_technology", "technology")
+    out.need([ref], techs, "market.used_price_reference_technology", "technology")
     if ref in techs:
-        missing(classes - set(s.technologies[ref].by_class),
-                f"technologies.{ref}.by_class", "a row (it prices used vehicles)")
+        out.missing(classes - set(s.technologies[ref].by_class),
+                    f"technologies.{ref}.by_class", "a row (it prices used vehicles)")
     for t in set(s.market.used_imports.technology_by_model_year.values()) & techs:
-        missing(classes - set(s.technologies[t].by_class),
-                f"technologies.{t}.by_class", "a row (used imports can be of it)")
+        out.missing(classes - set(s.technologies[t].by_class),
+                    f"technologies.{t}.by_class", "a row (used imports can be of it)")
+
+
+def _initial_stock_references(s: Scenario, out: _Problems) -> None:
+    techs, classes, regions = set(s.technologies), set(s.classes), set(s.regions)
     for year, shares in s.initial_stock.technology_by_model_year.items():
-        need(shares, techs, f"initial_stock.technology_by_model_year.{year}", "technology")
+        out.need(shares, techs, f"initial_stock.technology_by_model_year.{year}", "technology")
     for i, p in enumerate(s.initial_stock.placed):
         where = f"initial_stock.placed.{i}"
-        need([p.vehicle_class], classes, f"{where}.vehicle_class", "vehicle class")
-        need([p.technology], techs, f"{where}.technology", "technology")
-        need([p.region] if p.region else [], set(s.regions), f"{where}.region", "region")
+        out.need([p.vehicle_class], classes, f"{where}.vehicle_class", "vehicle class")
+        out.need([p.technology], techs, f"{where}.technology", "technology")
+        out.need([p.region] if p.region else [], regions, f"{where}.region", "region")
     for i, p in enumerate(s.initial_stock.retrofitted):
         where = f"initial_stock.retrofitted.{i}"
-        need([p.vehicle_class], classes, f"{where}.vehicle_class", "vehicle class")
-        need([p.retrofit], set(s.retrofits), f"{where}.retrofit", "retrofit")
-        need([p.region] if p.region else [], set(s.regions), f"{where}.region", "region")
+        out.need([p.vehicle_class], classes, f"{where}.vehicle_class", "vehicle class")
+        out.need([p.retrofit], set(s.retrofits), f"{where}.retrofit", "retrofit")
+        out.need([p.region] if p.region else [], regions, f"{where}.region", "region")
+
+
+def _band_sizes(s: Scenario, out: _Problems) -> None:
     total = sum(c.initial_stock_units.value for c in s.classes.values())
     for b, band in s.operators.bands.items():
         units = total * band.power_unit_share
         lo = band.firms * band.min_units
         hi = band.firms * band.max_units if band.max_units else float("inf")
         if band.firms and not lo <= units <= hi:
-            problems.append(
+            out.lines.append(
                 f"operators.bands.{b}: got {band.firms} firms for {units:.0f} units, expected "
                 f"between min_units and max_units units per firm")
         if units > 0 and band.firms == 0:
-            problems.append(f"operators.bands.{b}.firms: got 0, expected firms to own "
-                            f"{units:.0f} units")
+            out.lines.append(f"operators.bands.{b}.firms: got 0, expected firms to own "
+                             f"{units:.0f} units")
+
+
+def _market_and_credit_references(s: Scenario, out: _Problems) -> None:
+    techs = set(s.technologies)
     reported = techs | set(s.retrofits)
-    need(s.decisions.technology_constants, reported, "decisions.technology_constants",
-         "technology or retrofit")
-    missing_factor = techs - set(s.used_market.technology_value_factor)
-    for t in sorted(missing_factor):
-        problems.append(f"used_market.technology_value_factor: expected a factor for '{t}', "
-                        "got none")
+    out.need(s.decisions.technology_constants, reported, "decisions.technology_constants",
+             "technology or retrofit")
+    for t in sorted(techs - set(s.used_market.technology_value_factor)):
+        out.lines.append(f"used_market.technology_value_factor: expected a factor for '{t}', "
+                         "got none")
     for name, lender in s.credit.lenders.items():
-        need(lender.technologies_served or [], reported,
-             f"credit.lenders.{name}.technologies_served", "technology or retrofit")
+        out.need(lender.technologies_served or [], reported,
+                 f"credit.lenders.{name}.technologies_served", "technology or retrofit")
+
+
+def _programme_references(s: Scenario, out: _Problems) -> None:
+    techs, classes = set(s.technologies), set(s.classes)
     fleets = [f.name for f in s.named_fleets]
     if len(set(fleets)) != len(fleets):
-        problems.append(f"named_fleets: expected distinct names, got {fleets}")
+        out.lines.append(f"named_fleets: expected distinct names, got {fleets}")
     for i, f in enumerate(s.named_fleets):
-        need([f.region] if f.region else [], set(s.regions), f"named_fleets.{i}.region",
-             "region")
-    need(s.used_market.technology_value_factor, techs, "used_market.technology_value_factor",
-         "technology")
+        out.need([f.region] if f.region else [], set(s.regions), f"named_fleets.{i}.region",
+                 "region")
+    out.need(s.used_market.technology_value_factor, techs,
+             "used_market.technology_value_factor", "technology")
     for i, d in enumerate(s.demonstrations):
         where = f"demonstrations.{i}"
-        need([d.fleet], set(fleets), f"{where}.fleet", "named fleet")
-        need([d.technology], techs, f"{where}.technology", "technology")
-        need([d.vehicle_class], classes, f"{where}.vehicle_class", "vehicle class")
+        out.need([d.fleet], set(fleets), f"{where}.fleet", "named fleet")
+        out.need([d.technology], techs, f"{where}.technology", "technology")
+        out.need([d.vehicle_class], classes, f"{where}.vehicle_class", "vehicle class")
     for i, p in enumerate(s.partnerships):
         where = f"partnerships.{i}"
-        need(p.retrofit_technologies, set(s.retrofits), f"{where}.retrofit_technologies",
-             "retrofit")
-        need(p.replacement_technologies, techs, f"{where}.replacement_technologies",
-             "technology")
+        out.need(p.retrofit_technologies, set(s.retrofits), f"{where}.retrofit_technologies",
+                 "retrofit")
+        out.need(p.replacement_technologies, techs, f"{where}.replacement_technologies",
+                 "technology")
+
+
+def _regulation_references(s: Scenario, out: _Problems) -> None:
+    techs, classes = set(s.technologies), set(s.classes)
     for i, std in enumerate(s.regulation.new_vehicle_standards):
         where = f"regulation.new_vehicle_standards.{i}"
-        need(std.classes, classes, f"{where}.classes", "vehicle class")
-        need(std.allowed_technologies, techs, f"{where}.allowed_technologies", "technology")
+        out.need(std.classes, classes, f"{where}.classes", "vehicle class")
+        out.need(std.allowed_technologies, techs, f"{where}.allowed_technologies", "technology")
     for i, rule in enumerate(s.regulation.used_import_rules):
-        need(rule.allowed_technologies or [], techs,
-             f"regulation.used_import_rules.{i}.allowed_technologies", "technology")
-    problems.extend(policy_problems(s))
-    if not problems:  # sizes are only meaningful for an otherwise consistent scenario
-        problems.extend(size_problems(s, s.simulation.sample_fraction))
-    return problems
+        out.need(rule.allowed_technologies or [], techs,
+                 f"regulation.used_import_rules.{i}.allowed_technologies", "technology")
 
 
 def _check_shares_safe(problems: list[str], shares: dict, where: str) -> None:

@@ -429,6 +429,10 @@ class FleetModel(mesa.Model):
         self._row = metrics.row(self)
         self.datacollector.collect(self)
 
+    def result(self, name: str) -> Any:
+        """One column of the last month's results row (the data collector's reporter)."""
+        return self._row[name]
+
     def latest(self) -> dict[str, Any]:
         """The last month's results row (empty before the first step)."""
         return dict(self._row)
@@ -461,4 +465,4 @@ def _month_end(first: date) -> date:
 
 
 def _reporter(name: str) -> Callable[[FleetModel], Any]:
-    return lambda model: model._row[name]
+    return partial(FleetModel.result, name=name)  # mesa calls a partial with the model

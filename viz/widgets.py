@@ -15,9 +15,15 @@ def _shape(fig: dict) -> list[tuple]:
             for d in fig["data"]]
 
 
-def update_widget(fw: FigureWidget, fig: dict) -> None:
+class SentFigureWidget(FigureWidget):
+    """A FigureWidget that remembers the figure it was last brought to (`last_sent`)."""
+
+    last_sent: dict | None = None  # declared on the class: plotly refuses unknown attributes
+
+
+def update_widget(fw: SentFigureWidget, fig: dict) -> None:
     """Bring the widget to `fig`, touching only what differs from what it shows."""
-    last = getattr(fw, "_fleetsim_last", None)
+    last = fw.last_sent
     layout_text = json.dumps(fig["layout"], sort_keys=True, default=str)
     with fw.batch_update():
         if last is None or _shape(last["fig"]) != _shape(fig):
@@ -29,12 +35,12 @@ def update_widget(fw: FigureWidget, fig: dict) -> None:
                     trace.update({k: v for k, v in new.items() if old.get(k) != v})
         if last is None or last["layout"] != layout_text:
             fw.layout = fig["layout"]
-    fw._fleetsim_last = {"fig": fig, "layout": layout_text}
+    fw.last_sent = {"fig": fig, "layout": layout_text}
 
 
 @solara.component
 def LiveFigure(fig: dict):
-    element = FigureWidget.element()
+    element = SentFigureWidget.element()
 
     def update():
         update_widget(solara.get_widget(element), fig)
