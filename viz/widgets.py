@@ -15,18 +15,13 @@ def _shape(fig: dict) -> list[tuple]:
             for d in fig["data"]]
 
 
-class SentFigureWidget(FigureWidget):
-    """A FigureWidget that remembers the figure it was last brought to (`last_sent`)."""
-
-    last_sent: dict | None = None  # declared on the class: plotly refuses unknown attributes
-
-
-def update_widget(fw: SentFigureWidget, fig: dict) -> None:
-    """Bring the widget to `fig`, touching only what differs from what it shows."""
-    last = fw.last_sent
+def update_widget(fw: FigureWidget, fig: dict, last: dict | None) -> dict:
+    """Bring the widget to `fig`, touching only what differs from `last` (what was sent
+    before); returns what is sent now."""
     layout_text = json.dumps(fig["layout"], sort_keys=True, default=str)
     with fw.batch_update():
-        if last is None or _shape(last["fig"]) != _shape(fig):
+        if (last is None or _shape(last["fig"]) != _shape(fig)
+                or len(fw.data) != len(fig["data"])):  # a widget made anew shows nothing yet
             fw.data = ()
             fw.add_traces(fig["data"])
         else:
@@ -35,15 +30,16 @@ def update_widget(fw: SentFigureWidget, fig: dict) -> None:
                     trace.update({k: v for k, v in new.items() if old.get(k) != v})
         if last is None or last["layout"] != layout_text:
             fw.layout = fig["layout"]
-    fw.last_sent = {"fig": fig, "layout": layout_text}
+    return {"fig": fig, "layout": layout_text}
 
 
 @solara.component
 def LiveFigure(fig: dict):
-    element = SentFigureWidget.element()
+    element = FigureWidget.element()
+    sent = solara.use_ref(None)  # what this chart last sent, kept with the component
 
     def update():
-        update_widget(solara.get_widget(element), fig)
+        sent.current = update_widget(solara.get_widget(element), fig, sent.current)
 
     solara.use_effect(update, [fig])
     return element
