@@ -198,17 +198,19 @@ def read_chosen(f: dict) -> bytes:
     return bytes(data)
 
 
-def take_files(files, uploads, on_scenario, set_status) -> None:
-    """Check the first file a visitor chose and show what came of it; a valid scenario
-    becomes the page's (on_scenario)."""
-    if not files:
-        return
-    f = files[0]
-    set_status({"kind": "checking"})
+def read_first(files) -> tuple[str, bytes]:
+    """The name and bytes of the first file a visitor chose (UploadRefused if unreadable)."""
+    f = files[0] if isinstance(files, list) and files else None
+    if not isinstance(f, dict):
+        raise scenario_io.UploadRefused("upload_unreadable")
+    return f.get("name"), read_chosen(f)
+
+
+def check_file(name, data: bytes, uploads, on_scenario, set_status) -> None:
+    """Check a chosen file's bytes and show what came of it; a valid scenario becomes the
+    page's (on_scenario)."""
     try:
-        if not isinstance(f, dict):
-            raise scenario_io.UploadRefused("upload_unreadable")
-        spec = scenario_io.read_upload(f.get("name"), read_chosen(f), uploads)
+        spec = scenario_io.read_upload(name, data, uploads)
     except scenario_io.UploadRefused as err:
         set_status({"kind": "refused", "key": err.key, "kw": err.kw})
         return
@@ -219,11 +221,28 @@ def take_files(files, uploads, on_scenario, set_status) -> None:
     on_scenario(spec)
 
 
-def take_widget_files(widget, uploads, on_scenario, set_status) -> None:
+def take_files(files, uploads, on_scenario, set_status) -> None:
+    """Read and check the first file a visitor chose, showing what came of it."""
+    if not files:
+        return
+    set_status({"kind": "checking"})
+    try:
+        name, data = read_first(files)
+    except scenario_io.UploadRefused as err:
+        set_status({"kind": "refused", "key": err.key, "kw": err.kw})
+        return
+    check_file(name, data, uploads, on_scenario, set_status)
+
+
+def fetch_widget_file(widget) -> tuple[str, bytes] | scenario_io.UploadRefused:
+    """The chosen file's name and bytes from the widget, or the reason they could not be read."""
     if not isinstance(widget.file_info, list) or not all(
             isinstance(f, dict) for f in widget.file_info):
-        raise scenario_io.UploadRefused("upload_unreadable")
-    take_files(widget.get_files(timeout=UPLOAD_READ_S), uploads, on_scenario, set_status)
+        return scenario_io.UploadRefused("upload_unreadable")
+    try:
+        return read_first(widget.get_files(timeout=UPLOAD_READ_S))
+    except scenario_io.UploadRefused as err:
+        return err
 
 
 def keep_widget(holder, element) -> None:
@@ -232,15 +251,24 @@ def keep_widget(holder, element) -> None:
 
 
 def check_chosen(holder, uploads, on_scenario, set_status, report, cancel) -> None:
-    """The upload thread: the files the widget holds, checked, then the widget cleared (so
-    that the same file can be sent again)."""
+    """The upload thread: the chosen file read, the widget cleared (so that the same or another
+    file can be sent at once), then the bytes checked and the answer shown."""
     widget = holder.current
     if widget is None or not widget.file_info:
         return
-    try:
-        call_guarded(take_widget_files, report, widget, uploads, on_scenario, set_status)
-    finally:
-        widget.clear()
+    version = widget.version
+    set_status({"kind": "checking"})
+    got = call_guarded(fetch_widget_file, report, widget)
+    if widget.version != version:
+        return  # the visitor chose another file while this one was read: its thread answers
+    # cleared before any answer shows: a clear sent later would wipe the visitor's next choice
+    widget.clear()
+    if isinstance(got, scenario_io.UploadRefused):
+        set_status({"kind": "refused", "key": got.key, "kw": got.kw})
+    elif got is None:
+        set_status({})
+    else:
+        call_guarded(check_file, report, *got, uploads, on_scenario, set_status)
 
 
 @solara.component

@@ -3,8 +3,9 @@
 YAML aliases, merges and `extends:` can turn a small upload into gigabytes or hours of work;
 run in the page's server, one visitor would stall the whole room. The check runs in a fresh
 interpreter (`python -m fleetsim.viz.upload_check`) limited to MEMORY_BYTES of address space
-and TIME_S of wall time (killed after), at most CONCURRENT at once. The child sends back the
-validated scenario as JSON (`model_dump(mode="json")`), which the parent validates again: JSON
+and, once it has imported its libraries (STARTUP_S), TIME_S of wall time (killed after), at
+most CONCURRENT at once. The child sends back the validated scenario as JSON
+(`model_dump(mode="json")`), which the parent validates again: JSON
 has no aliases and its size is capped (MAX_RESULT_BYTES), so the parent's work is linear in a
 bounded size, whereas loading the YAML text again could repeat the blow-up. The child also
 builds the model once at the page's largest sample, so that a valid scenario with an absurd
@@ -18,15 +19,19 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fleetsim.scenarios import Scenario, ScenarioError
 
-TIME_S = 10.0  # wall time of one check, then the child is killed
+TIME_S = 10.0  # wall time of one check once the child is ready, then it is killed
+STARTUP_S = 60.0  # the child's imports: slow on a loaded machine, but not the upload's doing
+READY = b"ready\n"  # the child's first line, once its libraries are imported
 MEMORY_BYTES = 1 << 30  # RLIMIT_AS of the child (it needs ~600 MB to build a model)
 CPU_S = 20  # RLIMIT_CPU: a backstop should the parent fail to kill the child
 CONCURRENT = 2  # checks at once for the whole server; more uploads wait (QUEUE_WAIT_S)
@@ -69,12 +74,38 @@ def _run_child(request: str) -> Checked:
     except OSError:  # e.g. the process table is full
         return Checked(key="check_failed")
     try:
+        if not _ready(child):  # the machine is too loaded to start a check: not the upload's fault
+            raise subprocess.TimeoutExpired(child.args, STARTUP_S)
+    except (subprocess.TimeoutExpired, OSError):
+        _kill(child)
+        return Checked(key="check_busy")
+    try:
         out, _ = child.communicate(request.encode(), timeout=TIME_S)
     except subprocess.TimeoutExpired:
-        child.kill()
-        child.communicate()
+        _kill(child)
         return Checked(key="check_slow")
     return _read_answer(out, child.returncode)
+
+
+def _ready(child: subprocess.Popen) -> bool:
+    """Wait (at most STARTUP_S) for the child's READY line, read byte by byte from the pipe so
+    that nothing of the answer is left in a buffer communicate() does not see."""
+    got, fd = b"", child.stdout.fileno()
+    deadline = time.monotonic() + STARTUP_S
+    while len(got) < len(READY):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return False
+        byte = os.read(fd, 1)
+        if not byte:  # the child died while importing
+            return False
+        got += byte
+    return got == READY
+
+
+def _kill(child: subprocess.Popen) -> None:
+    child.kill()
+    child.communicate()
 
 
 def _read_answer(out: bytes, returncode: int) -> Checked:
@@ -154,9 +185,12 @@ def child_answer(request: dict) -> dict:
 
 
 def main() -> None:
-    request = json.loads(sys.stdin.buffer.read())
-    # imported before the limits: a shared library that cannot be mapped is not the upload's fault
+    # imported before the limits and the clock: a shared library that cannot be mapped, or a
+    # slow start on a loaded machine, is not the upload's fault
     import fleetsim.sim  # noqa: F401
+    sys.stdout.buffer.write(READY)
+    sys.stdout.buffer.flush()
+    request = json.loads(sys.stdin.buffer.read())
     _limit_child(request)
     try:
         answer = child_answer(request)

@@ -149,6 +149,45 @@ def test_an_upload_over_the_size_limit_is_refused_unread():
     assert i18n.t("en", err.value.key, **err.value.kw).endswith("the limit is 2000000 bytes.")
 
 
+class FakeFileInput:
+    """The upload widget's seams (file_info, version, get_files, clear), logging into `log`."""
+
+    def __init__(self, data: bytes, log: list, change_while_reading=False):
+        self.file_info = [{"name": "bad.yaml", "size": len(data)}]
+        self.version, self.data, self.log = 1, data, log
+        self.change_while_reading = change_while_reading
+
+    def get_files(self, timeout):
+        if self.change_while_reading:  # the visitor picks another file during the read
+            self.version += 1
+        return [{**self.file_info[0], "file_obj": io.BytesIO(self.data)}]
+
+    def clear(self):
+        self.log.append("clear")
+
+
+class Holder:
+    def __init__(self, current):
+        self.current = current
+
+
+def test_the_upload_widget_is_cleared_before_its_answer_shows():
+    # a clear sent after the answer could wipe the next file the visitor (or a test) chose
+    log = []
+    widget = FakeFileInput(b"name: x\nmarket: [", log)
+    panels.check_chosen(Holder(widget), {}, log.append, lambda s: log.append(s.get("kind")),
+                        lambda key, kw: key and log.append(key), None)
+    assert log == ["checking", "clear", "problems"]
+
+
+def test_a_file_replaced_while_read_leaves_the_answer_to_the_next_one():
+    log = []
+    widget = FakeFileInput(b"name: x\n", log, change_while_reading=True)
+    panels.check_chosen(Holder(widget), {}, log.append, lambda s: log.append(s.get("kind")),
+                        lambda key, kw: key and log.append(key), None)
+    assert log == ["checking"]  # no clear (it would wipe the new choice), no answer
+
+
 def test_sessions_share_one_baseline_model():
     first = LiveRun("mexico_city", seed=11, sample_fraction=0.01)
     first.step(5)
