@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from fleetsim.scenarios import ScenarioError
 from fleetsim.scenarios.loader import apply_override, load_raw, parse_yaml
+from fleetsim.scenarios.yaml_input import read_text
 
 METHODS = ("grid", "latin_hypercube", "sobol", "morris")
 DISTRIBUTIONS = ("uniform", "loguniform", "triangular", "normal")
@@ -265,16 +266,10 @@ def read_spec(name_or_path: str | Path) -> tuple[SweepSpec, Path]:
     if path.stat().st_size > MAX_SPEC_BYTES:
         raise SpecError([f"{path.name}: got {path.stat().st_size} bytes, expected at most "
                          f"{MAX_SPEC_BYTES}"])
-    try:
-        raw = parse_yaml(path.read_text(encoding="utf-8"), path.name)
+    try:  # read as scenarios are: a regular file only, with a byte limit, bounded YAML
+        raw = parse_yaml(read_text(path, path.name), path.name)
     except ScenarioError as err:
         raise SpecError([in_form(line, path.name) for line in err.problems]) from None
-    except UnicodeDecodeError as err:
-        raise SpecError([f"{path.name}: got bytes that are not UTF-8 text ({err.reason} at "
-                         f"byte {err.start}), expected a YAML file"]) from None
-    except OSError as err:
-        raise SpecError([f"{path.name}: got a file that cannot be read "
-                         f"({err.strerror or err}), expected a readable YAML file"]) from None
     spec = parse_spec(raw)
     check_against_scenarios(spec, path.parent)
     return spec, path.parent.resolve()

@@ -127,7 +127,7 @@ def test_bad_spec_exits_2_with_one_line_per_problem(case, tmp_path):
 @pytest.mark.parametrize("text, fragment", [
     ("- a list\n- not a mapping\n", "spec.yaml: got list, expected a mapping"),
     ("name: [unclosed\n", "spec.yaml: got malformed YAML"),
-    (b"\xff\xfe\x00binary", "spec.yaml: got bytes that are not UTF-8 text"),
+    (b"\xff\xfe\x00binary", "spec.yaml: got a byte that is not UTF-8 at byte 0"),
 ], ids=["not a mapping", "broken yaml", "binary"])
 def test_unreadable_spec_files_exit_2(text, fragment, tmp_path):
     spec = tmp_path / "spec.yaml"
