@@ -14,7 +14,8 @@ from fleetsim.scenarios.schema import Scenario
 
 BUILTINS = ["autorregulacion", "baseline", "baseline_national", "border_drayage_zev",
             "clean_fleets_mix", "contingency_curfew", "mexico_city", "mexico_city_partnership",
-            "mexico_national", "partnership_finance", "scrappage_2015", "zev_strategy_2030"]
+            "mexico_national", "mexico_national_2015", "partnership_finance", "scrappage_2015",
+            "zev_strategy_2030"]
 
 
 def test_builtins_are_listed():
