@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from collections.abc import Mapping
 from importlib import resources
@@ -109,6 +110,9 @@ def load_raw(name_or_path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
 def _read_scenario_file(path: Path, private: bool) -> dict:
     """A file's mapping; a `private` one (reached through extends) must look like a scenario,
     so that no other kind of file's keys or values reach an error message."""
+    if path.parent == builtin_dir():  # parsing YAML is most of a small model's build time
+        stat = path.stat()
+        return copy.deepcopy(parsed_builtin(path, stat.st_mtime_ns, stat.st_size))
     text = read_text(path, path.name)
     if not private:
         return parse_yaml(text, path.name)
@@ -117,6 +121,12 @@ def _read_scenario_file(path: Path, private: bool) -> dict:
         raise ScenarioError([f"extends: got {_show(path.name)}, which is not a scenario file, "
                              "expected a mapping of scenario fields with a name"])
     return data
+
+
+@functools.lru_cache(maxsize=32)
+def parsed_builtin(path: Path, mtime_ns: int, size: int) -> dict:
+    """A built-in scenario file's mapping, parsed once per version of the file (callers copy)."""
+    return parse_yaml(read_text(path, path.name), path.name)
 
 
 def _scenario_shaped(data) -> bool:

@@ -107,3 +107,12 @@ def test_every_sourced_model_has_a_real_source(name):
     assert len(found) > 50
     bad = [(p, s) for p, s in found if not s or not s.strip() or s[:2] not in ("[S", "[E")]
     assert bad == []
+
+
+def test_a_builtin_parsed_once_is_handed_out_as_a_copy():
+    first = load_raw("mexico_city")
+    first["market"]["growth_per_year"] = "changed"
+    first["classes"].clear()
+    again = load_raw("mexico_city")
+    assert again["classes"] and again["market"]["growth_per_year"] != "changed"
+    assert load("mexico_city") == load("mexico_city")
