@@ -353,6 +353,11 @@ def overlay(targets: Targets, raw: dict, post: pd.DataFrame, dist: pd.Series,
         prior = targets.parameters[row.parameter]
         value = override_value(raw, row.parameter, prior, row.median)
         _set(tree, row.parameter, value)
+        if row.parameter.endswith(".value"):  # a sourced number: say where it now comes from
+            _set(tree, row.parameter.removesuffix(".value") + ".source",
+                 f"[C] posterior median of calibration {targets.name} (fleetsim calibrate; "
+                 f"prior {list(prior.range)}{', x the scenario value' if prior.scale else ''}"
+                 f", 5-95% {row.p5:.4g} to {row.p95:.4g})")
     names = parameter_names(targets)
     lines = [f"# Calibrated by `fleetsim calibrate` ({targets.name}): rejection ABC, distance "
              f"= {DISTANCE};", f"# {len(kept)} of {len(dist)} design points accepted. "
@@ -413,14 +418,19 @@ def report_markdown(targets: Targets, tables: dict[str, pd.DataFrame], summary: 
               "| target | year | observed | band | simulated median | 5-95% | all runs' median "
               "| in band | use |", "|---|---|---|---|---|---|---|---|---|"]
     for r in cmp.itertuples():
-        lines.append(f"| {r.target} ({r.unit}) | {r.year} | {r.observed:,.4g} | "
-                     f"{r.low:,.4g} to {r.high:,.4g} | {r.sim_median:,.4g} | "
-                     f"{r.sim_p5:,.4g} to {r.sim_p95:,.4g} | {r.prior_median:,.4g} | "
+        lines.append(f"| {r.target} ({r.unit}) | {r.year} | {num(r.observed)} | "
+                     f"{num(r.low)} to {num(r.high)} | {num(r.sim_median)} | "
+                     f"{num(r.sim_p5)} to {num(r.sim_p95)} | {num(r.prior_median)} | "
                      f"{'yes' if r.within_band else 'NO'} | "
                      f"{'held out' if r.held_out else 'fitted'} |")
     lines += ["", "Sources:", ""]
     lines += [f"- {k}: {t.source}" for k, t in targets.targets.items()]
     return "\n".join(lines) + "\n"
+
+
+def num(x: float) -> str:
+    """A number as a table shows it: whole thousands with commas, else 3 significant digits."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
 
 
 def calibrate(path: str | Path, out: str | Path, workers: int | None = None,
