@@ -355,13 +355,13 @@ def overlay(targets: Targets, raw: dict, post: pd.DataFrame, dist: pd.Series,
         _set(tree, row.parameter, value)
         if row.parameter.endswith(".value"):  # a sourced number: say where it now comes from
             _set(tree, row.parameter.removesuffix(".value") + ".source",
-                 f"[C] posterior median of calibration {targets.name} (fleetsim calibrate; "
+                 f"[E] calibrated: posterior median of {targets.name} (fleetsim calibrate; "
                  f"prior {list(prior.range)}{', x the scenario value' if prior.scale else ''}"
                  f", 5-95% {row.p5:.4g} to {row.p95:.4g})")
     names = parameter_names(targets)
     lines = [f"# Calibrated by `fleetsim calibrate` ({targets.name}): rejection ABC, distance "
              f"= {DISTANCE};", f"# {len(kept)} of {len(dist)} design points accepted. "
-             "Values are posterior medians [C: calibrated].", "# Accepted sets (distance: "
+             "Values are posterior medians ([E] calibrated).", "# Accepted sets (distance: "
              + ", ".join(targets.parameters) + "):"]
     for p in kept:
         vals = ", ".join(f"{design.loc[p, names[k]]:.4g}" for k in targets.parameters)

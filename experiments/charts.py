@@ -199,6 +199,7 @@ def calibration(table: pd.DataFrame, path: Path) -> Path:
                         label="simulated, held out" if held else "simulated, fitted")
         ax.set_title(f"{name} ({t['unit'].iloc[0]})", fontsize=9)
         ax.set_xticks(sorted(set(x)))
+        ax.set_xlim(x.min() - 0.6, x.max() + 0.6)
         ax.tick_params(labelsize=8)
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
