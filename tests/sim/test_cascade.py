@@ -108,3 +108,11 @@ def test_a_seller_gets_the_value_less_the_dealer_margin(age):
     tech = model.tables.tech_code["diesel_epa2010"]
     value = v.value(year, np.array([tech]), np.array([t3]), np.array([age]))
     assert v.seller_gets(value) == pytest.approx(value * (1 - v.dealer_margin))
+
+
+def test_with_no_buyer_the_listed_truck_goes_to_scrap_when_its_listing_expires():
+    model, row, _ = replace_old_truck({})
+    months = model.spec.used_market.listing_max_months
+    reg, market = model.registry, model.used_market
+    assert row not in market.expiring(reg, model.month + months - 1)
+    assert row in market.expiring(reg, model.month + months)  # unsold a listing's life
