@@ -177,3 +177,32 @@ report made {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Baseline: {html.escape(meta[
 """
     path.write_text(body, encoding="utf-8")
     return path
+
+
+def calibration(table: pd.DataFrame, path: Path) -> Path:
+    """A calibration's fit: per target, observed values with their bands (bars) against the
+    accepted runs' median and 5-95% range (dots and lines); held-out years hollow."""
+    plt = _plt()
+    names = list(dict.fromkeys(table["target"]))
+    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.4), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        t = table[table["target"] == name]
+        x = t["year"].to_numpy()
+        ax.errorbar(x - 0.08, t["observed"], yerr=[t["observed"] - t["low"],
+                                                   t["high"] - t["observed"]],
+                    fmt="s", color="black", capsize=4, label="observed, band")
+        for held, face in ((False, "tab:blue"), (True, "white")):
+            s = t[t["held_out"] == held]
+            ax.errorbar(s["year"] + 0.08, s["sim_median"],
+                        yerr=[s["sim_median"] - s["sim_p5"], s["sim_p95"] - s["sim_median"]],
+                        fmt="o", color="tab:blue", mfc=face, capsize=3,
+                        label="simulated, held out" if held else "simulated, fitted")
+        ax.set_title(f"{name} ({t['unit'].iloc[0]})", fontsize=9)
+        ax.set_xticks(sorted(set(x)))
+        ax.set_xlim(x.min() - 0.6, x.max() + 0.6)
+        ax.tick_params(labelsize=8)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

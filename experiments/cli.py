@@ -315,6 +315,33 @@ def report(
 
 
 @app.command()
+def calibrate(
+    targets: Annotated[str, typer.Argument(help="Targets file (YAML): the scenario, its [E] "
+                                           "parameters with ranges, the observed series.")],
+    out: Annotated[Path, typer.Option(help="Output folder: runs/ (the design's sweep), "
+                                      "overlay.yaml, report.md, CSV tables, a PNG.")],
+    workers: Annotated[int | None, typer.Option(
+        help="Local worker processes (default: all cores).", min=1)] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="Dask scheduler address (tcp://host:8786): run on that cluster.")] = None,
+) -> None:
+    """Calibrate a scenario's estimated parameters against observed series (rejection ABC
+    over a Latin hypercube); run again with the same --out to resume a stopped calibration."""
+    from fleetsim.experiments.calibrate import calibrate as run_calibration
+    from fleetsim.experiments.executors import SchedulerError
+
+    try:
+        written = run_calibration(targets, out, workers=workers, scheduler=scheduler)
+    except ScenarioError as err:
+        fail(err.problems)
+    except (SchedulerError, OutError) as err:
+        fail([str(err)])
+    except OSError as err:
+        fail([f"--out: got {out}, expected a writable folder ({err.strerror or err})"])
+    typer.echo(f"Wrote {len(written)} files to {out}; open {written[-1]}")
+
+
+@app.command()
 def scenarios() -> None:
     """List the built-in scenarios."""
     found = describe_builtins()

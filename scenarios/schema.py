@@ -224,7 +224,24 @@ class Market(Strict):
     growth_per_year: SourcedPath
     used_imports: UsedImports
     resale_value_retained_per_year: SourcedShare
+    # the share of the new price a working truck keeps however old (used values level off)
+    resale_value_plateau_share: SourcedShare
+    # a dealer's cut: a seller gets the market value less this share of it
+    dealer_margin_share: SourcedShare
     used_price_reference_technology: Name
+
+
+class LagYears(Strict):
+    """Mean years a scrapped truck stays registered (0: struck off at once)."""
+
+    value: Annotated[float, Field(ge=0, le=100)]
+    source: Source
+
+
+class Registration(Strict):
+    """The federal register: a truck that leaves service stays on it for a while."""
+
+    deregistration_lag_years: LagYears
 
 
 class NewVehicleStandard(Strict):
@@ -313,6 +330,7 @@ class Scenario(Strict):
     network: Network
     credit: Credit
     used_market: UsedMarket
+    registration: Registration
     named_fleets: list[NamedFleet] = []
     demonstrations: list[Demonstration] = []
     partnerships: list[Partnership] = []

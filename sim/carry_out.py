@@ -81,12 +81,15 @@ def find_second_hand(model: FleetModel, rv: Reviews, d, m: int):
 def let_go(model: FleetModel, rv: Reviews, d, m: int, band: np.ndarray) -> None:
     """The vehicles that go (replaced, left, or at the end of life with nothing chosen) are
     scrapped at the end of their life, under a partnership, or when scrapping (with any bonus)
-    pays at least what the used market would; else they are listed for sale."""
+    pays at least what a dealer would (the market value less the dealer's margin); else they
+    are sold to a dealer and listed: an old truck a larger fleet replaces passes down to a
+    firm that buys used, or goes to scrap when no buyer takes it (UsedMarket.expiring)."""
     ops, fl, cls, has = model.operator_arrays, model.flows, rv.vclass, rv.row >= 0
     econ_scrap = np.array([c.economics.scrap_value_mxn for c in model.spec.classes.values()])
     goes = has & (d.kind != KEEP) & (d.kind != RETROFIT)
-    old_value = model.valuer.value(model.year_tables(m), rv.tech.astype(np.intp), cls,
-                                   rv.age_years) * model.used_market.multiplier[cls]
+    old_value = model.valuer.seller_gets(
+        model.valuer.value(model.year_tables(m), rv.tech.astype(np.intp), cls, rv.age_years)
+        * model.used_market.multiplier[cls])
     scrap_pay = econ_scrap[cls] + d.scrap_bonus
     to_scrap = goes & (rv.eol | d.scrap_old | (scrap_pay >= old_value) | (d.kind == -1))
     to_list = goes & ~to_scrap

@@ -53,6 +53,8 @@ class Fleet:
         self.totals = np.zeros(n_rates)  # active fleet's yearly rates, summed
         self.entered = np.zeros(n_cls, np.int64)  # this month, by class
         self.left = np.zeros(n_cls, np.int64)
+        self.scrapped = 0  # this month: rows gone to scrap (from the fleet or unsold listings)
+        self.scrapped_birth_sum = 0  # their birth months, summed (for the register's ages)
 
     # ---- reading -------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -78,6 +80,7 @@ class Fleet:
         """Entries and exits are counted per month."""
         self.entered = np.zeros_like(self.entered)
         self.left = np.zeros_like(self.left)
+        self.scrapped = self.scrapped_birth_sum = 0
 
     def add(self, columns: dict[str, np.ndarray], count: bool = True) -> np.ndarray:
         """Append active vehicles (every registry column but vid, state and listed_month);
@@ -88,6 +91,7 @@ class Fleet:
 
     def retire(self, rows: np.ndarray) -> None:
         """Active rows are scrapped."""
+        self._note_scrapped(rows)
         self._deactivate(rows, GONE, 0)
 
     def list_for_sale(self, rows: np.ndarray, month: int) -> None:
@@ -96,7 +100,13 @@ class Fleet:
 
     def scrap_listings(self, rows: np.ndarray) -> None:
         """Listed rows nobody bought go to scrap (they were no longer counted as active)."""
+        self._note_scrapped(rows)
         self.registry.set_state(rows, GONE)
+
+    def _note_scrapped(self, rows: np.ndarray) -> None:
+        self.scrapped += len(rows)
+        self.scrapped_birth_sum += int(self.registry.cols["birth_month"][rows]
+                                       .astype(np.int64).sum())
 
     def change_owner(self, rows: np.ndarray, owner: np.ndarray, region: np.ndarray,
                      review_month: np.ndarray, km_new: np.ndarray) -> None:

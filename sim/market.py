@@ -14,11 +14,15 @@ from .technology import TechTables, YearTables
 
 class Valuer:
     """Value of a vehicle: its technology's new price (or, for an engine no longer sold, the
-    class's reference technology), declining by a share a year, times a factor for its engine
-    standard; never below the scrap value."""
+    class's reference technology) times a factor for its engine standard, times the share of
+    it the vehicle keeps at its age; never below the scrap value. The share falls by a
+    declining balance towards a plateau (used-truck values level off late in life, DATA.md):
+    plateau + (1 - plateau) * keep ** age. A seller gets the value less the dealer's margin."""
 
     def __init__(self, spec: Scenario, tables: TechTables):
         self.keep = spec.market.resale_value_retained_per_year.value
+        self.plateau = spec.market.resale_value_plateau_share.value
+        self.dealer_margin = spec.market.dealer_margin_share.value
         self.factor = np.array([spec.used_market.technology_value_factor[t]
                                 for t in tables.tech_names])
         self.scrap = np.array([c.economics.scrap_value_mxn for c in spec.classes.values()])
@@ -29,10 +33,19 @@ class Valuer:
         p = year.price_mxn
         return np.where(np.isnan(p), p[self.ref][None, :], p)
 
+    def kept_share(self, age_years) -> np.ndarray:
+        """Share of the new price a vehicle keeps at this age (before its engine's factor)."""
+        return self.plateau + (1.0 - self.plateau) * self.keep ** np.asarray(age_years, float)
+
     def value(self, year: YearTables, tech, vclass, age_years) -> np.ndarray:
+        """The market price of a used vehicle (what a buyer pays a dealer)."""
         base = self.base_price(year)[tech, vclass]
-        v = base * self.keep ** np.asarray(age_years, float) * self.factor[tech]
+        v = base * self.kept_share(age_years) * self.factor[tech]
         return np.maximum(v, self.scrap[vclass])
+
+    def seller_gets(self, market_value: np.ndarray) -> np.ndarray:
+        """What a seller is paid for a vehicle the market prices at `market_value`."""
+        return market_value * (1.0 - self.dealer_margin)
 
 
 def import_technology_by_model_year(spec: Scenario, tables: TechTables,

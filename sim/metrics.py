@@ -87,6 +87,10 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "share_soot_free_{}": (STOCK, "soot-free share by size band"),
     "share_zev_{}": (STOCK, "zero-emission share by size band"),
     "mean_age_years": (STOCK, "mean age of active vehicles"),
+    # the federal register's count (sim.register): working, for sale, and scrapped but not
+    # yet struck off; what the registry statistics report
+    "registered": (STOCK, "vehicles on the register: active, listed, scrapped not yet struck off"),
+    "registered_mean_age_years": (STOCK, "mean age of the vehicles on the register"),
     "pm25_t": (FLOW, "exhaust and non-exhaust PM2.5, t"), "bc_t": (FLOW, "black carbon, t"),
     "nox_t": (FLOW, "NOx, t"), "co2_ttw_t": (FLOW, "CO2 tank to wheel, t"),
     "co2_wtw_t": (FLOW, "CO2 well to wheel, t"), "vehicle_km": (FLOW, "km driven"),
@@ -169,8 +173,20 @@ class Month:
 
 def catalogue(model: FleetModel) -> list[Column]:
     """Every column of the monthly results, in order, with how it is computed."""
-    return [*fleet_columns(model), *emission_columns(model), *money_columns(model),
-            *policy_columns(model)]
+    return [*fleet_columns(model), *register_columns(), *emission_columns(model),
+            *money_columns(model), *policy_columns(model)]
+
+
+def register_columns() -> list[Column]:
+    """The register as the federal statistics count it (sim.register.Register)."""
+    return [
+        Column("registered", "registered",
+               lambda mo: mo.model.register.counts(mo.model.registry, int(mo.n),
+                                                   mo.fleet.birth_sum)[0] * mo.s),
+        Column("registered_mean_age_years", "registered_mean_age_years",
+               lambda mo: mo.model.register.mean_age_years(
+                   mo.model.registry, int(mo.n), mo.fleet.birth_sum, mo.model.month)),
+    ]
 
 
 def fleet_columns(model: FleetModel) -> list[Column]:

@@ -41,6 +41,7 @@ from .carry_out import carry_out
 from .emissions import Earnings, compute_rates, km_factor, rate_names
 from .fleet import Fleet
 from .growth import GrowthDemand
+from .register import Register
 from .registry import ACTIVE
 from .stock import class_counts, initial_columns, usage_columns
 from .technology import TechTables
@@ -111,6 +112,7 @@ class FleetModel(mesa.Model):
         self.vehicles = Fleet(t, ops.band, len(t.family_names), len(self.rate_names),
                               int(counts.sum() * 1.3) + 64, self.vehicle_rates)
         self.flows = metrics.Flows()
+        self.register = Register(spec.registration.deregistration_lag_years.value)
         cols = initial_columns(spec, t, ops, counts, self.start_month, self.sample_fraction,
                                self.rng)
         self.vehicles.add(cols, count=False)
@@ -426,6 +428,7 @@ class FleetModel(mesa.Model):
         return metrics.names(self)
 
     def _record(self) -> None:
+        self.register.month_end(self.vehicles.scrapped, self.vehicles.scrapped_birth_sum)
         self._row = metrics.row(self)
         self.datacollector.collect(self)
 

@@ -92,7 +92,7 @@ def test_bad_run_command_line(tmp_path, args, prefix):
 @pytest.mark.parametrize(("args", "prefix"), [
     (["run"], "SCENARIO: got nothing, expected a value"),
     (["validate"], "FILE: got nothing, expected a value"),
-    (["nosuch"], "command: got 'nosuch', expected one of: app, report, run, scenarios"),
+    (["nosuch"], "command: got 'nosuch', expected one of: app, calibrate, report, run, scenarios"),
     (["run", "no_such_scenario"], "scenario: got 'no_such_scenario', expected a built-in name"),
     (["validate", "mexico_city", "--set", "market.growth_per_year=.inf"],
      "market.growth_per_year.value: got inf, expected a finite number"),

@@ -32,20 +32,35 @@ def supply(city_spec, tables):
 
 # ---- the value of a vehicle ---------------------------------------------------------------------
 
-def test_value_declines_with_age_from_the_new_price(city_spec, tables, valuer):
+def test_value_declines_with_age_from_the_new_price_to_a_plateau(city_spec, tables, valuer):
     year = tables.for_year(2026)
     t, c = tables.tech_code["diesel_epa2010"], tables.class_code["T3"]
     keep = city_spec.market.resale_value_retained_per_year.value
+    plateau = city_spec.market.resale_value_plateau_share.value
     factor = city_spec.used_market.technology_value_factor["diesel_epa2010"]
-    ages = np.array([0.0, 1.0, 2.5, 5.0])
-    value = valuer.value(year, np.full(4, t), np.full(4, c), ages)
-    np.testing.assert_allclose(value, year.price_mxn[t, c] * keep**ages * factor)
+    ages = np.array([0.0, 1.0, 2.5, 5.0, 8.0, 17.0, 19.0, 40.0])
+    value = valuer.value(year, np.full(len(ages), t), np.full(len(ages), c), ages)
+    share = plateau + (1 - plateau) * keep**ages
+    np.testing.assert_allclose(value, year.price_mxn[t, c] * share * factor)
     assert np.all(np.diff(value) < 0)
+    new = year.price_mxn[t, c] * factor
+    lost = new - value
+    # most of what is lost by 19 years is lost between ages 2 and 8 (DATA.md); little after 17
+    between = np.interp(8.0, ages, lost) - np.interp(2.0, ages, lost)
+    assert between > np.interp(2.0, ages, lost)
+    assert between > lost[ages == 19.0][0] - np.interp(8.0, ages, lost)
+    yearly = valuer.value(year, np.full(40, t), np.full(40, c), np.arange(40.0))
+    drop = 1 - yearly[1:] / yearly[:-1]  # share of its value lost in the year after each age
+    assert (drop[2:8] > 0.10).all() and (drop[17:] < 0.05).all()  # levelled off by 17-19
 
 
-def test_value_never_falls_below_scrap(city_spec, tables, valuer):
+def test_value_never_falls_below_scrap(tables):
+    from fleetsim.scenarios import load
+
+    spec = load("mexico_city", {"market.resale_value_plateau_share.value": 0.0})
+    valuer = market.Valuer(spec, tables)
     year = tables.for_year(2026)
-    scrap = {name: cls.economics.scrap_value_mxn for name, cls in city_spec.classes.items()}
+    scrap = {name: cls.economics.scrap_value_mxn for name, cls in spec.classes.items()}
     for name, c in tables.class_code.items():
         v = valuer.value(year, np.array([tables.tech_code["diesel_epa1998"]]), np.array([c]),
                          np.array([200.0]))
