@@ -122,12 +122,9 @@ def compute_rates(
                                     e.deterioration_cap_multiplier)[age], tables)
     non_exhaust(out, km, tc, tables)
     np.multiply(out[ROW["pm25_g"]], urban, out=out[ROW["pm25_urban_g"]])
-    nox = out[ROW["nox_g"]]
-    np.multiply(km, tables.nox_g_per_km.ravel()[te * n_cls + c], out=nox)
-    nox *= cols["nox_mult"][rows]
-    nox *= deterioration(years, e.nox_deterioration_per_year_of_age,
-                         e.deterioration_cap_multiplier)[age]
-    nox *= np.where(tables.scr[te], 1.0 + (e.scr_urban_nox_multiplier - 1.0) * urban, 1.0)
+    nox_rate(out[ROW["nox_g"]], km, te * n_cls + c, te, urban, cols["nox_mult"][rows]
+             * deterioration(years, e.nox_deterioration_per_year_of_age,
+                             e.deterioration_cap_multiplier)[age], tables, e)
     np.multiply(energy, tables.ttw_co2_kg[t], out=out[ROW["co2_ttw_kg"]])
     np.add(out[ROW["co2_ttw_kg"]], energy * year.wtt_co2_kg[t], out=out[ROW["co2_wtw_kg"]])
     np.multiply(energy, year.fuel_price_mxn[t], out=out[ROW["energy_cost_mxn"]])
@@ -159,6 +156,15 @@ def exhaust_pm_and_bc(out: np.ndarray, km: np.ndarray, tec: np.ndarray, te: np.n
     np.multiply(nominal + excess, 1.0 - tables.pm_reduction[r], out=out[ROW["pm25_exhaust_g"]])
     np.multiply(nominal * tables.bc_fraction[te] + excess * tables.excess_bc_fraction[te],
                 1.0 - tables.bc_reduction[r], out=out[ROW["bc_g"]])
+
+
+def nox_rate(nox: np.ndarray, km: np.ndarray, tec: np.ndarray, te: np.ndarray,
+             urban: np.ndarray, multiplier: np.ndarray, tables: TechTables, e) -> None:
+    """NOx into `nox`: the factor of the technology it emits as, times the vehicle's emitter
+    and age multiplier; SCR works poorly in slow city driving, so more on its urban km."""
+    np.multiply(km, tables.nox_g_per_km.ravel()[tec], out=nox)
+    nox *= multiplier
+    nox *= np.where(tables.scr[te], 1.0 + (e.scr_urban_nox_multiplier - 1.0) * urban, 1.0)
 
 
 def non_exhaust(out: np.ndarray, km: np.ndarray, tc: np.ndarray, tables: TechTables) -> None:
