@@ -27,7 +27,7 @@ from fleetsim.scenarios import ScenarioError, describe_builtins, load, parse_ass
 from fleetsim.scenarios.schema_limits import MAX_HORIZON_YEARS
 from fleetsim.sim import FleetModel, ModelRangeError
 from fleetsim.sim.checks import NonFiniteResult, check_finite
-from fleetsim.sim.comparison import POLLUTANTS, check_comparable
+from fleetsim.sim.comparison import HEALTH_AND_MONEY, POLLUTANTS, check_comparable, intervals
 from fleetsim.sim.comparison import compare as comparison
 from fleetsim.sim.output import OutError, discard_staging, prepare_run, summary, write_run
 
@@ -40,6 +40,7 @@ app = typer.Typer(
 out_console = Console()
 err_console = Console(stderr=True)
 MAX_SEED = 2**63  # numpy's seeds are below this
+MAX_SEEDS = 1000  # paired seeds in one comparison
 # typer vendors click and exports only BadParameter; the command-line errors share this base
 UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
 
@@ -83,6 +84,23 @@ def parse_seed(text: str) -> int:
     return seed
 
 
+def parse_seeds(text: str, seed: int, compare: str | None) -> list[int]:
+    """--seeds N: the seeds seed .. seed + N - 1, N from 1 to MAX_SEEDS; more than one only
+    with --compare (there is nothing to pair otherwise)."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= MAX_SEEDS:
+        fail([f"--seeds: got {text!r}, expected a whole number from 1 to {MAX_SEEDS}"])
+    if n > 1 and compare is None:
+        fail([f"--seeds: got {n}, expected 1 without --compare (seeds are paired with a "
+              "baseline)"])
+    if seed + n > MAX_SEED:
+        fail([f"--seeds: got {n}, expected at most {MAX_SEED - seed} from --seed {seed}"])
+    return list(range(seed, seed + n))
+
+
 def check_years(spec, years: float | None) -> None:
     """The run must fit the scenario's dates (the model's own check, made before building it)."""
     sim = spec.simulation
@@ -107,12 +125,16 @@ def run(
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
     compare: Annotated[str | None, typer.Option(
         help="Also run this scenario (e.g. baseline) with the same seed and report emissions "
-             "avoided and public cost per tonne.")] = None,
+             "avoided, public cost per tonne, deaths avoided and the net benefit.")] = None,
+    seeds: Annotated[str, typer.Option(
+        metavar="N", help="With --compare: run N paired seeds (--seed, --seed + 1, ...) in "
+                          "parallel and report each figure's mean and 90% interval.")] = "1",
 ) -> None:
     """Run a scenario month by month and write its results."""
     if fmt not in ("parquet", "csv"):
         fail([f"--format: got '{fmt}', expected parquet or csv"])
     run_years, run_seed = parse_years(years), parse_seed(seed)
+    seed_list = parse_seeds(seeds, run_seed, compare)
     staging, folder = None, out
     try:
         overrides = parse_sets(set_)
@@ -128,7 +150,7 @@ def run(
         staging = prepare_run(folder, fmt, min(max(months, 0), 2400))
         started = time.perf_counter()
         with np.errstate(all="ignore"):  # a NaN or infinity is reported by check_finite below
-            model, extra = run_models(spec, base_spec, run_seed, run_years)
+            model, extra = run_models(spec, base_spec, seed_list, run_years)
         wall = time.perf_counter() - started
         check_finite(model.results(), "the scenario's values and --set overrides")
         paths = write_run(model, folder, fmt, wall, extra, staging=staging)
@@ -147,16 +169,26 @@ def run(
     typer.echo(f"Wrote {', '.join(str(p) for p in paths)} in {time.perf_counter() - started:.1f} s")
 
 
-def run_models(spec, base_spec, seed: int, years: float | None) -> tuple[FleetModel, dict]:
-    """The scenario's run and, with a baseline, the baseline's and their comparison."""
-    model = simulate(spec, seed, years)
+def run_models(spec, base_spec, seeds: list[int], years: float | None
+               ) -> tuple[FleetModel, dict]:
+    """The scenario's run on the first seed and, with a baseline, the baseline's and their
+    comparison; the other seeds' pairs run in worker processes meanwhile, and every figure gets
+    its mean and 90% interval over all the seeds."""
+    from fleetsim.experiments.paired import PairedSeeds  # the pool only when comparing
+
+    seed = seeds[0]
     if base_spec is None:
-        return model, {}
-    base = FleetModel(base_spec, rng=seed, sample_fraction=model.sample_fraction)
-    check_comparable(model, base)
-    simulate(base_spec, seed, years, base)
-    check_finite(base.results(), f"the baseline {base_spec.name!r}")
-    return model, {"comparison": comparison(model, base)}
+        return simulate(spec, seed, years), {}
+    with PairedSeeds(spec, base_spec, seeds[1:], years) as others:
+        model = simulate(spec, seed, years)
+        base = FleetModel(base_spec, rng=seed, sample_fraction=model.sample_fraction)
+        check_comparable(model, base)
+        simulate(base_spec, seed, years, base)
+        check_finite(base.results(), f"the baseline {base_spec.name!r}")
+        first = comparison(model, base)
+        rest = others.results()
+    return model, {"comparison": {**first, "seeds": seeds,
+                                  "intervals": intervals([first, *rest])}}
 
 
 def simulate(spec, seed: int, years: float | None, model: FleetModel | None = None) -> FleetModel:
@@ -186,6 +218,24 @@ def print_comparison(name: str, cmp: dict) -> None:
     table.add_row("public spending, MXN", "", f"{cmp['public_spending_mxn']:,.0f}")
     if cmp["fuel_tax_revenue_mxn"]:
         table.add_row("fuel tax revenue, MXN", "", f"{cmp['fuel_tax_revenue_mxn']:,.0f}")
+    table.add_section()
+    for key, label in HEALTH_AND_MONEY.items():
+        table.add_row(label, "", f"{cmp['health_and_money'][key]:,.1f}")
+    out_console.print(table)
+    if len(cmp["seeds"]) > 1:
+        print_intervals(cmp)
+
+
+def print_intervals(cmp: dict) -> None:
+    """Every comparison figure over the paired seeds: mean and 90% interval."""
+    seeds = cmp["seeds"]
+    table = Table(title=f"over {len(seeds)} paired seeds ({seeds[0]}-{seeds[-1]})")
+    for col in ("", "mean", "5%", "95%"):
+        table.add_column(col, justify="right" if col else "left")
+    labels = {**{f"avoided_t.{k}": f"{v} avoided, t" for k, v in POLLUTANTS.items()},
+              **{f"health_and_money.{k}": v for k, v in HEALTH_AND_MONEY.items()}}
+    for key, x in cmp["intervals"].items():
+        table.add_row(labels.get(key, key), *(f"{x[k]:,.1f}" for k in ("mean", "low", "high")))
     out_console.print(table)
 
 

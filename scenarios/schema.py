@@ -106,9 +106,19 @@ class Survival(Row):
     k: Positive
 
 
+class Wear(Row):
+    """What tyre, brake and road wear depend on (EMEP/EEA 1.A.3.b.vi-vii): axles, the share of
+    payload carried and the average speed."""
+
+    axles: Annotated[int, Field(ge=2, le=12)]
+    load_factor: Share
+    speed_km_h: Annotated[float, Field(gt=0, le=130)]
+
+
 class VehicleClass(Strict):
     label: str
     heavy: bool
+    wear: Wear
     initial_stock_units: SourcedCount
     initial_age: AgeDistribution
     survival: Survival
@@ -140,6 +150,16 @@ class Technology(Strict):
     soot_free: bool
     zero_emission: bool
     bc_fraction_of_pm: SourcedShare
+    # black carbon share of the PM a worn or high-emitting engine emits above its factor
+    excess_bc_fraction_of_pm: SourcedShare
+    # a tampered (aftertreatment removed or broken) vehicle emits as this technology; None =
+    # nothing to tamper with
+    tampered_as: Name | None = None
+    scr: bool = False  # NOx aftertreatment (SCR) that works poorly at low urban speeds
+    # brake wear relative to friction braking (regenerative braking lowers it)
+    brake_wear_share: SourcedShare | None = None
+    # extra load factor from the vehicle's own extra weight (batteries), on tyre and brake wear
+    added_load_factor: SourcedShare | None = None
     by_class: dict[ClassName, EngineClassRow]
 
 
@@ -196,6 +216,7 @@ class Operators(Strict):
 class Region(Row):
     label: str
     stock_share: Share
+    urban_km_share: Share  # share of its km driven in cities (exposure, urban NOx)
     ulsd_available_from: date  # ultra-low-sulphur diesel (<= 15 ppm) sold from this date
 
 
@@ -212,6 +233,24 @@ class Emissions(Row):
     deterioration_cap_multiplier: Annotated[float, Field(ge=1)]
     pm_high_emitter_sigma: Sigma
     nox_high_emitter_sigma: Sigma
+    tampering_share: Share  # of vehicles whose technology has a `tampered_as`
+    scr_urban_nox_multiplier: Annotated[float, Field(ge=1)]  # SCR NOx in city driving
+
+
+class Health(Row):
+    """Premature deaths from primary PM2.5 and what they and CO2 are worth: intake fraction
+    (grams inhaled per tonne emitted, ppm), a log-linear concentration-response function and a
+    value of a statistical life."""
+
+    intake_fraction_urban_ppm: NonNegative
+    intake_fraction_rural_ppm: NonNegative
+    relative_risk_per_10_ug_m3: Annotated[float, Field(ge=1, le=2)]
+    baseline_mortality_per_100k: NonNegative
+    breathing_rate_m3_per_day: Positive
+    vsl_usd: NonNegative
+    mxn_per_usd: Positive
+    social_cost_of_carbon_usd_per_t: NonNegative
+    discount_rate_per_year: Annotated[float, Field(ge=0, le=0.5)]
 
 
 class UsedImports(Strict):
@@ -324,6 +363,7 @@ class Scenario(Strict):
     initial_stock: InitialStock
     usage: Usage
     emissions: Emissions
+    health: Health
     market: Market
     regulation: Regulation = Regulation()
     decisions: Decisions
@@ -387,6 +427,8 @@ def _technology_references(s: Scenario, out: _Problems) -> None:
     for t, tech in s.technologies.items():
         out.need([tech.fuel], set(s.fuels), f"technologies.{t}.fuel", "fuel")
         out.need(tech.by_class, classes, f"technologies.{t}.by_class", "vehicle class")
+        if tech.tampered_as is not None:
+            out.need([tech.tampered_as], techs, f"technologies.{t}.tampered_as", "technology")
     for r, retro in s.retrofits.items():
         out.need(retro.applies_to, techs, f"retrofits.{r}.applies_to", "technology")
         out.need(retro.by_class, classes, f"retrofits.{r}.by_class", "vehicle class")

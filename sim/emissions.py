@@ -1,5 +1,12 @@
 """Use, energy, emissions and running costs of vehicles, as yearly rates per vehicle.
 
+Exhaust PM in use: a technology's factor (g/km), times the vehicle's high-emitter multiplier and
+its age's deterioration. Up to the factor the particles have the technology's black-carbon
+share; the excess above it (worn and high-emitting engines) has its own, mostly organic for
+engines without a filter. A share of vehicles with aftertreatment is tampered and emits as the
+technology named in `tampered_as`. SCR-equipped engines emit more NOx on urban km. Tyre, brake
+and road wear (sim.wear) are added for every technology, electric included.
+
 Rates depend on age in whole years, so they are computed when a vehicle enters and again each
 January; a month's totals are the fleet's yearly rates over twelve. All of it is array arithmetic
 over the rows given.
@@ -18,8 +25,11 @@ from .technology import TechTables, YearTables
 # yearly rate columns; then one column per fuel: "energy_<fuel>" in that fuel's unit
 RATES = (
     "km",
-    "pm25_g",
-    "bc_g",
+    "pm25_g",  # exhaust and non-exhaust
+    "pm25_exhaust_g",
+    "pm10_g",  # exhaust and non-exhaust
+    "pm25_urban_g",  # the PM2.5 emitted on urban km (exposure is higher there)
+    "bc_g",  # exhaust and non-exhaust
     "nox_g",
     "co2_ttw_kg",
     "co2_wtw_kg",
@@ -27,6 +37,9 @@ RATES = (
     "maintenance_mxn",
     "margin_mxn",  # revenue less non-vehicle costs, energy and maintenance
 )
+
+
+ROW = {name: i for i, name in enumerate(RATES)}  # row of each rate in `out`
 
 
 def rate_names(tables: TechTables) -> list[str]:
@@ -101,32 +114,65 @@ def compute_rates(
     energy = km * year.energy_per_km.ravel()[tc]
     if len(tables.retrofit_names):
         energy *= 1.0 + tables.fuel_penalty[r]
-    pm_engine = km * tables.pm_g_per_km.ravel()[tc]
-    pm_engine *= cols["pm_mult"][rows]
-    pm_engine *= deterioration(years, e.pm_deterioration_per_year_of_age,
-                               e.deterioration_cap_multiplier)[age]
-    np.multiply(pm_engine, 1.0 - tables.pm_reduction[r], out=out[1])
-    np.multiply(pm_engine, tables.bc_fraction[t] * (1.0 - tables.bc_reduction[r]), out=out[2])
-    np.multiply(km, tables.nox_g_per_km.ravel()[tc], out=out[3])
-    out[3] *= cols["nox_mult"][rows]
-    out[3] *= deterioration(years, e.nox_deterioration_per_year_of_age,
-                            e.deterioration_cap_multiplier)[age]
-    np.multiply(energy, tables.ttw_co2_kg[t], out=out[4])
-    np.add(out[4], energy * year.wtt_co2_kg[t], out=out[5])
-    np.multiply(energy, year.fuel_price_mxn[t], out=out[6])
+    tampered = tables.can_tamper[t] & (cols["tamper_u"][rows] < e.tampering_share)
+    te = np.where(tampered, tables.emits_as_tampered[t], t)  # the technology it emits as
+    urban = tables.urban_km_share[cols["region"][rows].astype(np.intp)]
+    exhaust_pm_and_bc(out, km, te * n_cls + c, te, r, cols["pm_mult"][rows],
+                      deterioration(years, e.pm_deterioration_per_year_of_age,
+                                    e.deterioration_cap_multiplier)[age], tables)
+    non_exhaust(out, km, tc, tables)
+    np.multiply(out[ROW["pm25_g"]], urban, out=out[ROW["pm25_urban_g"]])
+    nox_rate(out[ROW["nox_g"]], km, te * n_cls + c, te, urban, cols["nox_mult"][rows]
+             * deterioration(years, e.nox_deterioration_per_year_of_age,
+                             e.deterioration_cap_multiplier)[age], tables, e)
+    np.multiply(energy, tables.ttw_co2_kg[t], out=out[ROW["co2_ttw_kg"]])
+    np.add(out[ROW["co2_ttw_kg"]], energy * year.wtt_co2_kg[t], out=out[ROW["co2_wtw_kg"]])
+    np.multiply(energy, year.fuel_price_mxn[t], out=out[ROW["energy_cost_mxn"]])
     maint_age = 1.0 + spec.usage.maintenance_growth_per_year_of_age * years
     np.multiply(km, (year.maintenance_mxn_per_km.ravel()[tc]
                      + tables.retrofit_extra_maint.ravel()[r * n_cls + c]) * maint_age[age],
-                out=out[7])
+                out=out[ROW["maintenance_mxn"]])
     rep = tables.reported(t, r)
     earn = (earnings.margin_per_km[c] * (1.0 + earnings.uplift[cols["partnership"][rows]])
             * (1.0 - earnings.access.lost_share(cols["owner"][rows], rep, c,
                                                 cols["region"][rows].astype(np.intp), age)))
-    np.subtract(km * earn, out[6] + out[7], out=out[8])
+    np.subtract(km * earn, out[ROW["energy_cost_mxn"]] + out[ROW["maintenance_mxn"]],
+                out=out[ROW["margin_mxn"]])
     fuel = tables.fuel_of_tech[t]
     for f in range(len(tables.fuel_names)):
         np.multiply(energy, fuel == f, out=out[len(RATES) + f])
     return out
+
+
+def exhaust_pm_and_bc(out: np.ndarray, km: np.ndarray, tec: np.ndarray, te: np.ndarray,
+                      r: np.ndarray, high_emitter: np.ndarray, wear_multiplier: np.ndarray,
+                      tables: TechTables) -> None:
+    """Exhaust PM2.5 and BC into `out`: up to the factor with the technology's BC share, above
+    it (a multiplier over 1) with the excess's own; a retrofit filter removes its shares."""
+    engine = km * tables.pm_g_per_km.ravel()[tec]
+    m = high_emitter * wear_multiplier
+    nominal = engine * np.minimum(m, 1.0)
+    excess = engine * np.maximum(m - 1.0, 0.0)
+    np.multiply(nominal + excess, 1.0 - tables.pm_reduction[r], out=out[ROW["pm25_exhaust_g"]])
+    np.multiply(nominal * tables.bc_fraction[te] + excess * tables.excess_bc_fraction[te],
+                1.0 - tables.bc_reduction[r], out=out[ROW["bc_g"]])
+
+
+def nox_rate(nox: np.ndarray, km: np.ndarray, tec: np.ndarray, te: np.ndarray,
+             urban: np.ndarray, multiplier: np.ndarray, tables: TechTables, e) -> None:
+    """NOx into `nox`: the factor of the technology it emits as, times the vehicle's emitter
+    and age multiplier; SCR works poorly in slow city driving, so more on its urban km."""
+    np.multiply(km, tables.nox_g_per_km.ravel()[tec], out=nox)
+    nox *= multiplier
+    nox *= np.where(tables.scr[te], 1.0 + (e.scr_urban_nox_multiplier - 1.0) * urban, 1.0)
+
+
+def non_exhaust(out: np.ndarray, km: np.ndarray, tc: np.ndarray, tables: TechTables) -> None:
+    """Tyre, brake and road wear added: total PM2.5, PM10 and BC."""
+    exhaust = out[ROW["pm25_exhaust_g"]]
+    np.add(exhaust, km * tables.wear_pm25.ravel()[tc], out=out[ROW["pm25_g"]])
+    np.add(exhaust, km * tables.wear_pm10.ravel()[tc], out=out[ROW["pm10_g"]])
+    out[ROW["bc_g"]] += km * tables.wear_bc.ravel()[tc]
 
 
 def high_emitter_multipliers(z: np.ndarray, sigma: float) -> np.ndarray:

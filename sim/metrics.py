@@ -68,7 +68,9 @@ class Flows:
 SCALED_FLOWS = [f.name for f in fields(Flows) if f.name != "declined"]
 
 FLOW, STOCK, LABEL = "flow", "stock", "label"
-EMISSIONS = ("pm25_t", "bc_t", "nox_t", "co2_ttw_t", "co2_wtw_t")  # tonnes, flows
+# tonnes, flows; PM2.5 and PM10 include tyre, brake and road wear
+EMISSIONS = ("pm25_t", "pm25_exhaust_t", "pm10_t", "pm25_urban_t", "bc_t", "nox_t",
+             "co2_ttw_t", "co2_wtw_t")
 
 # Every output column, by family ({} stands for a technology, class, band, fuel, lender,
 # instrument or rule): its kind and what it is. A flow is summed over a year, a stock read at
@@ -91,7 +93,11 @@ FAMILIES: dict[str, tuple[str, str]] = {
     # yet struck off; what the registry statistics report
     "registered": (STOCK, "vehicles on the register: active, listed, scrapped not yet struck off"),
     "registered_mean_age_years": (STOCK, "mean age of the vehicles on the register"),
-    "pm25_t": (FLOW, "exhaust and non-exhaust PM2.5, t"), "bc_t": (FLOW, "black carbon, t"),
+    "pm25_t": (FLOW, "exhaust and non-exhaust PM2.5, t"),
+    "pm25_exhaust_t": (FLOW, "exhaust PM2.5, t"),
+    "pm10_t": (FLOW, "exhaust and non-exhaust PM10, t"),
+    "pm25_urban_t": (FLOW, "PM2.5 emitted on urban km, t"),
+    "bc_t": (FLOW, "black carbon, exhaust and wear, t"),
     "nox_t": (FLOW, "NOx, t"), "co2_ttw_t": (FLOW, "CO2 tank to wheel, t"),
     "co2_wtw_t": (FLOW, "CO2 well to wheel, t"), "vehicle_km": (FLOW, "km driven"),
     "{}_{}": (FLOW, "energy by fuel, in its unit"),
@@ -230,9 +236,8 @@ def emission_columns(model: FleetModel) -> list[Column]:
     fuels = [(f"{f}_{model.spec.fuels[f].unit.lower()}", f"energy_{f}")
              for f in model.tables.fuel_names]
     return [
-        Column("pm25_t", "pm25_t", lambda mo: mo.rates["pm25_g"] / 1e6),
-        Column("bc_t", "bc_t", lambda mo: mo.rates["bc_g"] / 1e6),
-        Column("nox_t", "nox_t", lambda mo: mo.rates["nox_g"] / 1e6),
+        *(Column(name, name, lambda mo, r=name[:-2] + "_g": mo.rates[r] / 1e6)
+          for name in EMISSIONS if not name.startswith("co2")),
         Column("co2_ttw_t", "co2_ttw_t", lambda mo: mo.rates["co2_ttw_kg"] / 1e3),
         Column("co2_wtw_t", "co2_wtw_t", lambda mo: mo.rates["co2_wtw_kg"] / 1e3),
         Column("vehicle_km", "vehicle_km", lambda mo: mo.rates["km"]),

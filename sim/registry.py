@@ -31,6 +31,7 @@ COLUMNS: dict[str, np.dtype] = {
     "km_new": np.dtype(np.float32),  # annual km this vehicle would drive at age 0
     "pm_mult": np.dtype(np.float32),  # this vehicle's high-emitter multipliers (mean 1)
     "nox_mult": np.dtype(np.float32),
+    "tamper_u": np.dtype(np.float32),  # uniform draw: tampered if below the tampering share
     "review_month": np.dtype(np.int8),  # month of the year (0-11) its owner reviews it
     "partnership": np.dtype(np.int8),  # partnership (index + 1) whose contract it runs under
     "listed_month": np.dtype(np.int32),  # when it went up for sale (listed rows)

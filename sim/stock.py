@@ -69,7 +69,8 @@ def initial_columns(spec: Scenario, tables: TechTables, ops: OperatorSet,
 
 def usage_columns(spec: Scenario, vclass: np.ndarray, band: np.ndarray,
                   rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Per-vehicle km at age 0 (by class and owner band, with spread) and emitter multipliers."""
+    """Per-vehicle km at age 0 (by class and owner band, with spread), emitter multipliers
+    and the draw that decides tampering."""
     km_table = np.array([[getattr(c.annual_km_new, b) for b in SIZE_BANDS]
                          for c in spec.classes.values()])
     sigma = spec.usage.km_spread_sigma
@@ -81,6 +82,7 @@ def usage_columns(spec: Scenario, vclass: np.ndarray, band: np.ndarray,
         "km_new": km.astype(np.float32),
         "pm_mult": high_emitter_multipliers(z, e.pm_high_emitter_sigma),
         "nox_mult": high_emitter_multipliers(z, e.nox_high_emitter_sigma),
+        "tamper_u": rng.random(n).astype(np.float32),
     }
 
 

@@ -11,6 +11,8 @@ import numpy as np
 from fleetsim.scenarios import Scenario
 from fleetsim.scenarios.schema_base import at_year
 
+from .wear import wear_g_per_km
+
 
 @dataclass(frozen=True)
 class YearTables:
@@ -48,6 +50,14 @@ class TechTables:
         self.fuel_of_tech = np.array([self.fuel_names.index(t.fuel) for t in techs], np.int8)
         self.ttw_co2_kg = np.array([spec.fuels[t.fuel].ttw_co2_kg_per_unit for t in techs])
         self.bc_fraction = np.array([t.bc_fraction_of_pm.value for t in techs])
+        self.excess_bc_fraction = np.array([t.excess_bc_fraction_of_pm.value for t in techs])
+        # technology a tampered vehicle emits as (its own code where there is nothing to tamper)
+        self.emits_as_tampered = np.array(
+            [self.tech_code[t.tampered_as] if t.tampered_as else i for i, t in enumerate(techs)],
+            np.intp)
+        self.can_tamper = np.array([t.tampered_as is not None for t in techs])
+        self.scr = np.array([t.scr for t in techs])
+        self.urban_km_share = np.array([r.urban_km_share for r in spec.regions.values()])
         retros = list(spec.retrofits.values())
         self.soot_free_reported = np.array(
             [t.soot_free for t in techs] + [r.soot_free for r in retros], bool)
@@ -66,6 +76,7 @@ class TechTables:
                 self.has_class[i, c] = True
                 self.pm_g_per_km[i, c] = row.pm25_g_per_km
                 self.nox_g_per_km[i, c] = row.nox_g_per_km
+        self.wear_pm25, self.wear_pm10, self.wear_bc = self._wear(techs)
         # index 0 is "no retrofit", so every retrofit array has R + 1 rows
         self.pm_reduction = np.array([0.0] + [r.pm_reduction.value for r in retros])
         self.bc_reduction = np.array([0.0] + [r.bc_reduction.value for r in retros])
@@ -76,6 +87,18 @@ class TechTables:
                 self.retrofit_extra_maint[j, self.class_code[cname]] = (
                     row.extra_maintenance_mxn_per_km)
         self._cache: dict[int, YearTables] = {}
+
+    def _wear(self, techs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Non-exhaust PM2.5, PM10 and BC g/km [tech, class] (sim.wear)."""
+        out = np.zeros((3, len(techs), len(self.class_names)))
+        for i, t in enumerate(techs):
+            brake = t.brake_wear_share.value if t.brake_wear_share else 1.0
+            added = t.added_load_factor.value if t.added_load_factor else 0.0
+            for c, cls in enumerate(self.spec.classes.values()):
+                w = cls.wear
+                out[:, i, c] = wear_g_per_km(cls.heavy, w.axles, w.load_factor + added,
+                                             w.speed_km_h, brake)
+        return out[0], out[1], out[2]
 
     def for_year(self, year: int) -> YearTables:
         if year not in self._cache:

@@ -42,7 +42,7 @@ def columns(rng: np.random.Generator, k: int) -> dict[str, np.ndarray]:
         "retrofit": np.zeros(k, np.int8), "region": np.zeros(k, np.int8),
         "origin": np.ones(k, np.int8), "birth_month": rng.integers(23900, 24300, k),
         "death_month": rng.integers(24300, 24600, k), "km_new": rng.uniform(1e4, 1e5, k),
-        "pm_mult": np.ones(k), "nox_mult": np.ones(k),
+        "pm_mult": np.ones(k), "nox_mult": np.ones(k), "tamper_u": np.ones(k),
         "review_month": rng.integers(0, 12, k), "partnership": np.zeros(k, np.int8),
     }
 

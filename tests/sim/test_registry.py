@@ -34,6 +34,7 @@ def rows_of(k: int, start: int = 0) -> dict[str, np.ndarray]:
         "km_new": ids * 10.0,
         "pm_mult": ids * 0.5,
         "nox_mult": ids * 0.25,
+        "tamper_u": ids * 0.001,
         "review_month": ids % 12,
         "partnership": ids % 2,
     }

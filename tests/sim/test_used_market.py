@@ -182,7 +182,8 @@ def registry_with(listed_class, listed_tech, listed_birth, active_class=()):
             retrofit=np.zeros(n), region=np.zeros(n), origin=np.zeros(n),
             birth_month=np.array([*listed_birth, *([24000] * len(active_class))]),
             death_month=np.full(n, 25000), km_new=np.ones(n), pm_mult=np.ones(n),
-            nox_mult=np.ones(n), review_month=np.zeros(n), partnership=np.zeros(n))
+            nox_mult=np.ones(n), tamper_u=np.ones(n), review_month=np.zeros(n),
+            partnership=np.zeros(n))
     reg.set_state(np.arange(len(listed_class)), LISTED, month=24290)
     return reg
 
