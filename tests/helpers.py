@@ -161,16 +161,18 @@ def recorded_run(scenario: str, months: int, seed: int = SEED, fraction: float =
 def money_moves(rec: DecisionRecord) -> tuple[np.ndarray, np.ndarray]:
     """(proceeds, payments) of each review row in a month, as the model carries decisions out:
     a vehicle that goes is scrapped for its scrap value and any bonus (at the end of its life,
-    under a partnership, or when scrapping pays at least the used market), else sold at its
-    used-market value; a buyer pays the price less what a lender lends."""
+    under a partnership, or when scrapping pays at least what a dealer pays), else sold at its
+    used-market value less the dealer's margin; a buyer pays the price less what a lender
+    lends."""
     from fleetsim.agents.options import IMPORT, KEEP, NEW, RETROFIT, USED
 
     d, rv, ctx = rec.applied, rec.reviews, rec.context
     has = rv.row >= 0
     c = rv.vclass.astype(np.intp)
     goes = has & (d.kind != KEEP) & (d.kind != RETROFIT)
-    value = ctx.valuer.value(ctx.year, rv.tech.astype(np.intp), c, rv.age_years) * \
-        ctx.market.used_multiplier[c]
+    value = ctx.valuer.seller_gets(
+        ctx.valuer.value(ctx.year, rv.tech.astype(np.intp), c, rv.age_years)
+        * ctx.market.used_multiplier[c])
     scrap = np.array([x.economics.scrap_value_mxn for x in ctx.spec.classes.values()])[c] \
         + d.scrap_bonus
     to_scrap = goes & (rv.eol | d.scrap_old | (scrap >= value) | (d.kind == -1))
