@@ -36,9 +36,10 @@ def risk_premium(pi, n_familiar) -> np.ndarray:
 
 
 def logit_choice(utility: np.ndarray, feasible: np.ndarray,
-                 rng: np.random.Generator, gumbel: np.ndarray | None = None) -> np.ndarray:
-    """Index of the chosen option per row; rows with no feasible option get -1. Pass the same
-    `gumbel` draws to compare two choice sets with the same tastes."""
+                 rng: np.random.Generator | None = None,
+                 gumbel: np.ndarray | None = None) -> np.ndarray:
+    """Index of the chosen option per row; rows with no feasible option get -1. The model
+    passes its keyed `gumbel` tastes (sim.draws); a caller without them passes a generator."""
     if gumbel is None:
         gumbel = rng.gumbel(size=utility.shape)
     # the kernel takes [option, row]: callers hold option-major tables and pass them transposed
@@ -73,26 +74,22 @@ def with_peer_risk(util: np.ndarray, feasible: np.ndarray, familiar: np.ndarray,
     return u
 
 
-def gumbel_draws(feasible: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """[row, option] Gumbel tastes, drawn (float32) only for the options open to anyone, so
-    a row keeps its tastes when it chooses again."""
-    k, n = feasible.shape
-    open_cols = np.flatnonzero(feasible.any(axis=1))
-    gumbel = np.zeros((n, k), np.float32)
-    gumbel[:, open_cols] = -np.log(-np.log(rng.random((n, len(open_cols)), np.float32)
-                                           .clip(1e-7, 1 - 1e-7)))
-    return gumbel
+def gumbel_draws(feasible: np.ndarray, draws) -> np.ndarray:
+    """[row, option] Gumbel tastes (float32) for the options open to anyone, keyed by the
+    row's decision key and the option (draws: sim.draws.RowDraws), so a row keeps its tastes
+    when it chooses again and has the same ones in a policy run and its baseline."""
+    return draws.tastes(np.flatnonzero(feasible.any(axis=1)), feasible.shape[0])
 
 
 def declined_by_finance(u: np.ndarray, feasible: np.ndarray, fin_ok: np.ndarray,
-                        gumbel: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+                        gumbel: np.ndarray) -> np.ndarray:
     """[row] whether the choice had finance not mattered needed finance that was refused;
     it can differ only where finance closed an option."""
     open_cols = np.flatnonzero(feasible.any(axis=1))
     short = np.flatnonzero((feasible & ~fin_ok).any(axis=0))
     wanted = open_cols[logit_choice(u[np.ix_(open_cols, short)].T,
-                                    feasible[np.ix_(open_cols, short)].T, rng,
-                                    gumbel[np.ix_(short, open_cols)])]
+                                    feasible[np.ix_(open_cols, short)].T,
+                                    gumbel=gumbel[np.ix_(short, open_cols)])]
     declined = np.zeros(feasible.shape[1], bool)
     declined[short] = ~fin_ok[wanted, short]
     return declined

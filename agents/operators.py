@@ -70,10 +70,10 @@ class OperatorSet:
     def __len__(self) -> int:
         return len(self.band)
 
-    def step(self, reviews: Reviews, context: Context, rng: np.random.Generator) -> Decision:
+    def step(self, reviews: Reviews, context: Context, draws) -> Decision:
         """Step 3 of the month: every firm decides for its vehicles under review and the
         purchases asked of it, all in one vectorised pass (agents.decisions.decide)."""
-        return decide(reviews, context, rng)
+        return decide(reviews, context, draws)
 
 
 def allocate(total: int, shares: np.ndarray) -> np.ndarray:
