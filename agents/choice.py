@@ -1,18 +1,24 @@
 """How an operator picks one option: a multinomial logit over utilities, with a perceived-risk
-premium on technologies it has not used that falls as its peers adopt them.
+premium on technologies it has not adopted that falls as its peers adopt them.
 
 Utility of an option = - cost sensitivity x total cost (million MXN) + the technology's constant
 (+ the band's keep constant for keeping) - the risk premium if the option's technology family is
-new to the operator.
+new to the operator (it has never run one: an adopted family stays familiar).
 
-The risk premium is set from Bass's hazard pi = p + q F, F the share of the operator's neighbours
-using the family (demonstration fleets weigh more):
+Firms adopt, not vehicles. Bass's hazard p + q F (per year; F the share of the firm's neighbours
+that have adopted the family, demonstration fleets weighing more) acts on the firm over the time
+since its previous decision month (`exposure`, years): the firm adopts with probability
+h = 1 - exp(-(p + q F) exposure), and each of its n rows this month that can buy the family
+(one decision, shared out) with pi = 1 - (1 - h)^(1/n). The premium on each of a row's m options
+of the family is
 
-    premium = ln((1 - pi) / (K pi)),   K = number of feasible options of familiar families.
+    premium = ln(m (1 - pi) / (K pi)),   K = open options of familiar families, leave excluded.
 
-Then, when costs are neutral (every option the same utility), an unfamiliar technology is chosen
-with probability exactly pi: adoption follows Bass diffusion. When costs differ they shift the
-choice as in any logit. The choice itself is argmax(utility + Gumbel noise), which is the logit.
+So when costs are neutral (every option that keeps or brings a vehicle the same utility, leaving
+out of the question: leaving is not an adoption option) the firm adopts an unfamiliar family with
+probability exactly h over each interval: adoption follows Bass diffusion in continuous time
+(tests/sim/test_bass_diffusion.py). When costs differ they shift the choice as in any logit. The
+choice itself is argmax(utility + Gumbel noise), which is the logit.
 """
 
 from __future__ import annotations
@@ -24,15 +30,23 @@ from .kernels import logit_choice_kernel
 PI_MIN, PI_MAX = 1e-6, 1 - 1e-6
 
 
-def bass_probability(p: float, q: float, neighbour_share) -> np.ndarray:
-    return np.clip(p + q * np.asarray(neighbour_share, float), PI_MIN, PI_MAX)
+def bass_probability(p: float, q: float, neighbour_share, exposure_years=1.0,
+                     n_rows=1) -> np.ndarray:
+    """Probability that one of a firm's n_rows rows adopts: the firm adopts with Bass's hazard
+    p + qF over its exposure, h = 1 - exp(-(p + qF) exposure); its rows share that out,
+    1 - (1 - pi)^n_rows = h."""
+    rate = p + q * np.asarray(neighbour_share, float)
+    survive = np.exp(-rate * np.asarray(exposure_years, float))  # 1 - h
+    pi = -np.expm1(np.log(survive) / np.maximum(np.asarray(n_rows, float), 1.0))
+    return np.clip(pi, PI_MIN, PI_MAX)
 
 
-def risk_premium(pi, n_familiar) -> np.ndarray:
-    """Utils subtracted from an unfamiliar option so that, at cost parity with n_familiar
-    familiar options, it is chosen with probability pi."""
+def risk_premium(pi, n_familiar, n_same=1) -> np.ndarray:
+    """Utils subtracted from each of a row's n_same options of an unfamiliar family so that, at
+    cost parity with n_familiar familiar options, the family is chosen with probability pi."""
     k = np.maximum(np.asarray(n_familiar, float), 1.0)
-    return np.log((1.0 - pi) / (k * pi))
+    m = np.maximum(np.asarray(n_same, float), 1.0)
+    return np.log(m * (1.0 - pi) / (k * pi))
 
 
 def logit_choice(utility: np.ndarray, feasible: np.ndarray,
@@ -60,18 +74,39 @@ def choice_probabilities(utility: np.ndarray, feasible: np.ndarray) -> np.ndarra
 
 def with_peer_risk(util: np.ndarray, feasible: np.ndarray, familiar: np.ndarray,
                    both: np.ndarray, family: np.ndarray, owner: np.ndarray,
-                   neighbour_share: np.ndarray, p: float, q: float) -> np.ndarray:
-    """[option, row] utilities less the risk premium on options of families the firm does not
-    run (Bass p + q F, F the share of its neighbours running the family); `both` marks the
-    options open and financeable."""
+                   neighbour_share: np.ndarray, p: float, q: float, exposure: np.ndarray,
+                   leave: np.ndarray) -> np.ndarray:
+    """[option, row] utilities less the risk premium on options of families the firm has not
+    adopted (module docstring); `both` marks the options open and financeable, `leave` [option]
+    the leave column, `exposure` [row] the years since the firm's previous decision month."""
     u = util.copy()
     strange = feasible & ~familiar
-    if strange.any():
-        n_fam = (both & familiar).sum(axis=0)
-        jj, rr = np.nonzero(strange)
-        pi = bass_probability(p, q, neighbour_share[owner[rr], family[jj, rr]])
-        u[jj, rr] -= risk_premium(pi, n_fam[rr])
+    if not strange.any():
+        return u
+    n_fam = (both & familiar & ~leave[:, None]).sum(axis=0)
+    jj, rr = np.nonzero(strange)
+    fam = family[jj, rr].astype(np.int64)
+    m, n = options_and_rows(owner[rr], rr * (int(fam.max()) + 1) + fam, fam,
+                            both[jj, rr])
+    pi = bass_probability(p, q, neighbour_share[owner[rr], fam], exposure[rr], n)
+    u[jj, rr] -= risk_premium(pi, n_fam[rr], m)
     return u
+
+
+def options_and_rows(owner: np.ndarray, cell: np.ndarray, fam: np.ndarray,
+                     can: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each unfamiliar (option, row) cell: m, the row's options of that family it can take
+    (open and financeable), and n, the rows of its firm this month that can take one; `cell`
+    numbers each (row, family)."""
+    _, at_cell = np.unique(cell, return_inverse=True)
+    m = np.bincount(at_cell, weights=can)
+    row_can = m > 0  # per (row, family)
+    first = np.zeros(len(cell), bool)
+    first[np.unique(cell, return_index=True)[1]] = True
+    firm_fam = owner * (int(fam.max()) + 1) + fam
+    _, at_firm = np.unique(firm_fam, return_inverse=True)
+    n = np.bincount(at_firm, weights=first & row_can[at_cell])
+    return m[at_cell], n[at_firm]
 
 
 def gumbel_draws(feasible: np.ndarray, draws) -> np.ndarray:

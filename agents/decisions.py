@@ -24,7 +24,7 @@ from .choice import declined_by_finance, gumbel_draws, logit_choice, with_peer_r
 from .finance import Finance
 from .instruments import PolicyEffects
 from .lenders import Lender
-from .options import RETROFIT, OptionLayout
+from .options import LEAVE, RETROFIT, OptionLayout
 from .peers import PeerNetwork
 from .pricing import PRICE, OptionTable, Situation, TcoGrids, situation
 from .rationing import BONUS, SUBSIDY, over_quota, ration
@@ -97,6 +97,7 @@ class Context:
     # (instrument, MXN claims, bands) -> which claims fit what is left of its budget
     budget_fits: Callable[[int, np.ndarray, np.ndarray], np.ndarray] = _every_claim_fits
     tco_grids: TcoGrids | None = None  # the model's TCO grids kept across months (agents.pricing)
+    month: int = 0  # the month decided (year * 12 + month - 1): firms' exposure to adoption
 
 
 @dataclass
@@ -131,14 +132,18 @@ def decide(rv: Reviews, ctx: Context, draws) -> Decision:
         PRICE[layout.kind[j]](j, layout.item[j], rv, ctx, sit, fin, table)
     both = table.feasible & table.fin_ok
     d = ctx.spec.decisions
+    exposure = ctx.ops.exposure_years(rv.owner, ctx.month)
     u = with_peer_risk(table.util, table.feasible, table.familiar, both, table.family,
-                       rv.owner, ctx.neighbour_share, d.outside_p, d.peer_q)
+                       rv.owner, ctx.neighbour_share, d.outside_p, d.peer_q, exposure,
+                       layout.kind == LEAVE)
     gumbel = gumbel_draws(table.feasible, draws)
     choice = logit_choice(u.T, both.T, gumbel=gumbel)
     declined = declined_by_finance(u, table.feasible, table.fin_ok, gumbel)
     afford = partial(affordable, table, layout.kind, sit)
     settle(choice, declined, table, u, both, gumbel, afford, sit, ctx, draws.arrival)
-    return decision_of(choice, declined, layout, table, u, both)
+    out = decision_of(choice, declined, layout, table, u, both)
+    out.extra["exposure_years"] = exposure
+    return out
 
 
 def affordable(table: OptionTable, kind: np.ndarray, sit: Situation, jj: np.ndarray,

@@ -60,10 +60,15 @@ def find_second_hand(model: FleetModel, rv: Reviews, d, m: int):
     reg, has, draws = model.registry, rv.row >= 0, model.draws
     used_buyers = np.flatnonzero(d.kind == USED)
     listed = model.used_market.listings(reg)
+    # a buyer takes a listing of its class and of the engine family it chose (the market's
+    # typical engine): a firm adopts a family only by choosing it
+    fam, n_fam = model.tables.family_reported, len(model.tables.family_names)
     matched = model.used_market.match(
-        reg, rv.vclass[used_buyers], rv.owner[used_buyers],
-        draws.uniform(Purpose.ARRIVAL, rv.key[used_buyers], m),
-        draws.uniform(Purpose.LISTING, reg.cols["key"][listed], m))
+        reg, rv.vclass[used_buyers] * n_fam + fam[d.rep_tech[used_buyers]],
+        rv.owner[used_buyers], draws.uniform(Purpose.ARRIVAL, rv.key[used_buyers], m),
+        draws.uniform(Purpose.LISTING, reg.cols["key"][listed], m),
+        reg.cols["vclass"][listed].astype(np.int64) * n_fam
+        + fam[model.tables.reported(reg.cols["tech"][listed], reg.cols["retrofit"][listed])])
     imp_all = np.flatnonzero(d.kind == IMPORT)
     imp_u = np.stack([draws.uniform(Purpose.IMPORT, rv.key[imp_all], m, s) for s in (0, 1)])
     imp_age, imp_tech = (model.imports.draw(len(imp_all), m, model.regulator.import_rule, imp_u)

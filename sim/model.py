@@ -99,6 +99,7 @@ class FleetModel(mesa.Model):
         self.operator_arrays = ops = build_operators(spec, int(counts.sum()),
                                                      self.sample_fraction,
                                                      self.draws.generator(Purpose.OPERATORS))
+        ops.start_exposure(self.start_month)
         self.operators = [Operator(self, i) for i in range(len(ops))]
         self.regulator = Regulator(self, spec, len(ops), self.sample_fraction)
         self.lenders = [Lender(self, name, ls, i, self.sample_fraction)
@@ -114,6 +115,7 @@ class FleetModel(mesa.Model):
         self.used_market = UsedMarket(spec, len(t.class_names), len(t.tech_names))
         self.earnings = Earnings(spec, self.regulator.effects.access)
         self._demo_weight = np.zeros((len(ops), len(t.family_names)))
+        self.adopted = np.zeros((len(ops), len(t.family_names)), bool)  # ever ran the family
 
         self.vehicles = Fleet(t, ops.band, len(t.family_names), len(self.rate_names),
                               int(counts.sum() * 1.3) + 64, self.vehicle_rates)
@@ -299,10 +301,12 @@ class FleetModel(mesa.Model):
                            minlength=len(self.operators))
 
     def uses(self) -> np.ndarray:
-        """[operator, family] 1 where a firm runs a vehicle of that family, more for
-        demonstration fleets: what its neighbours see."""
-        seen = self.vehicles.family_counts > 0
-        return np.maximum(seen, self._demo_weight * seen)
+        """[operator, family] 1 where a firm has adopted the family (it runs, or once ran, a
+        vehicle of it: an adopted technology stays familiar), more for demonstration fleets
+        while they run it: what its neighbours see and what it knows."""
+        running = self.vehicles.family_counts > 0
+        self.adopted |= running
+        return np.maximum(self.adopted, self._demo_weight * running)
 
     # ---- events ------------------------------------------------------------------------------
     def _place_demonstrations(self, m: int) -> None:
@@ -417,6 +421,7 @@ class FleetModel(mesa.Model):
             ulsd=np.array([r.ulsd_available_from <= self.date for r in spec.regions.values()]),
             budget_fits=self.regulator.budget_fits,
             tco_grids=self.tco_grids,
+            month=m,
         )
 
     # ---- policy mid-run -------------------------------------------------------------------------

@@ -370,13 +370,22 @@ def test_utility_of_a_new_vehicle_is_its_tco_less_the_risk_premium(month):
     g = spec.usage.maintenance_growth_per_year_of_age
     dec = spec.decisions
     checked = {True: 0, False: 0}
+    # family of each (row, option) of these growth rows: new, used and imported vehicles
+    mk = rich.market
+    fam = np.full(feasible.shape, -1)
+    for j, (kind, item) in enumerate(zip(layout.kind, layout.item, strict=True)):
+        if kind == NEW:
+            fam[:, j] = t.family_reported[item]
+        elif kind == USED:
+            fam[:, j] = t.family_reported[mk.used_tech[rv.vclass]]
+        elif kind == IMPORT and mk.import_offer is not None:
+            fam[:, j] = t.family_reported[mk.import_offer[1]]
+    adopted = np.where(fam >= 0, rich.uses[owner, np.maximum(fam, 0)] > 0, True)
     for row in range(len(rv)):
         c = int(rv.vclass[row])
         econ = spec.classes[t.class_names[c]].economics
-        familiar_open = feasible[row] & ~np.isin(layout.kind, [NEW])
-        for j in np.flatnonzero(layout.kind == NEW):
-            familiar_open[j] = feasible[row, j] and rich.uses[owner, t.family_reported[
-                layout.item[j]]] > 0
+        # K: open options of adopted families that bring a vehicle (leave excluded)
+        familiar_open = feasible[row] & adopted[row] & (layout.kind != LEAVE)
         for j in np.flatnonzero((layout.kind == NEW) & feasible[row]):
             tech = int(layout.item[j])
             lines = tco(
@@ -393,9 +402,13 @@ def test_utility_of_a_new_vehicle_is_its_tco_less_the_risk_premium(month):
             family = t.family_reported[tech]
             known = rich.uses[owner, family] > 0
             if not known:
+                # the firm's rows that can take the family share its one adoption
+                n_rows = (feasible & (fam == family)).any(axis=1).sum()
+                m = (feasible[row] & (fam[row] == family)).sum()
                 pi = bass_probability(dec.outside_p, dec.peer_q,
-                                      rich.neighbour_share[owner, family])
-                expected -= risk_premium(pi, familiar_open.sum())
+                                      rich.neighbour_share[owner, family],
+                                      d.extra["exposure_years"][row], n_rows)
+                expected -= risk_premium(pi, familiar_open.sum(), m)
             assert u[row, j] == pytest.approx(expected, rel=1e-9, abs=1e-9), (
                 t.class_names[c], t.tech_names[tech])
             checked[bool(known)] += 1
