@@ -86,27 +86,23 @@ def with_peer_risk(util: np.ndarray, feasible: np.ndarray, familiar: np.ndarray,
     n_fam = (both & familiar & ~leave[:, None]).sum(axis=0)
     jj, rr = np.nonzero(strange)
     fam = family[jj, rr].astype(np.int64)
-    m, n = options_and_rows(owner[rr], rr * (int(fam.max()) + 1) + fam, fam,
-                            both[jj, rr])
+    m, n = options_and_rows(rr, fam, both[jj, rr], owner, neighbour_share.shape[0])
     pi = bass_probability(p, q, neighbour_share[owner[rr], fam], exposure[rr], n)
     u[jj, rr] -= risk_premium(pi, n_fam[rr], m)
     return u
 
 
-def options_and_rows(owner: np.ndarray, cell: np.ndarray, fam: np.ndarray,
-                     can: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each unfamiliar (option, row) cell: m, the row's options of that family it can take
-    (open and financeable), and n, the rows of its firm this month that can take one; `cell`
-    numbers each (row, family)."""
-    _, at_cell = np.unique(cell, return_inverse=True)
-    m = np.bincount(at_cell, weights=can)
-    row_can = m > 0  # per (row, family)
-    first = np.zeros(len(cell), bool)
-    first[np.unique(cell, return_index=True)[1]] = True
-    firm_fam = owner * (int(fam.max()) + 1) + fam
-    _, at_firm = np.unique(firm_fam, return_inverse=True)
-    n = np.bincount(at_firm, weights=first & row_can[at_cell])
-    return m[at_cell], n[at_firm]
+def options_and_rows(rr: np.ndarray, fam: np.ndarray, can: np.ndarray, owner: np.ndarray,
+                     n_firms: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each unfamiliar (option, row) cell, its row rr and family fam: m, the row's options of
+    that family it can take (open and financeable, `can`), and n, the rows of its firm this
+    month that can take one (owner: [row] firm). Dense tallies: no sort."""
+    nf = int(fam.max()) + 1
+    cell = rr * nf + fam  # (row, family)
+    m = np.bincount(cell, weights=can, minlength=len(owner) * nf)
+    cells = np.flatnonzero(m > 0)  # (row, family) pairs whose row can take the family
+    n = np.bincount(owner[cells // nf] * nf + cells % nf, minlength=n_firms * nf)
+    return m[cell], n[owner[rr] * nf + fam]
 
 
 def gumbel_draws(feasible: np.ndarray, draws) -> np.ndarray:
