@@ -29,8 +29,9 @@ def bass(p: float, q: float, t: float) -> float:
 
 
 def bass_limit(p: float, q: float) -> dict:
-    """Costs irrelevant (no cost sensitivity, no keep constant, cash never short), every technology the same
-    constant so that leaving (utility 0) is out of the question, a complete graph, electric the
+    """Costs irrelevant (no cost sensitivity, no keep constant, cash never short), every
+    technology the same constant so that leaving (utility 0) is out of the question, a complete
+    graph, electric the
     only family to adopt (gas counted as diesel, filter retrofits closed: no ultra-low-sulphur
     diesel), and no electric truck or filter at the start (the city has no demonstration or
     partnership)."""
