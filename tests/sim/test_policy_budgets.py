@@ -366,8 +366,8 @@ def test_bonus_only_when_the_replacement_bought_is_young_enough(monkeypatch):
         decided[model.month] = (d.kind.copy(), d.scrap_bonus.copy(), d)
         return d
 
-    def match(reg, buyer_class, buyer, buyer_u, listing_u):
-        got = real_match(reg, buyer_class, buyer, buyer_u, listing_u)
+    def match(reg, buyer_class, buyer, buyer_u, listing_u, listing_class=None):
+        got = real_match(reg, buyer_class, buyer, buyer_u, listing_u, listing_class)
         age = (model.month - reg.cols["birth_month"][np.maximum(got, 0)]) / 12.0
         bought.setdefault(model.month, {})[USED] = np.where(got >= 0, age, np.nan)
         return got
