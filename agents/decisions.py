@@ -24,7 +24,7 @@ from .choice import declined_by_finance, gumbel_draws, logit_choice, with_peer_r
 from .finance import Finance
 from .instruments import PolicyEffects
 from .lenders import Lender
-from .options import RETROFIT, OptionLayout
+from .options import LEAVE, RETROFIT, OptionLayout
 from .peers import PeerNetwork
 from .pricing import PRICE, OptionTable, Situation, TcoGrids, situation
 from .rationing import BONUS, SUBSIDY, over_quota, ration
@@ -49,6 +49,7 @@ class Reviews:
     eol: np.ndarray  # at the end of its life: it must go
     growth: np.ndarray
     partnership: np.ndarray | None = None  # the vehicle's partnership (index + 1), 0 none
+    key: np.ndarray | None = None  # decision key (sim.draws): the vehicle's, or the purchase's
 
     def partnerships(self) -> np.ndarray:
         return (np.zeros(len(self.row), np.int64) if self.partnership is None
@@ -96,6 +97,7 @@ class Context:
     # (instrument, MXN claims, bands) -> which claims fit what is left of its budget
     budget_fits: Callable[[int, np.ndarray, np.ndarray], np.ndarray] = _every_claim_fits
     tco_grids: TcoGrids | None = None  # the model's TCO grids kept across months (agents.pricing)
+    month: int = 0  # the month decided (year * 12 + month - 1): firms' exposure to adoption
 
 
 @dataclass
@@ -119,8 +121,9 @@ class Decision:
     extra: dict = field(default_factory=dict)
 
 
-def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
-    """Choose an option for every review row."""
+def decide(rv: Reviews, ctx: Context, draws) -> Decision:
+    """Choose an option for every review row; draws (sim.draws.RowDraws) are the rows' keyed
+    tastes and arrival times."""
     layout = OptionLayout(ctx.tables)
     sit = situation(rv, ctx)
     fin = Finance(ctx, rv.owner, sit.band, sit.cash, sit.taste)
@@ -129,14 +132,18 @@ def decide(rv: Reviews, ctx: Context, rng: np.random.Generator) -> Decision:
         PRICE[layout.kind[j]](j, layout.item[j], rv, ctx, sit, fin, table)
     both = table.feasible & table.fin_ok
     d = ctx.spec.decisions
+    exposure = ctx.ops.exposure_years(rv.owner, ctx.month)
     u = with_peer_risk(table.util, table.feasible, table.familiar, both, table.family,
-                       rv.owner, ctx.neighbour_share, d.outside_p, d.peer_q)
-    gumbel = gumbel_draws(table.feasible, rng)
-    choice = logit_choice(u.T, both.T, rng, gumbel)
-    declined = declined_by_finance(u, table.feasible, table.fin_ok, gumbel, rng)
+                       rv.owner, ctx.neighbour_share, d.outside_p, d.peer_q, exposure,
+                       layout.kind == LEAVE)
+    gumbel = gumbel_draws(table.feasible, draws)
+    choice = logit_choice(u.T, both.T, gumbel=gumbel)
+    declined = declined_by_finance(u, table.feasible, table.fin_ok, gumbel)
     afford = partial(affordable, table, layout.kind, sit)
-    settle(choice, declined, table, u, both, gumbel, afford, sit, ctx, rng)
-    return decision_of(choice, declined, layout, table, u, both)
+    settle(choice, declined, table, u, both, gumbel, afford, sit, ctx, draws.arrival)
+    out = decision_of(choice, declined, layout, table, u, both)
+    out.extra["exposure_years"] = exposure
+    return out
 
 
 def affordable(table: OptionTable, kind: np.ndarray, sit: Situation, jj: np.ndarray,
@@ -147,26 +154,27 @@ def affordable(table: OptionTable, kind: np.ndarray, sit: Situation, jj: np.ndar
 
 
 def settle(choice, declined, table: OptionTable, u, both, gumbel, afford, sit: Situation,
-           ctx: Context, rng) -> None:
-    """A lender's yearly quota and an instrument's budget, first come, first served: the rest
+           ctx: Context, arrival: np.ndarray) -> None:
+    """A lender's yearly quota and an instrument's budget, first come, first served (in the
+    order of the rows' `arrival`): the rest
     choose again without the loan (paying cash where they can) or without the public money;
     whatever still does not fit goes without re-choosing (rare), paying the difference."""
     for _ in range(ROUNDS):
-        stripped = ration(choice, table, u, sit.beta, sit.band, ctx.budget_fits, rng, both,
-                          afford)
-        over = over_quota(choice, table.lender, ctx.lenders, rng)
+        stripped = ration(choice, table, u, sit.beta, sit.band, ctx.budget_fits, arrival,
+                          both, afford)
+        over = over_quota(choice, table.lender, ctx.lenders, arrival)
         if len(stripped):
-            choice[stripped] = logit_choice(u[:, stripped].T, both[:, stripped].T, rng,
-                                            gumbel[stripped])
+            choice[stripped] = logit_choice(u[:, stripped].T, both[:, stripped].T,
+                                            gumbel=gumbel[stripped])
         if not len(over):
             if not len(stripped):
                 break
             continue
         declined[over] = True
         lose_lender(table, u, both, afford, sit, choice, over)
-        choice[over] = logit_choice(u[:, over].T, both[:, over].T, rng, gumbel[over])
-    ration(choice, table, u, sit.beta, sit.band, ctx.budget_fits, rng, both, afford)
-    over = over_quota(choice, table.lender, ctx.lenders, rng)
+        choice[over] = logit_choice(u[:, over].T, both[:, over].T, gumbel=gumbel[over])
+    ration(choice, table, u, sit.beta, sit.band, ctx.budget_fits, arrival, both, afford)
+    over = over_quota(choice, table.lender, ctx.lenders, arrival)
     declined[over] = True
     table.lender[choice[over], over] = -1
     table.principal[choice[over], over] = 0.0

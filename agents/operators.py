@@ -58,6 +58,9 @@ class OperatorSet:
         self.region = region
         self.initial_size = initial_size
         self.region_names = region_names
+        # month of each firm's previous decision (its exposure to adoption runs from there);
+        # before the first, half its usual interval before the start (start_exposure)
+        self.last_decision = np.zeros(n)
         self.cash = np.zeros(n)  # MXN
         self.negative_months = np.zeros(n, np.int32)  # consecutive months with cash below 0
         self.loans_repaid = np.zeros(n, np.int32)
@@ -70,10 +73,23 @@ class OperatorSet:
     def __len__(self) -> int:
         return len(self.band)
 
-    def step(self, reviews: Reviews, context: Context, rng: np.random.Generator) -> Decision:
+    def step(self, reviews: Reviews, context: Context, draws) -> Decision:
         """Step 3 of the month: every firm decides for its vehicles under review and the
         purchases asked of it, all in one vectorised pass (agents.decisions.decide)."""
-        return decide(reviews, context, rng)
+        decision = decide(reviews, context, draws)
+        self.last_decision[reviews.owner] = context.month
+        return decision
+
+    def start_exposure(self, start_month: int) -> None:
+        """A firm with s vehicles decides about every 12 / min(s, 12) months; its first decision
+        month carries the exposure since half that interval before the start, so that a firm
+        deciding once a year adopts, on average, when a continuous-time process would."""
+        interval = 12.0 / np.clip(self.initial_size, 1, 12)
+        self.last_decision = start_month - 0.5 - interval / 2.0
+
+    def exposure_years(self, owner: np.ndarray, month: int) -> np.ndarray:
+        """[row] years since each row's firm last decided (its exposure to adoption)."""
+        return (month - self.last_decision[owner]) / 12.0
 
 
 def allocate(total: int, shares: np.ndarray) -> np.ndarray:

@@ -52,16 +52,16 @@ class Claims:
 
     def over_budget(self, choice: np.ndarray, band: np.ndarray,
                     fits: Callable[[int, np.ndarray, np.ndarray], np.ndarray],
-                    rng: np.random.Generator) -> list[tuple[int, int, np.ndarray]]:
+                    arrival: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
         """(slot, instrument, rows) whose chosen option's claim does not fit what is left of
-        the instrument's budget, the claims taken in a random order: first come, first
-        served."""
+        the instrument's budget, the claims taken in the order of the rows' `arrival` (a keyed
+        uniform, sim.draws): first come, first served."""
         rows = np.flatnonzero(choice >= 0)
         out = []
         for slot in (SUBSIDY, BONUS):
             which = self.which[slot, choice[rows], rows]
             for idx in np.unique(which[which >= 0]):
-                mine = rng.permutation(rows[which == idx])
+                mine = in_arrival_order(rows[which == idx], arrival)
                 ok = fits(int(idx), self.mxn[slot, choice[mine], mine], band[mine])
                 if not ok.all():
                     out.append((slot, int(idx), mine[~ok]))
@@ -79,14 +79,18 @@ class Claims:
         return jj, rr, lost
 
 
-def ration(choice, table, u, beta, band, budget_fits, rng, both, affordable) -> np.ndarray:
+def in_arrival_order(rows: np.ndarray, arrival: np.ndarray) -> np.ndarray:
+    return rows[np.argsort(arrival[rows], kind="stable")]
+
+
+def ration(choice, table, u, beta, band, budget_fits, arrival, both, affordable) -> np.ndarray:
     """Rows whose chosen option claims more than is left of an instrument's budget lose that
     instrument on every option (price, utility, and whether they can still pay); a subsidy
     falls back to the next instrument that offered one. `table` is the decision's
     agents.pricing.OptionTable. Returns the rows, to choose again."""
     rows = []
     claims = table.claims
-    over_all = claims.over_budget(choice, band, budget_fits, rng)
+    over_all = claims.over_budget(choice, band, budget_fits, arrival)
     full = {idx for _, idx, _ in over_all}  # rationed this month: no fallback to them
     for slot, idx, over in over_all:
         jj, rr, lost = claims.strip(slot, idx, over)
@@ -105,8 +109,8 @@ def ration(choice, table, u, beta, band, budget_fits, rng, both, affordable) -> 
     return np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)
 
 
-def over_quota(choice, lender_of, lenders, rng) -> np.ndarray:
-    """Rows whose chosen loan is past its lender's yearly quota (in a random order);
+def over_quota(choice, lender_of, lenders, arrival) -> np.ndarray:
+    """Rows whose chosen loan is past its lender's yearly quota (the last to arrive);
     lender_of is [option, row]."""
     rows = np.flatnonzero(choice >= 0)
     lend = lender_of[choice[rows], rows]
@@ -117,5 +121,5 @@ def over_quota(choice, lender_of, lenders, rng) -> np.ndarray:
         mine = rows[lend == lender.index]
         room = int(np.floor(max(lender.quota_left(), 0.0)))
         if len(mine) > room:
-            over.append(rng.permutation(mine)[room:])
+            over.append(in_arrival_order(mine, arrival)[room:])
     return np.concatenate(over) if over else np.zeros(0, np.int64)

@@ -56,10 +56,21 @@ class ActiveVehicles:
 class World:
     """What the regulator sees of the world in a month, handed to it by the model."""
 
-    rng: np.random.Generator
+    draws: Any  # sim.draws.Draws: uniform(purpose name, keys, month, slot)
     ops: Any  # agents.operators.OperatorSet
     results: dict[str, Any]  # last month's results row (adaptive rules watch it)
     vehicles: Callable[[int], ActiveVehicles]  # at a month; built when a programme needs it
+
+
+def same_access(a: Access, b: Access) -> bool:
+    """Whether every vehicle faces the same access limits: the same members, and the same
+    losses for non-members and for the programmes (a programme's row counts once it exists in
+    both, or has members). Recomputing rates that did not change would only reorder sums."""
+    if not np.array_equal(a.member_of, b.member_of):
+        return False
+    if a.lost.shape == b.lost.shape:
+        return np.array_equal(a.lost, b.lost)
+    return bool((b.member_of < 0).all()) and np.array_equal(a.lost[0], b.lost[0])
 
 
 class Regulator(mesa.Agent):
@@ -89,9 +100,13 @@ class Regulator(mesa.Agent):
         self.member_pm = np.zeros(n_operators)  # PM2.5 of a member's fleet when last checked
         self.checked_at = np.zeros(n_operators, np.int64)  # month of that check
         self.members_left = 0  # firms that left a programme for missing its cut, this month
-        # which firms a fleet rule binds is drawn once, for the whole run
-        self.bound_draw = [model.rng.random(n_operators) if ops is not None else
-                           np.zeros(n_operators) for _ in spec.policy.zev_fleet_rules]
+        # which firms a fleet rule binds is drawn once, for the whole run (keyed by firm and
+        # rule name, so a preset and its baseline bind the same firms)
+        draws = getattr(model, "draws", None)
+        self.bound_draw = [draws.uniform("fleet_rule", np.arange(n_operators), 0,
+                                         r.name)
+                           if ops is not None and draws is not None else np.zeros(n_operators)
+                           for r in spec.policy.zev_fleet_rules]
         self.budgets = {i: Budget(getattr(x, "budget_mxn", None),
                                   getattr(x, "units_per_year", None),
                                   getattr(x, "reserved_share_by_band", {}), sample_fraction)
@@ -207,10 +222,9 @@ class Regulator(mesa.Agent):
             self._programmes(m, today, programmes, active, eff.access, world, new_year)
         eff.access.member_of = self.member_of.copy()
         self.effects = eff
-        self.rates_changed = not (
-            np.array_equal(old.access.lost, eff.access.lost)
-            and np.array_equal(old.access.member_of, eff.access.member_of)
-            and np.array_equal(old.fuel_surcharge_mxn, eff.fuel_surcharge_mxn))
+        self.rates_changed = not (same_access(old.access, eff.access)
+                                  and np.array_equal(old.fuel_surcharge_mxn,
+                                                     eff.fuel_surcharge_mxn))
 
     def standard_for(self, vehicle_class: str) -> NewVehicleStandard | None:
         """The latest new-vehicle standard in force that covers this class."""
@@ -308,10 +322,14 @@ class Regulator(mesa.Agent):
 
     # ---- access limits and green freight ----------------------------------------------------
     def _draw_curfew_days(self, world) -> None:
-        rng = world.rng if world is not None else np.random.default_rng(0)
+        """Each January, the days the curfew binds this year: one of the years observed, drawn
+        by the curfew's name and year (without a world, the middle one)."""
         for i, (_, x) in enumerate(self.instruments):
             if isinstance(x, ContingencyCurfew):
-                self.curfew_days[i] = float(rng.choice(x.days_per_year_observed))
+                days = x.days_per_year_observed
+                u = (0.5 if world is None else
+                     float(world.draws.uniform("curfew", [0], self._year, x.name)[0]))
+                self.curfew_days[i] = float(days[min(int(u * len(days)), len(days) - 1)])
 
     def _access(self, programmes: list[GreenFreight], active) -> Access:
         n_rep, nc, nr = len(self.reported_names), len(self.class_names), len(self.region_names)
@@ -379,7 +397,9 @@ class Regulator(mesa.Agent):
             prop = np.array([getattr(x.join_propensity, b) for b in SIZE_BANDS])
             can = ((self.member_of < 0) & (self.barred_until <= m) & bands[ops.band]
                    & regions[ops.region] & (n_cov > 0) & (gain > fee))
-            join = can & (world.rng.random(self.n_operators) < prop[ops.band])
+            u = world.draws.uniform("programme_join", np.arange(self.n_operators), m,
+                                    x.name)
+            join = can & (u < prop[ops.band])
             self.member_of[join] = p
             now = self.member_of == p
             self.member_pm[now] = pm[now]

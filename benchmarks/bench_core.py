@@ -8,6 +8,7 @@ benchmarks/results/core_<case>.json.
 
     .venv/bin/python benchmarks/bench_core.py city      # mexico_city at 5%, 30 years
     .venv/bin/python benchmarks/bench_core.py national  # mexico_national, full, 30 years
+    .venv/bin/python benchmarks/bench_core.py national10  # mexico_national at 10%, 10 years
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ HERE = Path(__file__).parent
 CASES = {  # name -> (scenario, sample fraction, years, goal: ratio to the floor)
     "city": ("mexico_city", 0.05, 30, 10.0),
     "national": ("mexico_national", 1.0, 30, 7.0),
+    # a shorter national run, for before/after comparisons on a shared machine
+    "national10": ("mexico_national", 0.1, 10, 7.0),
 }
 
 MODEL = r"""

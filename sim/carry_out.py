@@ -11,6 +11,7 @@ from fleetsim.agents.decisions import Reviews
 from fleetsim.agents.options import IMPORT, KEEP, LEAVE, NEW, RETROFIT, USED
 
 from . import cashflow
+from .draws import Purpose
 
 if TYPE_CHECKING:
     from .model import FleetModel
@@ -56,18 +57,27 @@ def find_second_hand(model: FleetModel, rv: Reviews, d, m: int):
     rule admits; one who finds none this month keeps what it has (at the end of life, or for a
     growth purchase: goes without). Returns (used buyers, the listing each got or -1,
     (import buyers served, their vehicles' ages in months and engines))."""
-    reg, has = model.registry, rv.row >= 0
+    reg, has, draws = model.registry, rv.row >= 0, model.draws
     used_buyers = np.flatnonzero(d.kind == USED)
-    matched = model.used_market.match(reg, rv.vclass[used_buyers], rv.owner[used_buyers],
-                                      model.rng)
+    listed = model.used_market.listings(reg)
+    # a buyer takes a listing of its class and of the engine family it chose (the market's
+    # typical engine): a firm adopts a family only by choosing it
+    fam, n_fam = model.tables.family_reported, len(model.tables.family_names)
+    matched = model.used_market.match(
+        reg, rv.vclass[used_buyers] * n_fam + fam[d.rep_tech[used_buyers]],
+        rv.owner[used_buyers], draws.uniform(Purpose.ARRIVAL, rv.key[used_buyers], m),
+        draws.uniform(Purpose.LISTING, reg.cols["key"][listed], m),
+        reg.cols["vclass"][listed].astype(np.int64) * n_fam
+        + fam[model.tables.reported(reg.cols["tech"][listed], reg.cols["retrofit"][listed])])
     imp_all = np.flatnonzero(d.kind == IMPORT)
-    imp_age, imp_tech = (model.imports.draw(len(imp_all), m, model.regulator.import_rule,
-                                            model.rng)
+    imp_u = np.stack([draws.uniform(Purpose.IMPORT, rv.key[imp_all], m, s) for s in (0, 1)])
+    imp_age, imp_tech = (model.imports.draw(len(imp_all), m, model.regulator.import_rule, imp_u)
                          if len(imp_all) else (np.zeros(0, np.int32), np.zeros(0, np.int8)))
     # a buyer counting on a scrappage bonus takes only a replacement young enough for it
     age_used = np.where(matched >= 0, (m - reg.cols["birth_month"][np.maximum(matched, 0)])
                         / 12.0, 0.0)
     matched[_too_old(model, d, used_buyers, age_used)] = -1
+    matched[_barred_by_fleet_rule(model, rv, used_buyers, matched)] = -1
     refused = _too_old(model, d, imp_all, imp_age / 12.0)
     unmet = np.concatenate([used_buyers[matched < 0], imp_all[refused]])
     d.kind[unmet] = np.where(has[unmet] & ~rv.eol[unmet], KEEP, LEAVE)
@@ -112,7 +122,7 @@ def let_go(model: FleetModel, rv: Reviews, d, m: int, band: np.ndarray) -> None:
 def buy(model: FleetModel, rv: Reviews, d, used_buyers, matched, imports):
     """Purchases: used listings change owner, imports and new vehicles join the fleet.
     Returns (the row each review row now drives, -1 none; the rows that bought new)."""
-    fl, cls = model.flows, rv.vclass
+    fl, cls, reg = model.flows, rv.vclass, model.registry
     imp, imp_age, imp_tech = imports
     got_row = np.full(len(rv), -1, np.int64)
     ok_used = used_buyers[matched >= 0]
@@ -121,7 +131,8 @@ def buy(model: FleetModel, rv: Reviews, d, used_buyers, matched, imports):
         # the buyer drives it as much as the vehicle it replaces (what its choice assumed)
         buyer = rv.owner[ok_used].astype(np.int32)
         model.vehicles.change_owner(rows, buyer, model.operator_arrays.region[buyer],
-                                    model.rng.integers(0, 12, size=len(rows)),
+                                    model.draws.integers(Purpose.REVIEW, reg.cols["key"][rows],
+                                                         12, model.month),
                                     rv.km_new[ok_used])
         got_row[ok_used] = rows
         fl.entered_used += len(rows)
@@ -129,7 +140,9 @@ def buy(model: FleetModel, rv: Reviews, d, used_buyers, matched, imports):
     if len(imp):
         got_row[imp] = model.add_vehicles(rv.owner[imp].astype(np.int32),
                                           cls[imp].astype(np.int8), imp_tech, imp_age,
-                                          origin=2, km_new=rv.km_new[imp])
+                                          origin=2, keys=model.draws.children(rv.key[imp],
+                                                                              model.month),
+                                          km_new=rv.km_new[imp])
         fl.entered_import += len(imp)
         fl.purchase_import_mxn += float(d.price[imp].sum())
     buyers = np.flatnonzero(buys(d.kind))
@@ -139,6 +152,7 @@ def buy(model: FleetModel, rv: Reviews, d, used_buyers, matched, imports):
                                           cls[new].astype(np.int8),
                                           d.item[new].astype(np.int8),
                                           np.zeros(len(new), np.int32), origin=1,
+                                          keys=model.draws.children(rv.key[new], model.month),
                                           km_new=rv.km_new[new], partnership=d.partnership[new])
         fl.entered_new += len(new)
         fl.purchase_new_mxn += float((d.price[new] + d.subsidy[new] + d.cofinance[new])
@@ -162,6 +176,19 @@ def _too_old(model: FleetModel, d, rows: np.ndarray, age_years: np.ndarray) -> n
                       for _, x in model.regulator.instruments] + [np.inf])
     claim = d.bonus_claim[rows]
     return (claim >= 0) & (age_years > limit[claim])
+
+
+def _barred_by_fleet_rule(model: FleetModel, rv: Reviews, buyers: np.ndarray,
+                          matched: np.ndarray) -> np.ndarray:
+    """Which used listings matched to these buyers a zero-emission fleet rule bars them from
+    (a bound firm chose the used option on the market's typical engine; the listing it drew
+    may be another)."""
+    bound = model.regulator.effects.fleet_rule.bound
+    if not bound.any() or not len(buyers):
+        return np.zeros(len(buyers), bool)
+    tech = model.registry.cols["tech"][np.maximum(matched, 0)]
+    return ((matched >= 0) & bound[rv.owner[buyers], rv.vclass[buyers]]
+            & ~model.tables.zev_reported[tech])
 
 
 def buys(kind: np.ndarray) -> np.ndarray:

@@ -49,6 +49,8 @@ class Fleet:
         self.band_counts = np.zeros((len(SIZE_BANDS), n_rep), np.int64)
         # active vehicles per firm and technology family: who runs what
         self.family_counts = np.zeros((len(owner_band), n_families), np.int32)
+        # active vehicles per firm and class: whom a growing market asks for more
+        self.class_counts = np.zeros((len(owner_band), n_cls), np.int32)
         self.birth_sum = 0  # sum of birth months of active vehicles, for the mean age
         self.totals = np.zeros(n_rates)  # active fleet's yearly rates, summed
         self.entered = np.zeros(n_cls, np.int64)  # this month, by class
@@ -167,5 +169,6 @@ class Fleet:
         rep = t.reported(reg.cols["tech"][rows], reg.cols["retrofit"][rows])
         count_kernel(reg.cols["vclass"][rows].astype(np.intp), rep.astype(np.intp),
                      reg.cols["owner"][rows].astype(np.intp), self._band_i, self._family_i,
-                     sign, self.counts, self.band_counts, self.family_counts)
+                     sign, self.counts, self.band_counts, self.family_counts,
+                     self.class_counts)
         self.birth_sum += sign * int(reg.cols["birth_month"][rows].astype(np.int64).sum())

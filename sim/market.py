@@ -98,14 +98,18 @@ class ImportSupply:
         return mean_age, int(tech[0])
 
     def draw(self, n: int, now_month: int, rule: ImportRule | None,
-             rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Ages (months) and technologies of n admitted imports."""
+             u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Ages (months) and technologies of n admitted imports, from two uniforms each
+        (u[0] the age, u[1] the month of birth; sim.draws keys them by the buyer)."""
         ages, p = self.offer(now_month, rule)
-        years = rng.choice(ages, size=n, p=p)
+        cum = np.cumsum(p)
+        years = ages[np.minimum(np.searchsorted(cum / cum[-1], u[0, :n], side="right"),
+                                len(ages) - 1)]
         # born in model year (this year - age) no later in it than this month of the year, so
         # the age in whole years and the engine are the ones the offer admitted
         model_year = now_month // 12 - years
-        birth = model_year * 12 + rng.integers(0, now_month % 12 + 1, size=n)
+        birth = model_year * 12 + np.minimum((u[1, :n] * (now_month % 12 + 1)).astype(np.int64),
+                                             now_month % 12)
         tech = import_technology_by_model_year(self.spec, self.tables, model_year)
         return (now_month - birth).astype(np.int32), tech
 

@@ -38,6 +38,7 @@ from fleetsim.scenarios.schema_limits import size_problems
 
 from . import cashflow, market, metrics
 from .carry_out import carry_out
+from .draws import Draws, Purpose
 from .emissions import Earnings, compute_rates, km_factor, rate_names
 from .fleet import Fleet
 from .growth import GrowthDemand
@@ -60,6 +61,8 @@ class FleetModel(mesa.Model):
     Args:
         scenario: a built-in scenario name, a path to a YAML file, or a loaded Scenario.
         rng: seed or numpy Generator (Mesa's convention); same scenario and seed, same numbers.
+            Every draw of the run is keyed by the seed (sim.draws), so a preset and its
+            baseline with the same seed share their draws (common random numbers).
         sample_fraction: simulate this share of the fleet and scale results back (default: the
             scenario's own).
         overrides: dotted-path overrides, e.g. {"market.growth_per_year": 0.02}.
@@ -76,6 +79,8 @@ class FleetModel(mesa.Model):
     ):
         super().__init__(rng=rng)
         self.seed = int(rng) if isinstance(rng, int | np.integer) else None
+        self.draws = Draws(self.seed if self.seed is not None
+                           else int(self.rng.integers(2**63 - 1)))
         self.spec = spec = load(scenario, overrides)
         f = spec.simulation.sample_fraction if sample_fraction is None else sample_fraction
         if not 0 < f <= 1:
@@ -93,13 +98,16 @@ class FleetModel(mesa.Model):
 
         counts = class_counts(spec, self.sample_fraction)
         self.operator_arrays = ops = build_operators(spec, int(counts.sum()),
-                                                     self.sample_fraction, self.rng)
+                                                     self.sample_fraction,
+                                                     self.draws.generator(Purpose.OPERATORS))
+        ops.start_exposure(self.start_month)
         self.operators = [Operator(self, i) for i in range(len(ops))]
         self.regulator = Regulator(self, spec, len(ops), self.sample_fraction)
         self.lenders = [Lender(self, name, ls, i, self.sample_fraction)
                         for i, (name, ls) in enumerate(spec.credit.lenders.items())]
         self.loans = LoanBook()
-        self.peers = build_network(spec, ops.band, ops.region, self.rng)
+        self.peers = build_network(spec, ops.band, ops.region,
+                                   self.draws.generator(Purpose.PEERS))
         self._name_fleets()
         self._join_partnerships()
         self.valuer = market.Valuer(spec, t)
@@ -108,13 +116,14 @@ class FleetModel(mesa.Model):
         self.used_market = UsedMarket(spec, len(t.class_names), len(t.tech_names))
         self.earnings = Earnings(spec, self.regulator.effects.access)
         self._demo_weight = np.zeros((len(ops), len(t.family_names)))
+        self.adopted = np.zeros((len(ops), len(t.family_names)), bool)  # ever ran the family
 
         self.vehicles = Fleet(t, ops.band, len(t.family_names), len(self.rate_names),
                               int(counts.sum() * 1.3) + 64, self.vehicle_rates)
         self.flows = metrics.Flows()
         self.register = Register(spec.registration.deregistration_lag_years.value)
         cols = initial_columns(spec, t, ops, counts, self.start_month, self.sample_fraction,
-                               self.rng)
+                               self.draws)
         self.vehicles.add(cols, count=False)
         self.initial_counts = self.vehicles.counts.copy()
         self.growth = GrowthDemand(len(t.class_names))
@@ -149,7 +158,8 @@ class FleetModel(mesa.Model):
         ops = self.operator_arrays
         large = np.flatnonzero(ops.band == SIZE_BANDS.index("large"))
         for i, p in enumerate(self.spec.partnerships):
-            joined = large[self.rng.random(len(large)) < p.large_fleet_share]
+            u = self.draws.uniform(Purpose.PARTNERS, large, 0, p.name)
+            joined = large[u < p.large_fleet_share]
             hauliers = np.isin(self.peers.hauls_for, joined)
             ops.partnership[hauliers] = i
             ops.partner_of[hauliers] = self.peers.hauls_for[hauliers]
@@ -178,7 +188,8 @@ class FleetModel(mesa.Model):
         reviews = self._reviews(m)
         if len(reviews):
             used_supply = self.used_market.stats(self.registry, m)
-            decision = self.operator_arrays.step(reviews, self._context(m, used_supply), self.rng)
+            decision = self.operator_arrays.step(reviews, self._context(m, used_supply),
+                                                 self.draws.rows(reviews.key, m))
             carry_out(self, reviews, decision, used_supply[0], m)  # markets clear
         self._record()
         if m == self.last_month:
@@ -197,7 +208,7 @@ class FleetModel(mesa.Model):
 
     def world(self) -> World:
         """What the regulator sees: last month's results and, when it asks, the fleet."""
-        return World(rng=self.rng, ops=self.operator_arrays, results=self._row,
+        return World(draws=self.draws, ops=self.operator_arrays, results=self._row,
                      vehicles=self._active_vehicles)
 
     def _active_vehicles(self, m: int) -> ActiveVehicles:
@@ -292,16 +303,18 @@ class FleetModel(mesa.Model):
                            minlength=len(self.operators))
 
     def uses(self) -> np.ndarray:
-        """[operator, family] 1 where a firm runs a vehicle of that family, more for
-        demonstration fleets: what its neighbours see."""
-        seen = self.vehicles.family_counts > 0
-        return np.maximum(seen, self._demo_weight * seen)
+        """[operator, family] 1 where a firm has adopted the family (it runs, or once ran, a
+        vehicle of it: an adopted technology stays familiar), more for demonstration fleets
+        while they run it: what its neighbours see and what it knows."""
+        running = self.vehicles.family_counts > 0
+        self.adopted |= running
+        return np.maximum(self.adopted, self._demo_weight * running)
 
     # ---- events ------------------------------------------------------------------------------
     def _place_demonstrations(self, m: int) -> None:
         t, spec = self.tables, self.spec
         names = {v: k for k, v in self.operator_arrays.names.items()}
-        for d in spec.demonstrations:
+        for i, d in enumerate(spec.demonstrations):
             if d.start.year * 12 + d.start.month - 1 != m:
                 continue
             owner = names[d.fleet]
@@ -309,7 +322,9 @@ class FleetModel(mesa.Model):
             c = t.class_code[d.vehicle_class]
             rows = self.add_vehicles(np.full(n, owner, np.int32), np.full(n, c, np.int8),
                                       np.full(n, t.tech_code[d.technology], np.int8),
-                                      np.zeros(n, np.int32), origin=3)
+                                      np.zeros(n, np.int32), origin=3,
+                                      keys=self.draws.children((i << 40) + np.arange(n), m,
+                                                               Purpose.DEMONSTRATION))
             self.flows.entered_demo += len(rows)
             fam = t.family_reported[t.tech_code[d.technology]]
             self._demo_weight[owner, fam] = spec.decisions.demonstration_weight
@@ -319,26 +334,28 @@ class FleetModel(mesa.Model):
         self.vehicles.scrap_listings(rows)
         self.flows.used_expired += len(rows)
 
-    def add_vehicles(self, owner, vclass, tech, age_months, origin: int, km_new=None,
-                     partnership=None) -> np.ndarray:
-        """New vehicles join the fleet this month: their end of life, use and review month
-        drawn from the model's generator. Returns their rows."""
+    def add_vehicles(self, owner, vclass, tech, age_months, origin: int, keys: np.ndarray,
+                     km_new=None, partnership=None) -> np.ndarray:
+        """New vehicles join the fleet this month, with their draws' keys (sim.draws): their
+        end of life, use and review month drawn by key. Returns their rows."""
         spec, n = self.spec, len(owner)
-        m = self.month
+        m, draws = self.month, self.draws
+        life_u = draws.uniform(Purpose.LIFETIME, keys)
         birth = (m - age_months).astype(np.int32)
         death = np.empty(n, np.int32)
         for c, cls in enumerate(spec.classes.values()):
             sel = np.flatnonzero(vclass == c)
             death[sel] = death_months(birth[sel], m, cls.survival.lambda_years, cls.survival.k,
-                                      self.rng)
-        usage = usage_columns(spec, vclass, self.operator_arrays.band[owner], self.rng)
+                                      life_u[sel])
+        usage = usage_columns(spec, vclass, self.operator_arrays.band[owner],
+                              self.usage_normals(keys))
         if km_new is not None:
             usage["km_new"] = km_new.astype(np.float32)
         return self.vehicles.add(dict(
             owner=owner, vclass=vclass, tech=tech, retrofit=np.zeros(n, np.int8),
             region=self.operator_arrays.region[owner], origin=np.full(n, origin, np.int8),
             birth_month=birth, death_month=death,
-            review_month=self.rng.integers(0, 12, size=n).astype(np.int8),
+            review_month=draws.integers(Purpose.REVIEW, keys, 12).astype(np.int8), key=keys,
             partnership=(np.zeros(n, np.int8) if partnership is None
                          else partnership.astype(np.int8)), **usage))
 
@@ -364,9 +381,9 @@ class FleetModel(mesa.Model):
             review_rows = review_rows[~forced]
             self.flows.forced_out += int(forced.sum())
         rows = np.concatenate([eol_rows, review_rows])
-        g_owner, g_class = self.growth.purchases(self, m)
+        g_owner, g_class, g_key = self.growth.purchases(self, m)
         n_rows, n_g = len(rows), len(g_owner)
-        g_km = usage_columns(spec, g_class, ops.band[g_owner], self.rng)["km_new"]
+        g_km = usage_columns(spec, g_class, ops.band[g_owner], self.usage_normals(g_key))["km_new"]
         return Reviews(
             row=np.concatenate([rows, np.full(n_g, -1)]),
             owner=np.concatenate([reg.cols["owner"][rows], g_owner]).astype(np.int64),
@@ -381,7 +398,12 @@ class FleetModel(mesa.Model):
             growth=np.concatenate([np.zeros(n_rows, bool), np.ones(n_g, bool)]),
             partnership=np.concatenate([reg.cols["partnership"][rows],
                                         np.zeros(n_g, np.int8)]).astype(np.int64),
+            key=np.concatenate([reg.cols["key"][rows], g_key]),
         )
+
+    def usage_normals(self, keys: np.ndarray) -> np.ndarray:
+        """[3, vehicle] standard normals for sim.stock.usage_columns, by key."""
+        return np.stack([self.draws.normal(Purpose.USAGE, keys, 0, s) for s in (0, 1, 2)])
 
     def _context(self, m: int, used_supply: tuple) -> Context:
         """What the operators are given to decide with this month."""
@@ -401,6 +423,7 @@ class FleetModel(mesa.Model):
             ulsd=np.array([r.ulsd_available_from <= self.date for r in spec.regions.values()]),
             budget_fits=self.regulator.budget_fits,
             tco_grids=self.tco_grids,
+            month=m,
         )
 
     # ---- policy mid-run -------------------------------------------------------------------------

@@ -20,6 +20,7 @@ ORIGIN_NAMES = ("initial", "new", "used_import", "demonstration")
 # name -> dtype; months are counted from year 0 (year * 12 + month - 1)
 COLUMNS: dict[str, np.dtype] = {
     "vid": np.dtype(np.int64),
+    "key": np.dtype(np.int64),  # its draws' key (sim.draws): the same in a preset and its baseline
     "owner": np.dtype(np.int32),
     "vclass": np.dtype(np.int8),
     "tech": np.dtype(np.int8),
@@ -38,6 +39,7 @@ COLUMNS: dict[str, np.dtype] = {
     "state": np.dtype(np.int8),
 }
 SET_BY_REGISTRY = {"vid", "state", "listed_month"}
+OPTIONAL = {"key"}  # the vid when not given
 
 
 class VehicleRegistry:
@@ -59,7 +61,7 @@ class VehicleRegistry:
     def add(self, **values: np.ndarray) -> np.ndarray:
         """Append active rows; every column but vid, state and listed_month must be given.
         Returns their indices."""
-        missing = set(COLUMNS) - SET_BY_REGISTRY - set(values)
+        missing = set(COLUMNS) - SET_BY_REGISTRY - OPTIONAL - set(values)
         if missing:
             raise ValueError(f"registry.add: missing columns {sorted(missing)}")
         k = len(values["owner"])
@@ -68,6 +70,8 @@ class VehicleRegistry:
         for name, arr in values.items():
             self.cols[name][sl] = arr
         self.cols["vid"][sl] = np.arange(self.next_vid, self.next_vid + k)
+        if "key" not in values:
+            self.cols["key"][sl] = self.cols["vid"][sl]
         self.cols["state"][sl] = ACTIVE
         self.next_vid += k
         self.n += k

@@ -4,10 +4,12 @@ standards by model year, and the vehicles the scenario places (electric trucks, 
 from __future__ import annotations
 
 import numpy as np
+from scipy import special
 
 from fleetsim.agents import OperatorSet
 from fleetsim.scenarios import SIZE_BANDS, Scenario
 
+from .draws import Draws, Purpose
 from .emissions import high_emitter_multipliers
 from .technology import TechTables
 from .turnover import death_months, draw_ages_months
@@ -20,9 +22,11 @@ def class_counts(spec: Scenario, sample_fraction: float) -> np.ndarray:
 
 def initial_columns(spec: Scenario, tables: TechTables, ops: OperatorSet,
                     counts: np.ndarray, start_month: int, sample_fraction: float,
-                    rng: np.random.Generator) -> dict[str, np.ndarray]:
+                    draws: Draws) -> dict[str, np.ndarray]:
     """Registry columns of the starting fleet (owners given by `ops`, sizes summing to
-    counts.sum())."""
+    counts.sum()); drawn from the seed alone (the same in a preset and its baseline), each
+    vehicle's key its place in the starting fleet."""
+    rng = draws.generator(Purpose.STOCK)
     classes = list(spec.classes.values())
     vclass = np.repeat(np.arange(len(classes), dtype=np.int8), counts)
     age = np.concatenate([draw_ages_months(c.initial_age.bins(), int(n), rng)
@@ -51,8 +55,9 @@ def initial_columns(spec: Scenario, tables: TechTables, ops: OperatorSet,
         rows = np.flatnonzero(vclass == c)
         # the month before the start is "now": the first month may already see retirements
         death[rows] = death_months(birth[rows], start_month - 1, cls.survival.lambda_years,
-                                   cls.survival.k, rng)
+                                   cls.survival.k, rng.random(len(rows)))
     return {
+        "key": np.arange(len(age), dtype=np.int64),
         "owner": owner,
         "vclass": vclass,
         "tech": tech,
@@ -63,26 +68,26 @@ def initial_columns(spec: Scenario, tables: TechTables, ops: OperatorSet,
         "death_month": death,
         "review_month": rng.integers(0, 12, size=len(age)).astype(np.int8),
         "partnership": np.zeros(len(age), np.int8),
-        **usage_columns(spec, vclass, ops.band[owner], rng),
+        **usage_columns(spec, vclass, ops.band[owner], rng.standard_normal((3, len(age)))),
     }
 
 
 def usage_columns(spec: Scenario, vclass: np.ndarray, band: np.ndarray,
-                  rng: np.random.Generator) -> dict[str, np.ndarray]:
+                  z: np.ndarray) -> dict[str, np.ndarray]:
     """Per-vehicle km at age 0 (by class and owner band, with spread), emitter multipliers
-    and the draw that decides tampering."""
+    and the draw that decides tampering, from three standard normals per vehicle (z[0] km,
+    z[1] emitter, z[2] tampering, turned into a uniform by the normal CDF)."""
     km_table = np.array([[getattr(c.annual_km_new, b) for b in SIZE_BANDS]
                          for c in spec.classes.values()])
     sigma = spec.usage.km_spread_sigma
     n = len(vclass)
-    km = km_table[vclass, band] * np.exp(sigma * rng.standard_normal(n) - 0.5 * sigma**2)
-    z = rng.standard_normal(n)
+    km = km_table[vclass, band] * np.exp(sigma * z[0, :n] - 0.5 * sigma**2)
     e = spec.emissions
     return {
         "km_new": km.astype(np.float32),
-        "pm_mult": high_emitter_multipliers(z, e.pm_high_emitter_sigma),
-        "nox_mult": high_emitter_multipliers(z, e.nox_high_emitter_sigma),
-        "tamper_u": rng.random(n).astype(np.float32),
+        "pm_mult": high_emitter_multipliers(z[1, :n], e.pm_high_emitter_sigma),
+        "nox_mult": high_emitter_multipliers(z[1, :n], e.nox_high_emitter_sigma),
+        "tamper_u": special.ndtr(z[2, :n]).astype(np.float32),
     }
 
 

@@ -22,23 +22,23 @@ def monthly_retirement_probability(age_years, lambda_years: float, k: float) -> 
 
 
 def draw_lifetimes(
-    age_years: np.ndarray, lambda_years: float, k: float, rng: np.random.Generator
+    age_years: np.ndarray, lambda_years: float, k: float, u: np.ndarray
 ) -> np.ndarray:
-    """Total lifetime in years, drawn from S conditional on surviving to `age_years`:
+    """Total lifetime in years, drawn from S conditional on surviving to `age_years` with the
+    uniforms u (one per vehicle):
     S(L) / S(a) = U  =>  L = lambda * ((a / lambda)^k - ln U)^(1/k)."""
-    u = rng.random(len(age_years))
     u = np.maximum(u, np.finfo(float).tiny)
     return lambda_years * ((age_years / lambda_years) ** k - np.log(u)) ** (1.0 / k)
 
 
 def death_months(
-    birth_month: np.ndarray, now_month: int, lambda_years: float, k: float,
-    rng: np.random.Generator,
+    birth_month: np.ndarray, now_month: int, lambda_years: float, k: float, u: np.ndarray,
 ) -> np.ndarray:
-    """Month (counted from year 0) in which each vehicle retires; always after `now_month`."""
+    """Month (counted from year 0) in which each vehicle retires; always after `now_month`;
+    u: one uniform per vehicle (sim.draws, purpose LIFETIME)."""
     # a vehicle born this month is "now" aged 0, never less
     age = np.maximum(now_month - birth_month, 0) / 12.0
-    life = draw_lifetimes(age, lambda_years, k, rng)
+    life = draw_lifetimes(age, lambda_years, k, u)
     month = birth_month + np.ceil(life * 12.0).astype(np.int64)
     return np.maximum(month, now_month + 1).astype(np.int32)
 

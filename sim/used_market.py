@@ -39,16 +39,23 @@ class UsedMarket:
         return rows[old | dead]
 
     def match(self, reg: VehicleRegistry, buyer_class: np.ndarray, buyer: np.ndarray,
-              rng: np.random.Generator) -> np.ndarray:
+              buyer_u: np.ndarray, listing_u: np.ndarray,
+              listing_class: np.ndarray | None = None) -> np.ndarray:
         """A listed row for each buyer of that class, at random, never one the buyer itself
-        put up for sale (or lost to its lender); -1 where none is left."""
+        put up for sale (or lost to its lender); -1 where none is left. Buyers come in the
+        order of their uniforms `buyer_u` and take the listings in the order of `listing_u`
+        (one per listed row, in `listings` order; sim.draws keys both, by buyer and by
+        vehicle, so a preset and its baseline pair the same buyers and vehicles).
+        `listing_class` (default: the vehicle class) lets a caller match finer groups."""
         rows = self.listings(reg)
-        cls = reg.cols["vclass"][rows]
+        cls = reg.cols["vclass"][rows] if listing_class is None else listing_class
         seller = reg.cols["owner"][rows]
         got = np.full(len(buyer_class), -1, np.int64)
         for c in np.unique(buyer_class):
-            buyers = rng.permutation(np.flatnonzero(buyer_class == c))
-            pool = rng.permutation(np.flatnonzero(cls == c))
+            buyers = np.flatnonzero(buyer_class == c)
+            buyers = buyers[np.argsort(buyer_u[buyers], kind="stable")]
+            pool = np.flatnonzero(cls == c)
+            pool = pool[np.argsort(listing_u[pool], kind="stable")]
             k = min(len(buyers), len(pool))
             take, give = buyers[:k], pool[:k]
             # a buyer drawn its own listing swaps with the next buyer (rare; a short loop)

@@ -23,6 +23,7 @@ from fleetsim.agents.decisions import Reviews, decide
 from fleetsim.agents.instruments import Offer
 from fleetsim.agents.options import IMPORT, KEEP, LEAVE, NEW, RETROFIT, USED, OptionLayout
 from fleetsim.scenarios import SIZE_BANDS
+from fleetsim.sim.draws import Draws, RowDraws
 from tests.helpers import no_quotas, recorded_run
 
 BUY = [RETROFIT, NEW, USED, IMPORT]
@@ -37,8 +38,14 @@ def month():
     return rec.reviews, rec.context
 
 
+def row_draws(rv: Reviews, seed: int) -> RowDraws:
+    """The rows' keyed draws (a growth row built here has no key: its place)."""
+    keys = rv.key if rv.key is not None else np.arange(len(rv))
+    return Draws(seed).rows(keys, 0)
+
+
 def probabilities(rv, ctx, seed: int = 0):
-    d = decide(rv, ctx, np.random.default_rng(seed))
+    d = decide(rv, ctx, row_draws(rv, seed))
     u, feasible = d.extra["utility"], d.extra["feasible"]
     assert u.shape == feasible.shape == (len(rv), len(OptionLayout(ctx.tables)))
     return d, choice_probabilities(u, feasible)
@@ -115,8 +122,8 @@ def test_every_row_has_a_choice_among_its_feasible_options(month):
 
 def test_same_inputs_same_decision(month):
     rv, ctx = month
-    a = decide(rv, ctx, np.random.default_rng(5))
-    b = decide(rv, ctx, np.random.default_rng(5))
+    a = decide(rv, ctx, row_draws(rv, 5))
+    b = decide(rv, ctx, row_draws(rv, 5))
     for f in dataclasses.fields(a):
         if f.name != "extra":
             np.testing.assert_array_equal(getattr(a, f.name), getattr(b, f.name), f.name)
@@ -140,10 +147,9 @@ def test_a_dearer_technology_is_chosen_less(month, tech, field, factor):
     j = new_column(ctx, tech)
     d1, p1 = probabilities(rv, ctx)
     d2, p2 = probabilities(rv, with_year(ctx, field, tech, factor))
-    rows = d1.extra["feasible"][:, j] & ~(~rv.growth & (rv.tech == code))
-    # classes whose used listings are mostly this technology are left out too (their used
-    # option's price moves with it: used values level off, so such vehicles are listed)
-    rows &= mk.used_tech[rv.vclass.astype(np.intp)] != code
+    # (and rows whose used option is that technology too: it gets dearer as well)
+    rows = (d1.extra["feasible"][:, j] & ~(~rv.growth & (rv.tech == code))
+            & (mk.used_tech[rv.vclass] != code))
     assert rows.sum() > 50
     assert np.all(p2[rows, j] <= p1[rows, j] * (1 + 1e-9))
     clear = rows & (p1[:, j] > 1e-12)
@@ -354,7 +360,7 @@ def test_utility_of_a_new_vehicle_is_its_tco_less_the_risk_premium(month):
     rich = broke(ctx, owner)
     rich.ops.cash[owner] = 1e10
     rv = growth_rows(rich, owner, per_class=1)
-    d = decide(rv, rich, np.random.default_rng(0))
+    d = decide(rv, rich, row_draws(rv, 0))
     u, feasible = d.extra["utility"], d.extra["feasible"]
     spec, t, year = rich.spec, rich.tables, rich.year
     taste = band_tastes(spec)
@@ -364,13 +370,22 @@ def test_utility_of_a_new_vehicle_is_its_tco_less_the_risk_premium(month):
     g = spec.usage.maintenance_growth_per_year_of_age
     dec = spec.decisions
     checked = {True: 0, False: 0}
+    # family of each (row, option) of these growth rows: new, used and imported vehicles
+    mk = rich.market
+    fam = np.full(feasible.shape, -1)
+    for j, (kind, item) in enumerate(zip(layout.kind, layout.item, strict=True)):
+        if kind == NEW:
+            fam[:, j] = t.family_reported[item]
+        elif kind == USED:
+            fam[:, j] = t.family_reported[mk.used_tech[rv.vclass]]
+        elif kind == IMPORT and mk.import_offer is not None:
+            fam[:, j] = t.family_reported[mk.import_offer[1]]
+    adopted = np.where(fam >= 0, rich.uses[owner, np.maximum(fam, 0)] > 0, True)
     for row in range(len(rv)):
         c = int(rv.vclass[row])
         econ = spec.classes[t.class_names[c]].economics
-        familiar_open = feasible[row] & ~np.isin(layout.kind, [NEW])
-        for j in np.flatnonzero(layout.kind == NEW):
-            familiar_open[j] = feasible[row, j] and rich.uses[owner, t.family_reported[
-                layout.item[j]]] > 0
+        # K: open options of adopted families that bring a vehicle (leave excluded)
+        familiar_open = feasible[row] & adopted[row] & (layout.kind != LEAVE)
         for j in np.flatnonzero((layout.kind == NEW) & feasible[row]):
             tech = int(layout.item[j])
             lines = tco(
@@ -387,9 +402,13 @@ def test_utility_of_a_new_vehicle_is_its_tco_less_the_risk_premium(month):
             family = t.family_reported[tech]
             known = rich.uses[owner, family] > 0
             if not known:
+                # the firm's rows that can take the family share its one adoption
+                n_rows = (feasible & (fam == family)).any(axis=1).sum()
+                m = (feasible[row] & (fam[row] == family)).sum()
                 pi = bass_probability(dec.outside_p, dec.peer_q,
-                                      rich.neighbour_share[owner, family])
-                expected -= risk_premium(pi, familiar_open.sum())
+                                      rich.neighbour_share[owner, family],
+                                      d.extra["exposure_years"][row], n_rows)
+                expected -= risk_premium(pi, familiar_open.sum(), m)
             assert u[row, j] == pytest.approx(expected, rel=1e-9, abs=1e-9), (
                 t.class_names[c], t.tech_names[tech])
             checked[bool(known)] += 1

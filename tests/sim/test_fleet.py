@@ -61,6 +61,9 @@ def check_recount(fleet: Fleet) -> None:
     families = np.zeros_like(fleet.family_counts)
     np.add.at(families, (cols["owner"], t.family_reported[rep]), 1)
     np.testing.assert_array_equal(fleet.family_counts, families)
+    classes = np.zeros_like(fleet.class_counts)
+    np.add.at(classes, (cols["owner"], cols["vclass"]), 1)
+    np.testing.assert_array_equal(fleet.class_counts, classes)
     assert fleet.birth_sum == int(cols["birth_month"].astype(np.int64).sum())
     np.testing.assert_allclose(fleet.totals, reg.rates[:, rows].sum(axis=1), rtol=1e-9,
                                atol=1e-6)

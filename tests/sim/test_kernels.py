@@ -17,13 +17,15 @@ def test_count_kernel_equals_add_at(sign):
     owner = rng.integers(0, n_own, m)
     owner_band, family_rep = rng.integers(0, 4, n_own), rng.integers(0, n_fam, n_rep)
     start = (rng.integers(0, 50, (n_cls, n_rep)), rng.integers(0, 50, (4, n_rep)),
-             rng.integers(0, 50, (n_own, n_fam)).astype(np.int32))
+             rng.integers(0, 50, (n_own, n_fam)).astype(np.int32),
+             rng.integers(0, 50, (n_own, n_cls)).astype(np.int32))
     got = tuple(x.copy() for x in start)
     count_kernel(vclass, rep, owner, owner_band, family_rep, sign, *got)
     want = tuple(x.copy() for x in start)
     np.add.at(want[0], (vclass, rep), sign)
     np.add.at(want[1], (owner_band[owner], rep), sign)
     np.add.at(want[2], (owner, family_rep[rep]), sign)
+    np.add.at(want[3], (owner, vclass), sign)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_array_equal(g, w)
         assert g.dtype == w.dtype

@@ -166,7 +166,8 @@ def test_typical_import(city_spec, tables, supply):
 def test_draw_follows_the_offer(city_spec, tables, supply, ruled):
     rule = city_spec.regulation.used_import_rules[0] if ruled else None
     ages, p = supply.offer(NOW, rule)
-    age_months, tech = supply.draw(50_000, NOW, rule, np.random.default_rng(3))
+    age_months, tech = supply.draw(50_000, NOW, rule,
+                                 np.random.default_rng(3).random((2, 50_000)))
     assert age_months.dtype == np.int32
     years = age_months // 12
     assert set(np.unique(years)) <= set(ages)
@@ -196,5 +197,6 @@ def test_monthly_growth_compounds_to_the_yearly_rate(city_spec):
 def test_draw_under_an_engine_only_rule_admits_only_its_engines(tables, supply, month):
     rule = ImportRule(name="EPA 2010 on", effective=date(2025, 1, 1),
                       allowed_technologies=["diesel_epa2010"], source="[E] test")
-    _, tech = supply.draw(20_000, NOW + month, rule, np.random.default_rng(5))
+    _, tech = supply.draw(20_000, NOW + month, rule,
+                         np.random.default_rng(5).random((2, 20_000)))
     assert set(tables.tech_names[t] for t in np.unique(tech)) == {"diesel_epa2010"}

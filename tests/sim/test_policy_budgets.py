@@ -361,19 +361,19 @@ def test_bonus_only_when_the_replacement_bought_is_young_enough(monkeypatch):
     real_decide, real_match, real_draw = (model.operator_arrays.step, model.used_market.match,
                                           model.imports.draw)
 
-    def decide(rv, ctx, rng):
-        d = real_decide(rv, ctx, rng)
+    def decide(rv, ctx, draws):
+        d = real_decide(rv, ctx, draws)
         decided[model.month] = (d.kind.copy(), d.scrap_bonus.copy(), d)
         return d
 
-    def match(reg, buyer_class, buyer, rng):
-        got = real_match(reg, buyer_class, buyer, rng)
+    def match(reg, buyer_class, buyer, buyer_u, listing_u, listing_class=None):
+        got = real_match(reg, buyer_class, buyer, buyer_u, listing_u, listing_class)
         age = (model.month - reg.cols["birth_month"][np.maximum(got, 0)]) / 12.0
         bought.setdefault(model.month, {})[USED] = np.where(got >= 0, age, np.nan)
         return got
 
-    def draw(n, month, rule, rng):
-        age, tech = real_draw(n, month, rule, rng)
+    def draw(n, month, rule, u):
+        age, tech = real_draw(n, month, rule, u)
         bought.setdefault(model.month, {})[IMPORT] = np.asarray(age) / 12.0
         return age, tech
 

@@ -44,7 +44,7 @@ def test_monthly_retirement_probability():
 def test_lifetimes_are_at_least_the_current_age():
     rng = np.random.default_rng(1)
     ages = rng.uniform(0, 60, 50_000)
-    life = draw_lifetimes(ages, LAM, K, rng)
+    life = draw_lifetimes(ages, LAM, K, rng.random(len(ages)))
     assert np.all(life >= ages)
     assert np.all(np.isfinite(life))
 
@@ -52,7 +52,7 @@ def test_lifetimes_are_at_least_the_current_age():
 def test_lifetimes_from_age_zero_follow_the_survival_curve():
     rng = np.random.default_rng(2)
     n = 200_000
-    life = draw_lifetimes(np.zeros(n), LAM, K, rng)
+    life = draw_lifetimes(np.zeros(n), LAM, K, rng.random(n))
     # standard error of an empirical share is at most 0.5/sqrt(n) = 0.0011; allow ~5 of them
     for a in (5.0, 15.0, 25.0, 30.0, 40.0, 55.0):
         assert np.mean(life > a) == pytest.approx(survival(a, LAM, K), abs=0.006), a
@@ -62,7 +62,7 @@ def test_lifetimes_conditional_on_age_follow_the_conditional_curve():
     rng = np.random.default_rng(3)
     n = 200_000
     a0 = 20.0
-    life = draw_lifetimes(np.full(n, a0), LAM, K, rng)
+    life = draw_lifetimes(np.full(n, a0), LAM, K, rng.random(n))
     for a in (22.0, 30.0, 40.0):
         expected = survival(a, LAM, K) / survival(a0, LAM, K)
         assert np.mean(life > a) == pytest.approx(expected, abs=0.006), a
@@ -72,7 +72,7 @@ def test_death_months_come_after_now():
     rng = np.random.default_rng(4)
     now = 2025 * 12
     birth = now - rng.integers(0, 600, 20_000)
-    death = death_months(birth, now, LAM, K, rng)
+    death = death_months(birth, now, LAM, K, rng.random(len(birth)))
     assert death.dtype == np.int32
     assert np.all(death > now)
     assert np.all(death > birth)
@@ -81,8 +81,9 @@ def test_death_months_come_after_now():
 def test_death_month_is_birth_plus_drawn_lifetime():
     now = 2025 * 12
     birth = now - np.array([0, 12, 120, 240, 480])
-    life = draw_lifetimes((now - birth) / 12.0, LAM, K, np.random.default_rng(5))
-    death = death_months(birth, now, LAM, K, np.random.default_rng(5))
+    u = np.random.default_rng(5).random(len(birth))
+    life = draw_lifetimes((now - birth) / 12.0, LAM, K, u)
+    death = death_months(birth, now, LAM, K, u)
     expected = np.maximum(birth + np.ceil(life * 12).astype(int), now + 1)
     np.testing.assert_array_equal(death, expected)
 

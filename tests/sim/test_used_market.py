@@ -188,6 +188,12 @@ def registry_with(listed_class, listed_tech, listed_birth, active_class=()):
     return reg
 
 
+def uniforms(reg, n_buyers: int, seed: int):
+    """The buyers' and the listings' uniforms (the model keys them, sim.draws)."""
+    rng = np.random.default_rng(seed)
+    return rng.random(n_buyers), rng.random(len(reg.in_state(LISTED)))
+
+
 def test_stats_of_the_listings(market):
     _, um = market
     now = 24300
@@ -203,11 +209,12 @@ def test_match_gives_each_buyer_a_distinct_listing_of_its_class(market):
     _, um = market
     reg = registry_with([1, 1, 1, 3], [2, 2, 4, 5], [24000] * 4, active_class=[1, 1])
     buyers = np.arange(100, 107)  # firms that own none of the listings
-    got = um.match(reg, np.array([1, 1, 3, 3, 2, 1, 1]), buyers, np.random.default_rng(1))
+    got = um.match(reg, np.array([1, 1, 3, 3, 2, 1, 1]), buyers, *uniforms(reg, 7, 1))
     hits = got[got >= 0]
     assert len(np.unique(hits)) == len(hits) == 4
     assert np.all(reg.cols["state"][hits] == LISTED)
-    np.testing.assert_array_equal(reg.cols["vclass"][got[[0, 1]]], 1)
+    class_1 = got[[0, 1, 5, 6]]
+    np.testing.assert_array_equal(reg.cols["vclass"][class_1[class_1 >= 0]], 1)
     assert sorted(got[[2, 3]]) == [-1, 3], "one class-3 listing for two buyers"
     assert got[4] == -1, "no class-2 listing"
     assert (got[[0, 1, 5, 6]] >= 0).sum() == 3
@@ -219,14 +226,14 @@ def test_match_never_sells_a_buyer_its_own_listing(market, seed):
     # listings of class 0 from sellers 0..5 (owner = row); buyers are those same firms
     reg = registry_with([0] * 6, [1] * 6, [24000] * 6)
     buyers = np.array([0, 1, 2, 3, 4, 5])
-    got = um.match(reg, np.zeros(6, np.int8), buyers, np.random.default_rng(seed))
+    got = um.match(reg, np.zeros(6, np.int8), buyers, *uniforms(reg, 6, seed))
     hit = got >= 0
     assert hit.sum() >= 5, "a swap finds most buyers another firm's listing"
     assert np.all(reg.cols["owner"][got[hit]] != buyers[hit])
     assert len(np.unique(got[hit])) == hit.sum()
     # the only listing is the buyer's own: no sale
     alone = registry_with([2], [1], [24000])
-    assert um.match(alone, np.array([2]), np.array([0]), np.random.default_rng(seed))[0] == -1
+    assert um.match(alone, np.array([2]), np.array([0]), *uniforms(alone, 1, seed))[0] == -1
 
 
 def test_expiring_listings(market):
