@@ -89,6 +89,7 @@ def event_note(ch: dict, axis: tuple[str, str], size: int) -> dict:
     xa, ya = axis
     return {"x": ch["x"], "y": 1, "xref": xa, "yref": f"{ya} domain", "text": ch["text"],
             "showarrow": False, "textangle": -90, "xanchor": "right", "yanchor": "top",
+            "hovertext": ch.get("hover", ch["text"]),
             "font": {"size": max(size - 2, 9), "color": EVENT_COLOURS[ch.get("kind", "change")]},
             "bgcolor": "rgba(255,255,255,0.75)"}
 

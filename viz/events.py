@@ -16,11 +16,23 @@ from .runner import LiveRun
 TARGET_METRICS = {"share_soot_free": "soot_free", "share_zev": "zev"}  # drawn on the shares chart
 
 
+SHORT_CHARS = 34  # an event's words up its line: a chart's height holds about this many
+
+
 @dataclass(frozen=True)
 class Event:
     x: float  # fractional year: 2031.0 is January 2031
-    text: str
+    text: str  # the whole note (hover, CSV, the switch's note)
     kind: str  # "change" or "rule"
+    short: str = ""  # written up the line on the chart
+
+    @property
+    def label(self) -> str:
+        return self.short or self.text
+
+
+def shorten(text: str, chars: int = SHORT_CHARS) -> str:
+    return text if len(text) <= chars else text[:chars - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True)
@@ -54,9 +66,11 @@ def changes(run: LiveRun, lang: str) -> list[Event]:
         year, month = start + (ch.month - 1) // 12, (ch.month - 1) % 12 + 1
         c = by_path.get(ch.path)
         what = controls.label(lang, c) if c else ch.path
+        value = shown_value(lang, c, ch.value)
         out.append(Event(month_x(year, month), t(
-            lang, "event_change", what=what, value=shown_value(lang, c, ch.value),
-            when=i18n.month_label(lang, year, month)), "change"))
+            lang, "event_change", what=what, value=value,
+            when=i18n.month_label(lang, year, month)), "change",
+            shorten(f"{value}: {what}")))
     return out
 
 
@@ -84,7 +98,7 @@ def rules(run: LiveRun, lang: str) -> list[Event]:
         out.append(Event(month_x(year, month + 1), t(
             lang, "event_rule", what=what, when=i18n.month_label(lang, year, month + 1),
             target=target_words(lang, rule.metric, rule.target, rule.direction),
-            by=rule.by.year), "rule"))
+            by=rule.by.year), "rule", shorten(t(lang, "event_rule_short", what=what))))
     return out
 
 

@@ -94,6 +94,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "event_change": {"es": "{what}: {value} desde {when}", "en": "{what}: {value} from {when}"},
     "event_rule": {"es": "Regla: {what} se activa en {when} (no se cumplió {target} en {by})",
                    "en": "Rule: {what} switched on in {when} ({target} missed by {by})"},
+    "event_rule_short": {"es": "⚡ regla: {what}", "en": "⚡ rule: {what}"},
     "rule_note": {"es": "Activado por la regla {rule} en {when}: no se cumplió {target} en {by}.",
                   "en": "Switched on by rule {rule} in {when}: {target} missed by {by}."},
     "target_at_least": {"es": "{what} de al menos {value}", "en": "{what} at least {value}"},

@@ -17,7 +17,8 @@ PROJECTOR_CHART_PX = 620  # two charts side by side fit 1920x1080 under the head
 
 def change_marks(run: LiveRun, lang: str) -> list[dict]:
     """The run's events (mid-run changes, adaptive rules firing) as the charts mark them."""
-    return [{"x": e.x, "text": e.text, "kind": e.kind} for e in events.all_events(run, lang)]
+    return [{"x": e.x, "text": e.label, "hover": e.text, "kind": e.kind}
+            for e in events.all_events(run, lang)]
 
 
 def target_marks(run: LiveRun, lang: str) -> list[dict]:

@@ -117,8 +117,10 @@ def test_an_adaptive_rule_firing_is_labelled_on_the_charts(rule_run):
     es = events.rules(rule_run, "es")[0].text
     assert "Zona de bajas emisiones para camiones sin filtro se activa en ene de 2031" in es
     figs = livecharts.live_figures(rule_run, "en")
-    notes = [a["text"] for a in figs["emissions"]["layout"]["annotations"]]
-    assert event.text in notes
+    notes = [a.get("hovertext") for a in figs["emissions"]["layout"]["annotations"]]
+    assert event.text in notes  # the whole note on hover, a short one up the line
+    assert "⚡ rule: Low-emission zone for tru…" in [
+        a["text"] for a in figs["emissions"]["layout"]["annotations"]]
     assert len(figs["emissions"]["layout"]["shapes"]) == 4  # one line per pollutant panel
 
 
