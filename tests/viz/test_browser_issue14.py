@@ -4,6 +4,7 @@ network beyond the local server; screenshots to test-artifacts/ (looked at, not 
 import csv
 import io
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -141,7 +142,7 @@ def test_each_chart_downloads_its_csv_and_png(offline_page, page_url):
     expect(page.locator(".fs-date")).to_have_text("Jan 2026")
     with page.expect_download() as got:
         page.locator(".fs-csv-shares button").click()
-    rows = list(csv.DictReader(io.StringIO(open(got.value.path()).read())))
+    rows = list(csv.DictReader(io.StringIO(Path(got.value.path()).read_text())))
     assert {r["year"] for r in rows} == {"2025", "2026"}
     assert {r["scenario"] for r in rows} == {"clean_fleets_mix"}
     assert {r["seed"] for r in rows} == {"42"} and {r["sample"] for r in rows} == {"0.01"}
@@ -151,6 +152,6 @@ def test_each_chart_downloads_its_csv_and_png(offline_page, page_url):
     with page.expect_download() as png:
         chart.locator("[data-title='Download plot as a png']").click()
     assert png.value.suggested_filename.endswith(".png")
-    data = open(png.value.path(), "rb").read()
+    data = Path(png.value.path()).read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
     (ARTIFACTS / "i14_chart_download.png").write_bytes(data)
