@@ -9,7 +9,7 @@ view."""
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from typing import Any
 
@@ -27,7 +27,7 @@ from .widgets import LiveFigure
 
 RESULTS_KEPT = 8  # finished runs kept (yearly tables, a few kB each; the bound is for seeds)
 MAX_PICKED = 3
-SNAPSHOT_PREFIX = "📌 "  # a snapshot saved during the session
+SNAPSHOT_PREFIX = "◆ "  # a snapshot saved during the session
 CURRENT_PREFIX = "▶ "  # the live view's current settings
 MAX_SNAPSHOTS = 12
 MAX_SNAPSHOT_NAME = 40
@@ -60,6 +60,7 @@ class CompareState:
     reference: str = "baseline"
     # (labels, seed, sample) -> (horizon text, [(label, yearly table)])
     results: dict = field(default_factory=dict)
+    version: int = 0  # a refused pick redraws the widget, which shows the visitor's clicks
 
 
 @lru_cache(maxsize=32)
@@ -114,19 +115,25 @@ def pick_scenarios(state: solara.Reactive[CompareState], offered: dict[str, Entr
                    chosen) -> None:
     """Up to three of the offered scenarios (a crafted message may send anything), all on
     the same fleet; the reference stays if still picked, else becomes the first."""
-    if not isinstance(chosen, list | tuple) or not all(
-            isinstance(c, str) and c in offered for c in chosen):
-        raise Refused("choice_refused")
-    picked = list(chosen)[:MAX_PICKED]
-    check_same_fleet([offered[c] for c in picked], lang)
     old = state.value
+    try:
+        if not isinstance(chosen, list | tuple) or not all(
+                isinstance(c, str) and c in offered for c in chosen):
+            raise Refused("choice_refused")
+        check_same_fleet([offered[c] for c in chosen], lang)
+        if len(chosen) > MAX_PICKED:
+            raise Refused("compare_too_many", max=MAX_PICKED)
+    except Refused:
+        state.set(replace(old, version=old.version + 1))  # back to the choice kept
+        raise
+    picked = list(chosen)
     ref = old.reference if old.reference in picked else (picked[0] if picked else "")
-    state.set(CompareState(picked, ref, old.results))
+    state.set(replace(old, picked=picked, reference=ref))
 
 
 def pick_reference(state: solara.Reactive[CompareState], chosen) -> None:
     old = state.value
-    state.set(CompareState(old.picked, guard.parse_choice(chosen, old.picked), old.results))
+    state.set(replace(old, reference=guard.parse_choice(chosen, old.picked)))
 
 
 def run_to_end(entry: Entry, seed: int, sample: float) -> pd.DataFrame:
@@ -163,8 +170,7 @@ def run_picked(offered: dict[str, Entry], picked: list[str], seed: int, sample: 
         progress.set(i)
         out.append((label, run_to_end(offered[label], seed, sample)))
     old = state.value
-    state.set(CompareState(old.picked, old.reference,
-                           {**old.results, (tuple(picked), seed, sample): out}))
+    state.set(replace(old, results={**old.results, (tuple(picked), seed, sample): out}))
 
 
 def totals(lang: str, runs: list[tuple[str, pd.DataFrame]], reference: str | None = None
@@ -218,7 +224,8 @@ def CompareView(lang: str, seed: int, sample: float, report, offered: dict[str, 
                                dependencies=[started.value], intrusive_cancel=False)
     solara.SelectMultiple(t(lang, "compare_pick"), values=picked, all_values=list(offered),
                           on_value=guarded(partial(pick_scenarios, state, offered, lang),
-                                           report), classes=["fs-compare-pick"])
+                                           report), classes=["fs-compare-pick"]
+                          ).key(f"fs-compare-pick-{state.value.version}")
     if picked:
         solara.Select(t(lang, "compare_reference"), values=picked,
                       value=state.value.reference if state.value.reference in picked

@@ -94,7 +94,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "event_change": {"es": "{what}: {value} desde {when}", "en": "{what}: {value} from {when}"},
     "event_rule": {"es": "Regla: {what} se activa en {when} (no se cumplió {target} en {by})",
                    "en": "Rule: {what} switched on in {when} ({target} missed by {by})"},
-    "event_rule_short": {"es": "⚡ regla: {what}", "en": "⚡ rule: {what}"},
+    "event_rule_short": {"es": "▲ regla: {what}", "en": "▲ rule: {what}"},
     "rule_note": {"es": "Activado por la regla {rule} en {when}: no se cumplió {target} en {by}.",
                   "en": "Switched on by rule {rule} in {when}: {target} missed by {by}."},
     "target_at_least": {"es": "{what} de al menos {value}", "en": "{what} at least {value}"},
@@ -174,6 +174,10 @@ MESSAGES: dict[str, dict[str, str]] = {
                               "muestra {sample} de la flota; flota: {fleet}.",
                         "en": "Totals from {first} to {last} ({years} years), seed {seed}, "
                               "{sample} fleet sample; fleet: {fleet}."},
+    "compare_too_many": {"es": "Se comparan a lo más {max} escenarios; quite uno antes de "
+                               "agregar otro.",
+                         "en": "At most {max} scenarios are compared; remove one before adding "
+                               "another."},
     "compare_mixed": {"es": "Esos escenarios cubren flotas distintas y sus totales no se "
                             "pueden comparar ({fleets}); elija escenarios de la misma flota.",
                       "en": "Those scenarios cover different fleets and their totals cannot "

@@ -48,28 +48,30 @@ def test_compare_takes_the_rooms_settings_and_a_snapshot_and_keeps_results(offli
     page.locator(".fs-snapshot input").fill("sin chatarrización")
     page.locator(".fs-snapshot-save").click()
     expect(page.get_by_text("Guardados para comparar: sin chatarrización")).to_be_visible()
-    page.get_by_text("Comparar").click()
-    pick(page, ".fs-compare-pick", "📌 sin chatarrización")
+    page.get_by_role("button", name="Comparar", exact=True).click()
+    pick(page, ".fs-compare-pick", re.compile(r"^\s*clean_fleets_mix\s*$"))  # off
+    pick(page, ".fs-compare-pick", "◆ sin chatarrización")
     pick(page, ".fs-compare-pick", "▶ clean_fleets_mix")
     # a national preset cannot join city ones: refused with a message, choice unchanged
     pick(page, ".fs-compare-pick", "baseline_national")
     expect(page.locator(".fs-notice")).to_contain_text("flotas distintas")
+    expect(page.locator(".fs-compare-pick")).not_to_contain_text("baseline_national")
     page.locator(".fs-compare-run").click()
     horizon = page.get_by_text(re.compile(r"Totales de 2025 a 20\d\d"))
     expect(horizon).to_be_visible(timeout=180_000)
     table = page.locator("table").first
     expect(table).to_contain_text("baseline (referencia)")
     expect(table).to_contain_text("Evitado frente a baseline: CO₂")
-    expect(table).to_contain_text("📌 sin chatarrización")
+    expect(table).to_contain_text("◆ sin chatarrización")
     shot(page, "i14_compare_es")
     # the results outlast a visit to another view
-    page.get_by_text("En vivo").click()
+    page.get_by_role("button", name="En vivo", exact=True).click()
     expect(page.locator(".fs-play")).to_be_visible()
-    page.get_by_text("Comparar").click()
+    page.get_by_role("button", name="Comparar", exact=True).click()
     expect(horizon).to_be_visible(timeout=5_000)
     # another reference: the avoided columns follow it and name it
-    pick(page, ".fs-compare-ref", "📌 sin chatarrización")
-    expect(table).to_contain_text("Evitado frente a 📌 sin chatarrización")
+    pick(page, ".fs-compare-ref", "◆ sin chatarrización")
+    expect(table).to_contain_text("Evitado frente a ◆ sin chatarrización")
     shot(page, "i14_compare_reference_es")
 
 
@@ -81,7 +83,7 @@ def test_a_rule_firing_a_change_and_the_target_are_labelled(offline_page, page_u
     notes = emissions.evaluate("p => p.layout.annotations.map(a => a.hovertext || '')")
     assert any(n.startswith("Rule: Low-emission zone for trucks without a filter switched on "
                             "in Jan 2031") for n in notes), notes
-    expect(emissions).to_contain_text("⚡ rule: Low-emission zone")  # drawn, not only data
+    expect(emissions).to_contain_text("▲ rule: Low-emission zone")  # drawn, not only data
     lez = page.locator(".fs-control-ctl_on_lez").filter(has_text="without a filter")
     expect(lez.locator("input")).to_be_checked()
     expect(lez).to_contain_text("Switched on by rule soot_free_2030 in Jan 2031")

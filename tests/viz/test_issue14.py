@@ -54,7 +54,7 @@ def test_the_room_s_settings_uploads_and_snapshots_are_offered_beside_the_preset
     assert set(builtin_names()) < set(offered)
     current = offered["▶ scrappage_2015"]
     assert dict(current.settings) == {"policy.scrappage.0.bonus_mxn": 500_000}
-    assert dict(offered["📌 bigger bonus"].settings) == dict(current.settings)
+    assert dict(offered["◆ bigger bonus"].settings) == dict(current.settings)
     assert offered["⬆ my_file"].source is upload
     # the same scenario with other settings is another entry in the results cache
     assert current.key() != compare.Entry("scrappage_2015", "scrappage_2015").key()
@@ -83,6 +83,11 @@ def test_city_and_national_presets_are_not_mixed_and_the_reference_follows_the_p
     assert state.value.reference == "border_drayage_zev"
     guard.call_guarded(compare.pick_reference, report, state, "baseline")  # not picked
     assert state.value.reference == "border_drayage_zev" and report.got[-1][0] == "choice_refused"
+    version = state.value.version
+    guard.call_guarded(compare.pick_scenarios, report, state, offered, "en",
+                       ["baseline", "scrappage_2015", "autorregulacion", "clean_fleets_mix"])
+    assert report.got[-1][0] == "compare_too_many" and state.value.version == version + 1
+    assert state.value.picked == ["baseline_national", "border_drayage_zev"]
 
 
 def test_comparison_results_outlast_the_view():
@@ -119,7 +124,7 @@ def test_an_adaptive_rule_firing_is_labelled_on_the_charts(rule_run):
     figs = livecharts.live_figures(rule_run, "en")
     notes = [a.get("hovertext") for a in figs["emissions"]["layout"]["annotations"]]
     assert event.text in notes  # the whole note on hover, a short one up the line
-    assert "⚡ rule: Low-emission zone for tru…" in [
+    assert "▲ rule: Low-emission zone for tru…" in [
         a["text"] for a in figs["emissions"]["layout"]["annotations"]]
     assert len(figs["emissions"]["layout"]["shapes"]) == 4  # one line per pollutant panel
 
