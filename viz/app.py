@@ -36,6 +36,9 @@ NARROW_CSS = """
   .v-application .row > [class*="col"] { flex: 0 0 100% !important; max-width: 100% !important; }
   .fs-side { max-width: none !important; }
   .v-toolbar__content { flex-wrap: wrap; height: auto !important; overflow-x: auto; }
+  /* the wrapped bar grows taller than the 64 px the page leaves it: let it take its room */
+  .v-app-bar.v-app-bar--fixed { position: relative !important; height: auto !important; }
+  .v-main { padding-top: 0 !important; }
 }
 """
 UPLOADED = "⬆ "  # marks the uploaded scenario among the built-in ones
