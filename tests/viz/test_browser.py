@@ -109,7 +109,7 @@ def test_two_sessions_stay_apart(context, browser, page_url, offline_page):
 
 def test_the_comparison_view(offline_page):
     page = offline_page
-    page.get_by_text("Comparar").click()
+    page.get_by_role("button", name="Comparar", exact=True).click()
     page.locator(".fs-compare-run").click()
     expect(page.locator(".fs-compare-charts .js-plotly-plot").first).to_be_visible(
         timeout=90_000)
