@@ -33,6 +33,7 @@ Count = Annotated[int, Field(ge=0)]
 class Instrument(Row):
     name: Name
     label: str = ""
+    label_es: str = ""  # the label on the page's Spanish side (label if empty)
     start: date
     end: date
     enabled: bool = True  # False: off until an adaptive rule switches it on

@@ -350,7 +350,8 @@ class Regulation(Strict):
 
 class Scenario(Strict):
     name: Name
-    description: str
+    description: str  # in English; the page shows description_es on its Spanish side
+    description_es: str | None = None
     extends: str | None = None
     based_on: str | None = None  # set by the loader: the scenarios this one was merged onto
     simulation: Simulation

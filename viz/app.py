@@ -20,8 +20,8 @@ import solara
 from fleetsim.scenarios import Scenario, builtin_names
 from fleetsim.sim import warm
 
-from . import charts, controls, guard, i18n, panels, urlstate
-from .compare import CompareView
+from . import charts, controls, guard, i18n, livecharts, panels, urlstate
+from .compare import CompareState, CompareView, SnapshotSaver, offered_from
 from .guard import call_guarded, guarded
 from .i18n import t
 from .network import NetworkSample
@@ -36,6 +36,9 @@ NARROW_CSS = """
   .v-application .row > [class*="col"] { flex: 0 0 100% !important; max-width: 100% !important; }
   .fs-side { max-width: none !important; }
   .v-toolbar__content { flex-wrap: wrap; height: auto !important; overflow-x: auto; }
+  /* the wrapped bar grows taller than the 64 px the page leaves it: let it take its room */
+  .v-app-bar.v-app-bar--fixed { position: relative !important; height: auto !important; }
+  .v-main { padding-top: 0 !important; }
 }
 """
 UPLOADED = "⬆ "  # marks the uploaded scenario among the built-in ones
@@ -127,48 +130,49 @@ def choose_from(reactive: solara.Reactive, allowed: list, shown, values: list | 
     reactive.set(values[index] if values is not None else allowed[index])
 
 
-def change_marks(run: LiveRun) -> list[dict]:
-    start = run.spec.simulation.start_year
-    return [{"x": start + (ch.month - 1) / 12} for ch in run.changes]
+@solara.component
+def Chart(run: LiveRun, lang: str, kind: str, fig: dict, height: int | None = None):
+    """A live chart with its data as CSV under it (PNG: the camera in plotly's toolbar)."""
+    if height:
+        fig["layout"]["height"] = height
+    with solara.Column(classes=[f"fs-chart-{kind}"], gap="0px"):
+        LiveFigure(fig)
+        ChartDownload(run, lang, kind)
+
+
+@solara.component
+def ChartDownload(run: LiveRun, lang: str, kind: str):
+    """The CSV link of one chart (its data made at the click, not every frame)."""
+    data = solara.use_memo(lambda: partial(chart_csv_bytes, run, lang, kind), [run, lang, kind])
+    with solara.Div(classes=[f"fs-csv-{kind}"], style={"font-size": "0.8rem"}):
+        solara.FileDownload(data, filename=f"{run.spec.name}_{kind}.csv",
+                            label=t(lang, "chart_csv"))
+
+
+def chart_csv_bytes(run: LiveRun, lang: str, kind: str) -> bytes:
+    return livecharts.chart_csv(run, lang, kind).encode()
 
 
 @solara.component
 def LiveCharts(run: LiveRun, lang: str, tick: int, big: bool = False):
-    pol, base = run.yearly()
-    marks = change_marks(run)
+    figs = livecharts.live_figures(run, lang, big=big)
     sample = solara.use_memo(lambda: NetworkSample(run.model), [run, id(run.model)])
-    runs = [(t(lang, "policy_run"), pol)]
-    techs = run.model.tables.reported_names
-    first = run.spec.simulation.start_year
-    last = first + (run.horizon - 1) // 12
-    labels = solara.use_memo(lambda: controls.instrument_labels(run.spec.model_dump()), [run])
-
-    def show(fig):
-        LiveFigure(charts.with_span(fig, first, last))
-
-    if big:
+    if big:  # the projector: the two main charts, sized to fit 1080 px under the headline
         with solara.Columns([1, 1]):
-            show(charts.fleet_by_tech(pol, techs, lang, marks, big=True))
-            with solara.Column(classes=["fs-chart-emissions"]):
-                show(charts.emissions(runs, base, lang, marks, big=True))
+            for kind in ("fleet", "emissions"):
+                Chart(run, lang, kind, figs[kind], livecharts.PROJECTOR_CHART_PX)
         return
     sample.update(run.model)
-    with solara.Columns([1, 1]):
-        with solara.Column(classes=["fs-chart-fleet"]):
-            show(charts.fleet_by_tech(pol, techs, lang, marks))
-        with solara.Column(classes=["fs-chart-emissions"]):
-            show(charts.emissions(runs, base, lang, marks))
-    with solara.Columns([1, 1]):
-        show(charts.shares(runs, lang, marks))
-        show(charts.fleet_by_band(pol, lang, marks))
-    with solara.Columns([1, 1]):
-        show(charts.spending(runs, lang, marks, labels=labels))
-        budget = charts.budgets(pol, lang, marks, labels=labels)
-        show(budget if budget is not None else charts.loans(pol, lang, marks))
+    kinds = ["fleet", "emissions", "shares", "band", "spending",
+             "budget" if figs["budget"] is not None else "loans"]
+    for left, right in zip(kinds[::2], kinds[1::2], strict=True):
+        with solara.Columns([1, 1]):
+            Chart(run, lang, left, figs[left])
+            Chart(run, lang, right, figs[right])
     with solara.Columns([1, 1]):
         LiveFigure(charts.network(sample, lang))
-        if budget is not None:
-            show(charts.loans(pol, lang, marks))
+        if figs["budget"] is not None:
+            Chart(run, lang, "loans", figs["loans"])
 
 
 @solara.component
@@ -190,6 +194,8 @@ def Page():
     tick = solara.use_reactive(0)
     month = solara.use_reactive(0)  # every month played: only the date redraws
     settings = solara.use_reactive(0)
+    snapshots = solara.use_reactive({})  # named settings saved for the comparison view
+    compared = solara.use_reactive(CompareState())  # kept across views
 
     source = uploaded.value if choice.value.startswith(UPLOADED) else choice.value
     run, built = solara.use_memo(lambda: build_run(source, seed.value, sample.value),
@@ -215,13 +221,17 @@ def Page():
     TopBar(lang, view, report)
     Notice(L, notice.value if built else ("run_unbuilt", {}))
     if view.value == "compare":
-        CompareView(L, seed.value, sample.value, report)
+        CompareView(L, seed.value, sample.value, report,
+                    offered_from(snapshots.value, run, uploaded.value), compared)
         return
     buttons = {"run": run, "lang": L, "playing": playing, "speed": speed, "bump": bump,
                "finished": run.finished, "reset_done": bump_settings, "report": report}
-    if view.value == "projector":
-        with solara.Column(style={"padding": "8px"}):
-            with solara.Row(style={"align-items": "center", "gap": "24px"}):
+    if view.value == "projector":  # fits 1920x1080: name, a strip of controls, two charts
+        with solara.Column(style={"padding": "0 12px"}, classes=["fs-projector"], gap="4px"):
+            with solara.Row(style={"align-items": "center", "gap": "24px",
+                                   "flex-wrap": "wrap"}):
+                panels.big_text(run.spec.name, "1.8rem", "fs-projector-name",
+                                colour="#37474f")
                 panels.RunButtons(**buttons, big=True)
             LiveArea(run, L, tick, month, big=True)
         return
@@ -231,7 +241,8 @@ def Page():
             # the controls are most of the page's widgets: they redraw when settings change,
             # not every month (redrawing them each frame costs a room dearly)
             panels.RunButtons(**buttons)
-            panels.PolicyControls(run, L, bump, bump_settings, settings, report)
+            panels.PolicyControls(run, L, bump, bump_settings, settings, report, tick)
+            SnapshotSaver(run, L, snapshots, report)
             panels.Files(run, L, on_upload, uploads, report)
         LiveArea(run, L, tick, month)
 
@@ -261,7 +272,8 @@ def RunChoice(L: str, run: LiveRun, choice: solara.Reactive[str], uploaded: Scen
     options = builtin_names() + ([UPLOADED + uploaded.name] if uploaded is not None else [])
     solara.Select(t(L, "scenario"), values=options, value=choice.value,
                   on_value=guarded(partial(choose_from, choice, options), report))
-    solara.Text(run.spec.description, style={"font-size": "0.8rem", "color": "#546e7a"})
+    solara.Text(controls.description(L, run.spec),
+                style={"font-size": "0.8rem", "color": "#546e7a"}, classes=["fs-description"])
     shares = [i18n.percent(L, f, 0) for f in panels.SAMPLES]
     with solara.Row():
         solara.InputInt(t(L, "seed"), value=seed.value, classes=["fs-seed"],

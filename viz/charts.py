@@ -27,6 +27,7 @@ TECH_LABELS = {
 TECH_COLOURS = ["#5d4037", "#8d6e63", "#a1887f", "#bcaaa4", "#1e88e5", "#8e24aa", "#43a047",
                 "#26c6da"]
 RUN_COLOURS = ["#1565c0", "#e65100", "#2e7d32"]
+EVENT_COLOURS = {"change": "#c62828", "rule": "#6a1b9a"}
 CATEGORY_COLOURS = {"conventional": "#9e9e9e", "soot_free": "#1e88e5", "zev": "#43a047"}
 
 
@@ -53,8 +54,12 @@ def _layout(lang: str, title: str, big: bool, height: int = 300, ytitle: str = "
         "autosize": True,
         "shapes": [{"type": "line", "xref": xa, "yref": f"{ya} domain", "x0": ch["x"],
                     "x1": ch["x"], "y0": 0, "y1": 1,
-                    "line": {"color": "#c62828", "dash": "dash", "width": 2}}
+                    "line": {"color": EVENT_COLOURS[ch.get("kind", "change")], "dash": "dash",
+                             "width": 2}}
                    for ch in changes for xa, ya in axes],
+        # each event named once, beside its line in the first panel
+        "annotations": [event_note(ch, axes[0], size) for ch in changes if ch.get("text")]
+        + list(extra.pop("annotations", [])),
     }
     for xa, ya in axes:
         xk, yk = xa.replace("x", "xaxis"), ya.replace("y", "yaxis")
@@ -79,12 +84,29 @@ def with_span(fig: Figure, first_year: int, last_year: int) -> Figure:
     return fig
 
 
+def event_note(ch: dict, axis: tuple[str, str], size: int) -> dict:
+    """An event's words, written up its dashed line."""
+    xa, ya = axis
+    return {"x": ch["x"], "y": 1, "xref": xa, "yref": f"{ya} domain", "text": ch["text"],
+            "showarrow": False, "textangle": -90, "xanchor": "right", "yanchor": "top",
+            "hovertext": ch.get("hover", ch["text"]),
+            "font": {"size": max(size - 2, 9), "color": EVENT_COLOURS[ch.get("kind", "change")]},
+            "bgcolor": "rgba(255,255,255,0.75)"}
+
+
 def _marker_trace(lang: str, changes) -> list[dict]:
-    """One legend entry for the dashed change lines."""
-    if not changes:
-        return []
-    return [_line([], [], t(lang, "change_marker"),
-                  line={"dash": "dash", "color": "#c62828"})]
+    """One legend entry for each kind of dashed line drawn (a change, a rule firing)."""
+    kinds = dict.fromkeys(ch.get("kind", "change") for ch in changes)
+    return [_line([], [], t(lang, f"{kind}_marker"),
+                  line={"dash": "dash", "color": EVENT_COLOURS[kind]}) for kind in kinds]
+
+
+def target_traces(targets, first_year: int) -> list[dict]:
+    """Each target as a dotted line from the start to its deadline, ending in a marker."""
+    return [_line([first_year, tg["by"]], [tg["value"] * 100] * 2, tg["text"],
+                  mode="lines+markers", line={"dash": "dot", "color": "#6a1b9a", "width": 2},
+                  marker={"symbol": ["line-ew", "star"], "size": [1, 14]})
+            for tg in targets]
 
 
 def fleet_by_tech(pol, techs: list[str], lang: str, changes=(), big=False) -> Figure:
@@ -122,17 +144,19 @@ def emissions(runs: list[tuple[str, object]], base, lang: str, changes=(), big=F
         axes.append((xa, ya))
         extra[xa.replace("x", "xaxis")] = {"domain": AXIS_GRID["x"][c], "anchor": ya}
         extra[ya.replace("y", "yaxis")] = {"domain": AXIS_GRID["y"][r], "anchor": xa}
+        panel = f"{t(lang, key)} ({t(lang, unit)})"
         notes.append({"text": f"<b>{t(lang, key)}</b> ({t(lang, unit)})", "showarrow": False,
                       "xref": "paper", "yref": "paper", "xanchor": "center", "yanchor": "bottom",
                       "x": sum(AXIS_GRID["x"][c]) / 2, "y": AXIS_GRID["y"][r][1],
                       "font": {"size": 20 if big else 13}})
         for k, (name, df) in enumerate(runs):
             data.append(_line(df["year"], df[col] * scale, name, xaxis=xa, yaxis=ya,
-                              legendgroup=name, showlegend=i == 0,
+                              legendgroup=name, showlegend=i == 0, meta=panel,
                               line={"color": RUN_COLOURS[k % 3], "width": 3 if big else 2}))
         if base is not None:
             data.append(_line(base["year"], base[col] * scale, t(lang, "baseline_run"),
                               xaxis=xa, yaxis=ya, legendgroup="base", showlegend=i == 0,
+                              meta=panel,
                               line={"color": "#616161", "dash": "dot",
                                     "width": 3 if big else 2}))
     title = t(lang, "chart_emissions" if base is not None else "chart_emissions_runs")
@@ -143,8 +167,9 @@ def emissions(runs: list[tuple[str, object]], base, lang: str, changes=(), big=F
     return {"data": data + _marker_trace(lang, changes), "layout": lay}
 
 
-def shares(runs: list[tuple[str, object]], lang: str, changes=(), big=False) -> Figure:
-    data = []
+def shares(runs: list[tuple[str, object]], lang: str, changes=(), big=False,
+           targets=(), first_year: int = 0) -> Figure:
+    data = target_traces(targets, first_year)
     for k, (name, df) in enumerate(runs):
         single = len(runs) == 1
         prefix = "" if single else f"{name}: "

@@ -12,7 +12,10 @@ The baseline run also drops the whole `policy:` section: instruments off, adapti
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
+
+from fleetsim.scenarios import builtin_names, load_raw
 
 from . import i18n
 
@@ -29,6 +32,7 @@ class Control:
     off: Any = None  # the value in the baseline run; None: the scenario's own
     scale: float = 1.0  # shown value = stored value * scale (shares shown as %)
     item: str = ""  # for a `*` path: the name of the list item (instrument) it acts on
+    item_es: str = ""  # ...and on the page's Spanish side
 
 
 CONTROLS: list[Control] = [
@@ -169,16 +173,43 @@ def expand(raw: dict, c: Control) -> list[Control]:
         return []
     if not isinstance(items, list):
         return []
-    return [replace(c, path=f"{head}.{i}{tail}", item=shown)
-            for i, shown in enumerate(item_names(items))]
+    return [replace(c, path=f"{head}.{i}{tail}", item=en, item_es=es)
+            for i, (en, es) in enumerate(zip(item_names(items), item_names(items, "es"),
+                                             strict=True))]
 
 
-def item_names(items: list) -> list[str]:
-    """What a visitor reads for each instrument: its `label:`, with its id only where two
-    labels are the same (ids such as dpf_retrofit_subsidy mean nothing to a room)."""
+def text_in(lang: str, text: str, text_es: str | None) -> str:
+    """A scenario's text in the page's language: its Spanish version where it has one."""
+    return text_es if lang == "es" and text_es else text
+
+
+@lru_cache(maxsize=1)
+def builtin_texts() -> dict[str, str]:
+    """Spanish description -> English description, as each built-in file pairs them."""
+    out = {}
+    for name in builtin_names():
+        raw = load_raw(name)
+        if raw.get("description_es"):
+            out[raw["description_es"]] = raw.get("description", "")
+    return out
+
+
+def description(lang: str, spec) -> str:
+    """A scenario's description in the page's language. A file that rewrites `description`
+    but not `description_es` inherits the Spanish text of the scenario it extends, which
+    describes that one: its own English text is shown instead."""
+    es = spec.description_es
+    inherited = es in builtin_texts() and builtin_texts()[es] != spec.description
+    return text_in(lang, spec.description, None if inherited else es)
+
+
+def item_names(items: list, lang: str = "en") -> list[str]:
+    """What a visitor reads for each instrument: its `label:` (`label_es:` on the Spanish
+    side), with its id only where two labels are the same (ids such as
+    dpf_retrofit_subsidy mean nothing to a room)."""
     ids = [str(x.get("name", i)) if isinstance(x, dict) else str(i) for i, x in enumerate(items)]
-    labels = [str(x.get("label") or n) if isinstance(x, dict) else n
-              for x, n in zip(items, ids, strict=True)]
+    labels = [str(text_in(lang, x.get("label") or "", x.get("label_es")) or n)
+              if isinstance(x, dict) else n for x, n in zip(items, ids, strict=True)]
     return [f"{lab} · {n}" if labels.count(lab) > 1 and lab != n else lab
             for lab, n in zip(labels, ids, strict=True)]
 
@@ -221,15 +252,73 @@ def baseline_overrides(raw: dict, table: list[Control] | None = None) -> dict[st
 
 def label(lang: str, c: Control) -> str:
     text = i18n.t(lang, c.key)
-    return f"{text} ({c.item})" if c.item else text
+    item = text_in(lang, c.item, c.item_es)
+    return f"{text} ({item})" if item else text
 
 
-def instrument_labels(raw: dict) -> dict[str, str]:
+def instrument_labels(raw: dict, lang: str = "en") -> dict[str, str]:
     """Instrument id -> what a visitor reads (item_names), for chart legends."""
     out: dict[str, str] = {}
     for items in (raw.get("policy") or {}).values():
         if isinstance(items, list):
             ids = [str(x.get("name", i)) if isinstance(x, dict) else str(i)
                    for i, x in enumerate(items)]
-            out.update(zip(ids, item_names(items), strict=True))
+            out.update(zip(ids, item_names(items, lang), strict=True))
     return out
+
+
+CAPPED_KINDS = {"purchase_subsidies": ("technologies", "technologies"),
+                "retrofit_subsidies": ("retrofits", "retrofits")}
+
+
+def source_note(raw: dict, path: str) -> str:
+    """The source a scenario gives for the number at `path` ("[S] ..." or "[E] ..."): the
+    field's own `sources:` entry, a sourced number's `source`, or its row's `source`."""
+    keys = path.split(".")
+    found = ""
+    for depth in range(len(keys), 0, -1):
+        try:
+            node = _node(raw, keys[:depth])
+        except KeyError:
+            continue
+        if not isinstance(node, dict):
+            continue
+        field = keys[depth] if depth < len(keys) else ""
+        per_field = node.get("sources") if isinstance(node.get("sources"), dict) else {}
+        found = per_field.get(field) or node.get("source") or ""
+        if found:
+            break
+    return str(found)
+
+
+def _node(raw: dict, keys: list[str]):
+    node: Any = raw
+    for key in keys:
+        if isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        elif isinstance(node, dict) and key in node:
+            node = node[key]
+        else:
+            raise KeyError(key)
+    return node
+
+
+def payment_cap(raw: dict, c: Control) -> tuple[float, float] | None:
+    """For a subsidy's amount: (max_share_of_price, the largest payment that share allows on
+    the prices it applies to, MXN), since an amount above it pays no more; else None."""
+    keys = c.path.split(".")
+    if len(keys) != 4 or keys[1] not in CAPPED_KINDS or keys[3] != "amount_mxn":
+        return None
+    item = _node(raw, keys[:3])
+    share = float(item.get("max_share_of_price", 1.0))
+    field, table = CAPPED_KINDS[keys[1]]
+    prices = []
+    for name in item.get(field, []):
+        rows = (raw.get(table) or {}).get(name, {}).get("by_class", {})
+        for cls, row in rows.items():
+            if (not item.get("classes") or cls in item["classes"]) and "price_mxn" in row:
+                prices.append(float(value_at({"simulation": raw.get("simulation", {}),
+                                              "p": row}, "p.price_mxn")))
+    if share >= 1.0 or not prices:
+        return None
+    return share, share * max(prices)

@@ -63,6 +63,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "chart_network": {"es": "Red de empresas (muestra), por tecnología",
                       "en": "Firm network (sample), by technology"},
     "chart_compare": {"es": "Comparación de escenarios", "en": "Scenario comparison"},
+    "chart_csv": {"es": "Datos de la gráfica (CSV)", "en": "Chart data (CSV)"},
     "vehicles": {"es": "vehículos", "en": "vehicles"},
     "year": {"es": "Año", "en": "Year"},
     "t_per_year": {"es": "t/año", "en": "t/year"},
@@ -80,7 +81,25 @@ MESSAGES: dict[str, dict[str, str]] = {
     "subsidy": {"es": "subsidios", "en": "subsidies"},
     "scrap_bonus": {"es": "bono de chatarrización", "en": "scrappage bonus"},
     "public_spending": {"es": "gasto público total", "en": "total public spending"},
-    "change_marker": {"es": "cambio", "en": "change"},
+    "control_range": {"es": "rango {low} a {high} {unit}", "en": "range {low} to {high} {unit}"},
+    "control_cap": {"es": "el pago se limita al {share} del precio: hasta {cap} {unit}, un monto "
+                          "mayor no cambia nada",
+                    "en": "payment capped at {share} of the price: up to {cap} {unit}, a larger "
+                          "amount changes nothing"},
+    "control_source": {"es": "fuente del escenario: {note}", "en": "scenario source: {note}"},
+    "change_marker": {"es": "cambio a mitad de corrida", "en": "mid-run change"},
+    "rule_marker": {"es": "regla adaptativa activada", "en": "adaptive rule fired"},
+    "on": {"es": "activado", "en": "on"},
+    "off": {"es": "desactivado", "en": "off"},
+    "event_change": {"es": "{what}: {value} desde {when}", "en": "{what}: {value} from {when}"},
+    "event_rule": {"es": "Regla: {what} se activa en {when} (no se cumplió {target} en {by})",
+                   "en": "Rule: {what} switched on in {when} ({target} missed by {by})"},
+    "event_rule_short": {"es": "▲ regla: {what}", "en": "▲ rule: {what}"},
+    "rule_note": {"es": "Activado por la regla {rule} en {when}: no se cumplió {target} en {by}.",
+                  "en": "Switched on by rule {rule} in {when}: {target} missed by {by}."},
+    "target_at_least": {"es": "{what} de al menos {value}", "en": "{what} at least {value}"},
+    "target_at_most": {"es": "{what} de a lo más {value}", "en": "{what} at most {value}"},
+    "target_line": {"es": "meta: {target} en {by}", "en": "target: {target} by {by}"},
     "pm25": {"es": "PM2.5", "en": "PM2.5"},
     "bc": {"es": "carbono negro", "en": "black carbon"},
     "nox": {"es": "NOx", "en": "NOx"},
@@ -148,6 +167,28 @@ MESSAGES: dict[str, dict[str, str]] = {
     "compare_run": {"es": "Calcular comparación", "en": "Run comparison"},
     "compare_running": {"es": "Calculando {done} de {total}…",
                         "en": "Running {done} of {total}…"},
+    "compare_reference": {"es": "Referencia (lo evitado se mide frente a ella)",
+                          "en": "Reference (what is avoided is measured against it)"},
+    "reference": {"es": "referencia", "en": "reference"},
+    "compare_horizon": {"es": "Totales de {first} a {last} ({years} años), semilla {seed}, "
+                              "muestra {sample} de la flota; flota: {fleet}.",
+                        "en": "Totals from {first} to {last} ({years} years), seed {seed}, "
+                              "{sample} fleet sample; fleet: {fleet}."},
+    "compare_too_many": {"es": "Se comparan a lo más {max} escenarios; quite uno antes de "
+                               "agregar otro.",
+                         "en": "At most {max} scenarios are compared; remove one before adding "
+                               "another."},
+    "compare_mixed": {"es": "Esos escenarios cubren flotas distintas y sus totales no se "
+                            "pueden comparar ({fleets}); elija escenarios de la misma flota.",
+                      "en": "Those scenarios cover different fleets and their totals cannot "
+                            "be compared ({fleets}); pick scenarios on the same fleet."},
+    "snapshot_name": {"es": "Nombre para guardar estos ajustes",
+                      "en": "Name for these settings"},
+    "snapshot_save": {"es": "Guardar para comparar", "en": "Save to compare"},
+    "snapshots_kept": {"es": "Guardados para comparar: {names}",
+                       "en": "Saved to compare: {names}"},
+    "snapshot_name_refused": {"es": "Escriba un nombre de 1 a {max} caracteres.",
+                      "en": "Type a name of 1 to {max} characters."},
     "compare_hint": {"es": "Elija dos o tres escenarios y pulse Calcular.",
                      "en": "Pick two or three scenarios and press Run."},
     # units

@@ -9,7 +9,7 @@ from functools import partial
 import solara
 from ipyvuetify.extra import FileInput
 
-from . import controls, guard, i18n, scenario_io
+from . import controls, events, guard, i18n, scenario_io
 from .controls import Control
 from .guard import call_guarded, guarded
 from .i18n import t
@@ -75,7 +75,7 @@ def RunButtons(run: LiveRun, lang: str, playing: solara.Reactive[bool],
 
 @solara.component
 def PolicyControls(run: LiveRun, lang: str, bump, bump_settings,
-                   settings: solara.Reactive[int], report):
+                   settings: solara.Reactive[int], report, tick=None):
     settings.value  # noqa: B018  (read: redraw when a control or a reset changed settings)
     problems, set_problems = solara.use_state([])
 
@@ -91,7 +91,7 @@ def PolicyControls(run: LiveRun, lang: str, bump, bump_settings,
     for control in policy:
         # the value is passed so that the control redraws when it changes (props compare)
         ControlWidget(run, control, lang, changed, set_problems, run.value(control.path),
-                      report)
+                      report, tick)
     if market:  # prices and credit: context more than policy, folded away
         with solara.Details(t(lang, "market_credit"), expand=False):
             for control in market:
@@ -119,20 +119,79 @@ def change_control(run: LiveRun, c: Control, value, bump, set_problems, shown) -
 
 
 @solara.component
-def ControlWidget(run: LiveRun, c: Control, lang: str, bump, set_problems, value, report):
+def InstrumentSwitch(run: LiveRun, c: Control, lang: str, value, change, tick=None):
+    """An instrument's on/off switch; one an adaptive rule switched on during the run shows
+    on, with a note saying which rule and when (it reads `tick`: a rule fires mid-play)."""
+    if tick is not None:
+        tick.value  # noqa: B018  (read: redraw as the run plays)
+    rule = switched_by(run, c, lang)
+    solara.Switch(label=controls.label(lang, c), value=bool(value) or rule is not None,
+                  on_value=change, disabled=rule is not None and not value)
+    if rule is not None and not value:
+        solara.Text(rule, classes=["fs-rule-note"],
+                    style={"font-size": "0.8rem", "color": "#6a1b9a"})
+    note = controls.source_note(run.raw, c.path)
+    if note:
+        solara.Text(t(lang, "control_source", note=note), classes=["fs-control-note"],
+                    style={"font-size": "0.72rem", "color": "#607d8b", "line-height": "1.2"})
+
+
+def switched_by(run: LiveRun, c: Control, lang: str) -> str | None:
+    """'Switched on by rule X in Jan 2031' for an instrument an adaptive rule switched on."""
+    if not c.path.endswith(".enabled"):
+        return None
+    try:
+        name = controls.value_at(run.raw, c.path.removesuffix(".enabled") + ".name")
+    except KeyError:
+        return None
+    return events.rule_notes(run, lang).get(name)
+
+
+@solara.component
+def ControlWidget(run: LiveRun, c: Control, lang: str, bump, set_problems, value, report,
+                  tick=None):
     change = guarded(partial(change_control, run, c, value, bump, set_problems), report)
     unit = t(lang, c.unit) if c.unit else ""
     with solara.Column(classes=[f"fs-control-{c.key}"], gap="0px"):
         if c.kind == "toggle":
-            solara.Switch(label=controls.label(lang, c), value=bool(value), on_value=change)
+            InstrumentSwitch(run, c, lang, value, change, tick)
             return
         shown = float(value) * c.scale
         digits = 0 if c.step * c.scale >= 1 else 1 if c.step * c.scale >= 0.1 else 2
         solara.Text(f"{controls.label(lang, c)}: {i18n.number(lang, shown, digits)} {unit}",
                     style={"font-size": "0.9rem"})
+        top = slider_top(run, c, value)
         solara.SliderFloat(
-            label="", value=shown, min=c.min * c.scale, max=c.max * c.scale, step=c.step * c.scale,
+            label="", value=shown, min=c.min * c.scale, max=top * c.scale, step=c.step * c.scale,
             on_value=change, thumb_label=False)
+        ControlNote(run, c, lang, top, digits, unit)
+
+
+def slider_top(run: LiveRun, c: Control, value) -> float:
+    """The slider's top: the control's own, or (for a subsidy capped at a share of the price)
+    the largest payment that can act, on the slider's grid; never below the value set."""
+    cap = controls.payment_cap(run.raw, c)
+    if cap is None:
+        return c.max
+    grid = c.min + c.step * -(-(cap[1] - c.min) // c.step)
+    return max(min(c.max, grid), float(value))
+
+
+@solara.component
+def ControlNote(run: LiveRun, c: Control, lang: str, top: float, digits: int, unit: str):
+    """Under a slider: its range, a subsidy's payment cap, and the scenario's source."""
+    low, high = (i18n.number(lang, v * c.scale, digits) for v in (c.min, top))
+    lines = [t(lang, "control_range", low=low, high=high, unit=unit)]
+    cap = controls.payment_cap(run.raw, c)
+    if cap is not None:
+        lines.append(t(lang, "control_cap", share=i18n.percent(lang, cap[0], 0),
+                       cap=i18n.number(lang, cap[1]), unit=unit))
+    note = controls.source_note(run.raw, c.path)
+    row = controls.source_note(run.raw, c.path.rsplit(".", 1)[0]) if c.item else ""
+    if note and note != row:  # an instrument's own source is shown once, under its switch
+        lines.append(t(lang, "control_source", note=note))
+    solara.Text(" · ".join(lines), classes=["fs-control-note"],
+                style={"font-size": "0.72rem", "color": "#607d8b", "line-height": "1.2"})
 
 
 @solara.component

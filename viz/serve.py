@@ -139,6 +139,8 @@ def solara_app(host: str, port: int):
     settings.telemetry.mixpanel_enable = False
     # Solara's 13-line samesite warning on every page load over plain http (behaviour stays)
     warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
+    # "This website runs on Solara", fixed at the window's corner, covers a chart there
+    settings.theme.show_banner = False
     from solara.server.starlette import app
 
     return app

@@ -407,10 +407,20 @@ def test_a_refused_mid_run_policy_change_shows_its_problem(small_run):
 
 
 @pytest.mark.parametrize("value", [["../../etc/passwd"], "baseline", 123, [None]], ids=repr)
-def test_the_comparison_takes_only_built_in_scenarios(value):
-    picked, report = solara.reactive(["baseline"]), Reports()
-    guard.call_guarded(compare.pick_scenarios, report, picked, value)
-    assert picked.value == ["baseline"] and [k for k, _ in report.got] == ["choice_refused"]
+def test_the_comparison_takes_only_the_scenarios_it_offers(value):
+    state, report = solara.reactive(compare.CompareState(["baseline"])), Reports()
+    offered = compare.entries({}, None, None)
+    guard.call_guarded(compare.pick_scenarios, report, state, offered, "es", value)
+    assert state.value.picked == ["baseline"] and [k for k, _ in report.got] == ["choice_refused"]
+
+
+def test_the_comparison_refuses_a_city_and_the_nation_together():
+    state, report = solara.reactive(compare.CompareState(["baseline"])), Reports()
+    offered = compare.entries({}, None, None)
+    guard.call_guarded(compare.pick_scenarios, report, state, offered, "es",
+                       ["baseline", "baseline_national"])
+    assert state.value.picked == ["baseline"] and [k for k, _ in report.got] == ["compare_mixed"]
+    assert "Rest of Mexico" in report.texts()[1]
 
 
 def test_an_unexpected_failure_is_a_message_not_a_traceback(capsys):

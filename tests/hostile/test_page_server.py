@@ -46,15 +46,15 @@ def test_the_comparison_results_cache_is_bounded(monkeypatch):
     monkeypatch.setattr(compare, "DONE", BoundedCache(2))
     monkeypatch.setattr(compare, "LiveRun", TinyRun)
     for seed in range(5):
-        compare.run_to_end("baseline", seed, 0.01)
-    assert len(compare.DONE) == 2 and ("baseline", 4, 0.01) in compare.DONE
-    assert ("baseline", 0, 0.01) not in compare.DONE
+        compare.run_to_end(compare.Entry("baseline", "baseline"), seed, 0.01)
+    assert len(compare.DONE) == 2 and ("baseline", "()", 4, 0.01) in compare.DONE
+    assert ("baseline", "()", 0, 0.01) not in compare.DONE
 
 
 class TinyRun:
     """A stand-in for LiveRun: the cache, not the model, is under test."""
 
-    def __init__(self, name, seed, sample_fraction, with_baseline):
+    def __init__(self, name, seed, sample_fraction, settings, with_baseline):
         self.horizon, self.seed = 1, seed
 
     def step(self, months):

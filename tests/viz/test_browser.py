@@ -109,7 +109,7 @@ def test_two_sessions_stay_apart(context, browser, page_url, offline_page):
 
 def test_the_comparison_view(offline_page):
     page = offline_page
-    page.get_by_text("Comparar").click()
+    page.get_by_role("button", name="Comparar", exact=True).click()
     page.locator(".fs-compare-run").click()
     expect(page.locator(".fs-compare-charts .js-plotly-plot").first).to_be_visible(
         timeout=90_000)
@@ -165,6 +165,9 @@ def test_the_layout_stacks_on_a_phone(offline_page, width, height):
         assert chart["width"] > width * 0.8, chart  # a chart as wide as the phone
         lang = page.locator(".fs-lang").bounding_box()
         assert lang["x"] + lang["width"] <= width + 1, lang  # the language switch on screen
+        bar = page.locator("header").first.bounding_box()
+        label = page.locator(".fs-side .v-select").first.bounding_box()
+        assert label["y"] >= bar["y"] + bar["height"], (bar, label)  # the bar covers nothing
     else:
         assert chart["width"] < width * 0.5, chart  # side by side
     shot(page, f"layout_{width}x{height}")
