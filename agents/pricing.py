@@ -151,12 +151,13 @@ def situation(rv: Any, ctx: Any) -> Situation:
     # a vehicle already under contract keeps its uplift while it stays and the partnership runs
     own = rv.partnerships()
     running = np.concatenate([[False], ctx.partnership_running])[own]
-    market_value = (ctx.valuer.value(ctx.year, cur_t, c, rv.age_years)
-                    * ctx.market.used_multiplier[c])
+    # what a dealer pays: the market value less its margin (as sim.carry_out.let_go pays)
+    dealer_pays = ctx.valuer.seller_gets(ctx.valuer.value(ctx.year, cur_t, c, rv.age_years)
+                                         * ctx.market.used_multiplier[c])
     # an old vehicle fetches the better of the used market and scrap; one at the end of its
     # life only scrap (scrappage bonuses come per option)
     sale_of_old = np.where(has, np.where(rv.eol, scrap_value,
-                                         np.maximum(market_value, scrap_value)), 0.0)
+                                         np.maximum(dealer_pays, scrap_value)), 0.0)
     sit = Situation(
         n=len(rv), band=band, beta=taste["beta"][band], c=c,
         region=ops.region[rv.owner].astype(np.intp),

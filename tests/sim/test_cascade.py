@@ -39,7 +39,8 @@ def reviews(model: FleetModel, rows: np.ndarray, owners: np.ndarray, vclass: int
                    tech=np.where(has, reg.cols["tech"][safe], 0).astype(np.int8),
                    retrofit=np.zeros(n, np.int8), age_years=ages,
                    km_new=np.full(n, 8e4), eol=np.zeros(n, bool), growth=~has,
-                   partnership=np.zeros(n, np.int64))
+                   partnership=np.zeros(n, np.int64),
+                   key=np.arange(n, dtype=np.int64) + 2 * 10**12)
 
 
 def old_large_truck(model: FleetModel) -> tuple[int, int, int]:
@@ -50,7 +51,8 @@ def old_large_truck(model: FleetModel) -> tuple[int, int, int]:
     owner = int(np.flatnonzero(ops.band == SIZE_BANDS.index("large"))[0])
     row = model.add_vehicles(np.array([owner], np.int32), np.array([t3], np.int8),
                              np.array([model.tables.tech_code["diesel_epa2004"]], np.int8),
-                             np.array([int(AGE * 12)], np.int32), origin=1)
+                             np.array([int(AGE * 12)], np.int32), origin=1,
+                             keys=np.array([10**12], np.int64))
     return int(row[0]), owner, t3
 
 

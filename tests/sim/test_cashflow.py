@@ -235,10 +235,18 @@ def test_zero_emission_loans_are_priced_from_the_perceived_risk(credit_log):
     book = model.loans
     zev = book.zev == 1
     assert zev.sum() > 10
+    band = model.operator_arrays.band[book.borrower]
+    compared = 0
     for x in model.lenders:
-        mine = book.lender == x.index
-        if (mine & zev).any() and (mine & ~zev).any() and x.spec.max_rate is None:
-            assert book.rate[mine & zev].mean() > book.rate[mine & ~zev].mean(), x.name
+        if x.spec.max_rate is not None:
+            continue
+        # a rate also carries the borrower's size-band premium: compare within a band
+        for b in np.unique(band):
+            mine = (book.lender == x.index) & (band == b)
+            if (mine & zev).any() and (mine & ~zev).any():
+                assert book.rate[mine & zev].mean() > book.rate[mine & ~zev].mean(), (x.name, b)
+                compared += 1
+    assert compared >= 2
 
 
 # ---- no money from nowhere ----------------------------------------------------------------------
