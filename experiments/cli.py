@@ -289,6 +289,20 @@ def validate(
                f"{len(spec.technology_names)} technologies)")
 
 
+def sweep_failure(err: Exception, out: Path) -> None:
+    """A sweep's or a calibration's failure as the one-line answer (exit 2), for the errors a
+    user can cause (a bad spec, scheduler or --out); anything else goes on up as a bug."""
+    from fleetsim.experiments.executors import SchedulerError
+
+    if isinstance(err, ScenarioError):
+        fail(err.problems)
+    if isinstance(err, SchedulerError | OutError):
+        fail([str(err)])
+    if isinstance(err, OSError):
+        fail([f"--out: got {out}, expected a writable folder ({err.strerror or err})"])
+    raise err
+
+
 @app.command()
 def sweep(
     spec: Annotated[str, typer.Argument(help="Sweep spec: a YAML file or a built-in name.")],
@@ -303,7 +317,6 @@ def sweep(
         help="With --resume, also run again the runs that failed.")] = False,
 ) -> None:
     """Run a sweep: every preset x parameter point x seed, one Parquet file per run."""
-    from fleetsim.experiments.executors import SchedulerError
     from fleetsim.experiments.sweep import Sweep
 
     try:
@@ -323,12 +336,8 @@ def sweep(
 
             result = job.run(out, workers=workers, scheduler=scheduler, resume=resume,
                              retry_failed=retry_failed, on_result=show)
-    except ScenarioError as err:
-        fail(err.problems)
-    except (SchedulerError, OutError) as err:
-        fail([str(err)])
-    except OSError as err:
-        fail([f"--out: got {out}, expected a writable folder ({err.strerror or err})"])
+    except Exception as err:  # noqa: BLE001  (sweep_failure re-raises what it does not word)
+        sweep_failure(err, out)
     retry = (f", {result.retry} to retry (disk or machine errors; --resume runs them again)"
              if result.retry else "")
     typer.echo(f"{job.spec.name}: {result.total} runs, {result.skipped} already done, "
@@ -378,16 +387,11 @@ def calibrate(
     """Calibrate a scenario's estimated parameters against observed series (rejection ABC
     over a Latin hypercube); run again with the same --out to resume a stopped calibration."""
     from fleetsim.experiments.calibrate import calibrate as run_calibration
-    from fleetsim.experiments.executors import SchedulerError
 
     try:
         written = run_calibration(targets, out, workers=workers, scheduler=scheduler)
-    except ScenarioError as err:
-        fail(err.problems)
-    except (SchedulerError, OutError) as err:
-        fail([str(err)])
-    except OSError as err:
-        fail([f"--out: got {out}, expected a writable folder ({err.strerror or err})"])
+    except Exception as err:  # noqa: BLE001  (sweep_failure re-raises what it does not word)
+        sweep_failure(err, out)
     typer.echo(f"Wrote {len(written)} files to {out}; open {written[-1]}")
 
 
