@@ -176,6 +176,16 @@ def LiveCharts(run: LiveRun, lang: str, tick: int, big: bool = False):
 
 
 @solara.component
+def ProjectorView(run, lang: str, buttons: dict, tick, month):
+    """Fits 1920x1080: the scenario's name, a strip of run controls, the main charts."""
+    with solara.Column(style={"padding": "0 12px"}, classes=["fs-projector"], gap="4px"):
+        with solara.Row(style={"align-items": "center", "gap": "24px", "flex-wrap": "wrap"}):
+            panels.big_text(run.spec.name, "1.8rem", "fs-projector-name", colour="#37474f")
+            panels.RunButtons(**buttons, big=True)
+        LiveArea(run, lang, tick, month, big=True)
+
+
+@solara.component
 def Page():
     router = solara.use_router()
     asked, refused = solara.use_memo(lambda: urlstate.read(router.search), [])
@@ -226,14 +236,8 @@ def Page():
         return
     buttons = {"run": run, "lang": L, "playing": playing, "speed": speed, "bump": bump,
                "finished": run.finished, "reset_done": bump_settings, "report": report}
-    if view.value == "projector":  # fits 1920x1080: name, a strip of controls, two charts
-        with solara.Column(style={"padding": "0 12px"}, classes=["fs-projector"], gap="4px"):
-            with solara.Row(style={"align-items": "center", "gap": "24px",
-                                   "flex-wrap": "wrap"}):
-                panels.big_text(run.spec.name, "1.8rem", "fs-projector-name",
-                                colour="#37474f")
-                panels.RunButtons(**buttons, big=True)
-            LiveArea(run, L, tick, month, big=True)
+    if view.value == "projector":
+        ProjectorView(run, L, buttons, tick, month)
         return
     with solara.Columns([1, 3], style={"padding": "4px"}):
         with solara.Column(classes=["fs-side"], style={"max-width": "430px"}):
