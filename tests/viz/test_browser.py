@@ -87,6 +87,8 @@ def test_a_bad_upload_shows_its_error_and_keeps_the_run(offline_page, tmp_path):
     expected = CliRunner().invoke(app, ["validate", str(tmp_path / "bad.yaml")])
     upload(page, "bad.yaml", text)
     errors = page.locator(".fs-import-error")
+    # the check runs in a fresh, limited interpreter: its imports alone take seconds
+    expect(errors).to_be_visible(timeout=20_000)
     for line in expected.output.strip().splitlines():
         expect(errors).to_contain_text(line)
     errors.scroll_into_view_if_needed()
