@@ -8,12 +8,8 @@ exits with status 1 and one line naming the file its traceback was written to (s
 from __future__ import annotations
 
 import math
-import os
 import sys
-import tempfile
 import time
-import traceback
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -21,13 +17,14 @@ import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
+from fleetsim.experiments.cli_errors import report_bug, usage_line
+from fleetsim.experiments.cli_tables import print_comparison, print_summary
 from fleetsim.scenarios import ScenarioError, describe_builtins, load, parse_assignment
 from fleetsim.scenarios.schema_limits import MAX_HORIZON_YEARS
 from fleetsim.sim import FleetModel, ModelRangeError
 from fleetsim.sim.checks import NonFiniteResult, check_finite
-from fleetsim.sim.comparison import HEALTH_AND_MONEY, POLLUTANTS, check_comparable, intervals
+from fleetsim.sim.comparison import check_comparable, intervals
 from fleetsim.sim.comparison import compare as comparison
 from fleetsim.sim.output import OutError, discard_staging, prepare_run, summary, write_run
 
@@ -37,7 +34,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
-out_console = Console()
 err_console = Console(stderr=True)
 MAX_SEED = 2**63  # numpy's seeds are below this
 MAX_SEEDS = 1000  # paired seeds in one comparison
@@ -202,76 +198,6 @@ def simulate(spec, seed: int, years: float | None, model: FleetModel | None = No
         task = bar.add_task(spec.name, total=months)
         model.run(years=years, progress=lambda k: bar.advance(task, k))
     return model
-
-
-def print_comparison(name: str, cmp: dict) -> None:
-    table = Table(title=f"{name} against {cmp['baseline']} (same seed {cmp['seed']}, "
-                        f"{cmp['months']} months)")
-    table.add_column("")
-    table.add_column("avoided, t", justify="right")
-    table.add_column("public cost, MXN per t", justify="right")
-    for key, label in POLLUTANTS.items():
-        per_t = cmp["public_cost_mxn_per_t_avoided"][key]
-        table.add_row(label, f"{cmp['avoided_t'][key]:,.1f}",
-                      "-" if per_t is None else f"{per_t:,.0f}")
-    table.add_section()
-    table.add_row("public spending, MXN", "", f"{cmp['public_spending_mxn']:,.0f}")
-    if cmp["fuel_tax_revenue_mxn"]:
-        table.add_row("fuel tax revenue, MXN", "", f"{cmp['fuel_tax_revenue_mxn']:,.0f}")
-    table.add_section()
-    for key, label in HEALTH_AND_MONEY.items():
-        table.add_row(label, "", f"{cmp['health_and_money'][key]:,.1f}")
-    out_console.print(table)
-    if len(cmp["seeds"]) > 1:
-        print_intervals(cmp)
-
-
-def print_intervals(cmp: dict) -> None:
-    """Every comparison figure over the paired seeds: mean and 90% interval."""
-    seeds = cmp["seeds"]
-    table = Table(title=f"over {len(seeds)} paired seeds ({seeds[0]}-{seeds[-1]})")
-    for col in ("", "mean", "5%", "95%"):
-        table.add_column(col, justify="right" if col else "left")
-    labels = {**{f"avoided_t.{k}": f"{v} avoided, t" for k, v in POLLUTANTS.items()},
-              **{f"health_and_money.{k}": v for k, v in HEALTH_AND_MONEY.items()}}
-    for key, x in cmp["intervals"].items():
-        table.add_row(labels.get(key, key), *(f"{x[k]:,.1f}" for k in ("mean", "low", "high")))
-    out_console.print(table)
-
-
-def print_summary(info: dict) -> None:
-    h = info["headline"]
-    first, last = h["emissions_first_year"], h["emissions_last_year"]
-    table = Table(title=f"{info['scenario']}  {info['start']} to {info['end']}  "
-                        f"(seed {info['seed']}, sample {info['sample_fraction']:g})")
-    table.add_column("")
-    table.add_column("start", justify="right")
-    table.add_column("end", justify="right")
-    table.add_row("vehicles", f"{h['vehicles_start']:,.0f}", f"{h['vehicles_end']:,.0f}")
-    table.add_row("soot-free share (end)", "", f"{h['share_soot_free_end']:.1%}")
-    table.add_row("zero-emission share (end)", "", f"{h['share_zev_end']:.1%}")
-    table.add_row("mean age, years (end)", "", f"{h['mean_age_years_end']:.1f}")
-    table.add_section()
-    table.add_row("emissions, t/year", f"{first['year']}", f"{last['year']}"
-                  + (f" ({last['months']} mo)" if last["months"] < 12 else ""))
-    for key, label in (("pm25_t", "PM2.5"), ("bc_t", "black carbon"), ("nox_t", "NOx"),
-                       ("co2_ttw_t", "CO2 tank-to-wheel"), ("co2_wtw_t", "CO2 well-to-wheel")):
-        table.add_row(label, f"{first[key]:,.0f}", f"{last[key]:,.0f}")
-    pol = info["policy"]
-    if pol["instruments"]:
-        table.add_section()
-        table.add_row("public spending, MXN (run)", "", f"{pol['public_spending_mxn']:,.0f}")
-        for name, x in pol["instruments"].items():
-            if "spent_mxn" in x:
-                left = ("" if x["budget_left_mxn"] is None
-                        else f" ({x['budget_left_mxn']:,.0f} left)")
-                table.add_row(f"  {name}", "", f"{x['spent_mxn']:,.0f}{left}")
-                units = (f" of {x['units_per_year']:,} a year" if "units_per_year" in x
-                         else "")
-                table.add_row("    vehicles paid for", "", f"{x['granted']:,.0f}{units}")
-        for rule, when in pol["adaptive_fired"].items():
-            table.add_row(f"  adaptive rule {rule}", "", f"fired {when}")
-    out_console.print(table)
 
 
 @app.command()
@@ -466,59 +392,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # everything else is a bug, reported in one line
         return report_bug(err, argv)
     return status if isinstance(status, int) else 0
-
-
-def usage_line(err: Exception, command, argv: list[str] | None) -> str:
-    """click's complaint about the command line in the "path: got, expected" form."""
-    kind, param = type(err).__name__, getattr(err, "param", None)
-    if kind == "NoSuchOption":
-        close = sorted(err.possibilities)
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        return f"{err.option_name}: got an unknown option, expected one listed by --help{hint}"
-    if kind == "BadOptionUsage" and "requires" in err.format_message():
-        return f"{err.option_name}: got nothing, expected a value after it"
-    if kind == "MissingParameter" and param is not None:
-        name = param.opts[0] if param.param_type_name == "option" else param.name.upper()
-        return f"{name}: got nothing, expected a value"
-    if param is not None:
-        return f"{param.opts[0]}: got a bad value, expected {err.format_message()}"
-    words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
-    names = sorted(getattr(command, "commands", {}))
-    if words and words[0] not in names:
-        return f"command: got {words[0]!r}, expected one of: {', '.join(names)}"
-    where = err.ctx.command_path if getattr(err, "ctx", None) else "fleetsim"
-    return f"{where}: got {err.format_message()!r}, expected what `{where} --help` shows"
-
-
-def error_log_dir() -> Path:
-    """Where tracebacks of bugs go: $FLEETSIM_ERROR_DIR, else ~/.cache/fleetsim/errors."""
-    if os.environ.get("FLEETSIM_ERROR_DIR"):
-        return Path(os.environ["FLEETSIM_ERROR_DIR"])
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "fleetsim" / "errors"
-
-
-def report_bug(err: BaseException, argv: list[str] | None) -> int:
-    """One line on stderr naming the bug, where it happened and the log holding its traceback."""
-    frame = traceback.extract_tb(err.__traceback__)[-1] if err.__traceback__ else None
-    where = f"{Path(frame.filename).name}:{frame.lineno} ({frame.name})" if frame else "?"
-    text = (f"fleetsim {' '.join(sys.argv[1:] if argv is None else argv)}\n"
-            f"{datetime.now(UTC).isoformat()}\n\n{''.join(traceback.format_exception(err))}")
-    log = None
-    for folder in (error_log_dir(), Path(tempfile.gettempdir())):
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile("w", dir=folder, prefix="fleetsim-error-",
-                                             suffix=".log", delete=False) as fh:
-                fh.write(text)
-            log = fh.name
-            break
-        except OSError:
-            continue
-    details = f"details written to {log}" if log else "the details could not be written"
-    typer.echo(f"fleetsim: internal error (a bug, not your input): {type(err).__name__} at "
-               f"{where}; {details}", err=True)
-    return 1
 
 
 if __name__ == "__main__":
