@@ -1,4 +1,4 @@
-"""The `fleetsim` command line: run, validate, scenarios, sweep, report, app.
+"""The `fleetsim` command line: run, validate, scenarios, sweep, report, calibrate, app.
 
 User mistakes (a bad scenario value, an unknown --set path, too many years) exit with status 2
 and one line per problem, "path: got VALUE, expected WHAT"; they never print a traceback. A bug
